@@ -1,0 +1,294 @@
+"""The command line: ``python -m bnn_core train --out DIR`` and ``python -m bnn_core show DIR``.
+
+Every mistake a user can make ends in one line on stderr and exit code 2, with
+nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from .config import ACTIVATIONS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .data import BUILTIN_DATASETS, Dataset, load_builtin, read_csv
+from .errors import BNNInputError
+from .experiment import TrainedRun, train_run
+from .model import layer_sizes
+from .runs import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    PREDICTIONS_FILE,
+    check_run_target,
+    load_run,
+    save_run,
+)
+from .train import Progress
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for flags that have none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m bnn_core",
+        description="Train and inspect Bayesian neural networks (torchbnn BayesLinear layers).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser(
+        "train",
+        help="train a BNN and save the run to a folder",
+        description="Train a Bayesian neural network on a built-in dataset or your CSV, then save the weights, "
+        "settings, metrics and per-point predictions to --out.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_train_arguments(train)
+    show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
+    show.add_argument("run_dir", metavar="DIR", help="a folder written by 'train --out DIR'")
+    return parser
+
+
+def _add_train_arguments(train: argparse.ArgumentParser) -> None:
+    defaults = RunConfig()
+    train.add_argument(
+        "--out", required=True, metavar="DIR", help="folder to save the run in (new, empty, or an earlier run)"
+    )
+    source = train.add_argument_group("data")
+    choice = source.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--dataset", default="iris", metavar="NAME", help=f"built-in dataset: {', '.join(BUILTIN_DATASETS)}"
+    )
+    choice.add_argument("--csv", metavar="FILE", help="your own CSV: numeric feature columns plus one label column")
+    source.add_argument("--label", metavar="COLUMN", help="with --csv: the column that holds the classes")
+    source.add_argument(
+        "--test-size",
+        type=float,
+        default=defaults.data.test_size,
+        metavar="SHARE",
+        help="share of rows held out for honest test metrics, 0 to 0.9 (0 trains on all rows)",
+    )
+    source.add_argument(
+        "--scale",
+        choices=("standard", "none"),
+        default=defaults.data.scale,
+        help="standard: z-score each feature using training rows only; none: raw values",
+    )
+    model = train.add_argument_group("model")
+    model.add_argument(
+        "--hidden",
+        action="append",
+        metavar="UNITS",
+        help="units per hidden layer; repeat or use commas for more layers, e.g. --hidden 64,64 (default: 100)",
+    )
+    model.add_argument(
+        "--activation", choices=ACTIVATIONS, default=defaults.model.activation, help="nonlinearity between layers"
+    )
+    model.add_argument(
+        "--prior-mu",
+        type=float,
+        default=defaults.model.prior_mu,
+        metavar="MU",
+        help="mean of the Gaussian prior on every weight",
+    )
+    model.add_argument(
+        "--prior-sigma",
+        type=float,
+        default=defaults.model.prior_sigma,
+        metavar="SIGMA",
+        help="spread of the prior on every weight (> 0); also each weight's starting spread",
+    )
+    fit = train.add_argument_group("training")
+    fit.add_argument(
+        "--kl-weight",
+        type=float,
+        default=defaults.train.kl_weight,
+        metavar="W",
+        help="loss = cross-entropy + W × KL; larger W pulls the weights towards the prior (>= 0)",
+    )
+    fit.add_argument(
+        "--kl-reduction",
+        choices=("mean", "sum"),
+        default=defaults.train.kl_reduction,
+        help="torchbnn BKLLoss: 'mean' divides the KL by the number of weights, 'sum' does not",
+    )
+    fit.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.train.epochs,
+        metavar="N",
+        help="optimisation steps over the full training set, 1 to 100000",
+    )
+    fit.add_argument("--lr", type=float, default=defaults.train.lr, metavar="RATE", help="Adam learning rate (> 0)")
+    fit.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        metavar="N",
+        help="fixes the split, the starting weights and all sampling; same seed, same run",
+    )
+    fit.add_argument(
+        "--samples",
+        type=int,
+        default=defaults.samples,
+        metavar="S",
+        help="posterior samples drawn to measure each point's uncertainty, 1 to 1000",
+    )
+
+
+def _hidden(values: list[str] | None) -> tuple[int, ...]:
+    if not values:
+        return ModelConfig().hidden
+    units = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    try:
+        return tuple(int(u) for u in units)
+    except ValueError:
+        raise BNNInputError(
+            f"--hidden takes whole numbers of units such as 100 or 64,64; got {','.join(values)!r}."
+        ) from None
+
+
+def config_from_args(args: argparse.Namespace, dataset_name: str) -> RunConfig:
+    """Build and validate the run's settings from parsed flags."""
+    return RunConfig(
+        data=DataConfig(dataset=dataset_name, test_size=args.test_size, scale=args.scale),
+        model=ModelConfig(
+            hidden=_hidden(args.hidden),
+            activation=args.activation,
+            prior_mu=args.prior_mu,
+            prior_sigma=args.prior_sigma,
+        ),
+        train=TrainConfig(epochs=args.epochs, lr=args.lr, kl_weight=args.kl_weight, kl_reduction=args.kl_reduction),
+        seed=args.seed,
+        samples=args.samples,
+    )
+
+
+def _load_data(args: argparse.Namespace) -> Dataset:
+    if args.csv is None:
+        if args.label is not None:
+            raise BNNInputError("--label only applies with --csv FILE.")
+        return load_builtin(args.dataset)
+    if args.label is None:
+        raise BNNInputError("--csv needs --label COLUMN, the name of the column that holds the classes.")
+    return read_csv(args.csv, args.label)
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; a line per 10% when output is redirected."""
+
+    def __init__(self, stream: TextIO, width: int = 28) -> None:
+        self.stream, self.width = stream, width
+        self.interactive = stream.isatty()
+        self.last_tenth = -1
+
+    def __call__(self, progress: Progress) -> None:
+        p = progress
+        share = p.step / p.epochs
+        filled = round(share * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        line = (
+            f"[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}  CE {p.ce:.3f}  KL {p.kl:.3f}"
+            f"  acc {p.train_accuracy:6.1%}  {p.elapsed:5.1f}s"
+        )
+        done = p.step == p.epochs
+        if self.interactive:
+            self.stream.write("\r" + line + ("\n" if done else ""))
+        elif int(share * 10) > self.last_tenth:
+            self.last_tenth = int(share * 10)
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _percent(value: object) -> str:
+    return "n/a (no test rows)" if value is None else f"{float(value):.1%}"
+
+
+def _metric_lines(metrics: dict[str, Any], samples: int) -> list[str]:
+    return [
+        f"  accuracy, mean of {samples} samples: train {_percent(metrics['train_accuracy'])}, "
+        f"test {_percent(metrics['test_accuracy'])}",
+        f"  accuracy, one sample (#0):      train {_percent(metrics['sample_train_accuracy'])}, "
+        f"test {_percent(metrics['sample_test_accuracy'])}",
+        f"  on {metrics['metrics_on']} rows: NLL {metrics['nll']:.3f}, Brier {metrics['brier']:.3f}, "
+        f"ECE {metrics['ece']:.3f}",
+        f"  final step: CE {metrics['final_ce']:.3f}, KL {metrics['final_kl']:.3f}",
+    ]
+
+
+def _shape(n_features: int, n_classes: int, config: RunConfig) -> str:
+    return " → ".join(str(s) for s in layer_sizes(n_features, n_classes, config.model))
+
+
+def summary(run: TrainedRun, out: Path) -> str:
+    """The short report printed after training."""
+    m, dataset, config = run.metrics, run.data.dataset, run.config
+    n_train, n_test = int((~run.data.is_test).sum()), int(run.data.is_test.sum())
+    return "\n".join(
+        [
+            f"Trained a {_shape(dataset.n_features, dataset.n_classes, config)} BNN on {dataset.name} "
+            f"({n_train} train / {n_test} test rows): {m['steps']} steps in {m['train_seconds']:.1f} s.",
+            *_metric_lines(m, config.samples),
+            f"Saved to {out}/: {MODEL_FILE}, {CONFIG_FILE}, {METRICS_FILE}, {PREDICTIONS_FILE}, {HISTORY_FILE}",
+        ]
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    dataset = _load_data(args)
+    config = config_from_args(args, dataset.name)
+    out = Path(args.out)
+    check_run_target(out)  # refuse a bad --out before spending time on training
+    run = train_run(dataset, config, on_progress=ProgressBar(sys.stderr))
+    save_run(run, out)
+    print(summary(run, out))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    run = load_run(args.run_dir)
+    c = run.config
+    print(f"{run.path} is a valid run: {_shape(len(run.feature_names), len(run.class_names), c)} BNN on {run.dataset}")
+    print(f"  classes: {', '.join(run.class_names)}; features: {', '.join(run.feature_names)}")
+    print(
+        f"  settings: {c.model.activation}, prior N({c.model.prior_mu:g}, {c.model.prior_sigma:g}²), "
+        f"KL weight {c.train.kl_weight:g} ({c.train.kl_reduction}), {c.train.epochs} epochs, lr {c.train.lr:g}, "
+        f"test share {c.data.test_size:g}, scaling {c.data.scale}, seed {c.seed}"
+    )
+    try:
+        print("\n".join(_metric_lines(run.metrics, c.samples)))
+    except (KeyError, TypeError, ValueError):  # metrics.json is informative only; show it as stored
+        print(f"  metrics: {json.dumps(run.metrics)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _train(args) if args.command == "train" else _show(args)
+    except BNNInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was written.", file=sys.stderr)
+        return 130

@@ -1,0 +1,221 @@
+"""Run directories on disk: safetensors + JSON + CSV, written atomically, loaded with checks.
+
+A run directory holds:
+
+- ``model.safetensors``: the state_dict under torchbnn's key names, loadable into plain torchbnn layers;
+- ``config.json``: every setting, names, the scaler and package versions;
+- ``metrics.json``, ``predictions.csv`` and ``history.csv``.
+
+Nothing is pickled. A run is written under a temporary name and renamed into
+place, so an interrupted save never leaves a half-written run behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shutil
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import RunConfig
+from .data import Scaler, model_inputs
+from .errors import BNNInputError
+from .experiment import TrainedRun, predictions_frame
+from .model import build_bnn
+from .version import __version__
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.csv"
+HISTORY_FILE = "history.csv"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions that produced a run, recorded in ``config.json``."""
+    versions = {"python": platform.python_version()}
+    versions["bnn_core"] = __version__
+    for package in ("torch", "torchbnn", "numpy", "scikit-learn", "safetensors"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def run_config_json(run: TrainedRun) -> dict[str, Any]:
+    """The content of ``config.json`` for ``run``."""
+    dataset, scaler = run.data.dataset, run.data.scaler
+    return {
+        "format_version": FORMAT_VERSION,
+        **run.config.to_flat(),
+        "dataset": dataset.name,
+        "feature_names": list(dataset.feature_names),
+        "class_names": list(dataset.class_names),
+        "scaler": scaler.to_dict() if scaler is not None else None,
+        "versions": package_versions(),
+    }
+
+
+def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
+    """Write ``run`` to ``out_dir`` atomically and return its path.
+
+    ``out_dir`` may be new, empty, or an earlier run (which is replaced).
+
+    Raises:
+        BNNInputError: ``out_dir`` is a file or a folder that holds something other than a run, or is not writable.
+    """
+    out = Path(out_dir)
+    check_run_target(out)
+    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.mkdir(parents=True)
+        state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
+        save_file(state, str(staging / MODEL_FILE), metadata={"format": "bnn_core", "version": str(FORMAT_VERSION)})
+        _write_json(staging / CONFIG_FILE, run_config_json(run))
+        _write_json(staging / METRICS_FILE, run.metrics)
+        predictions_frame(run.data, run.evaluation.uncertainty).to_csv(staging / PREDICTIONS_FILE, index=False)
+        run.fit.history.frame().to_csv(staging / HISTORY_FILE, index=False)
+        _move_into_place(staging, out)
+    except OSError as err:
+        raise BNNInputError(f"Cannot write the run to {out}: {err.strerror or err}.") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def check_run_target(out: Path) -> None:
+    """Refuse an output path that is a file or a folder holding something other than a run."""
+    if out.exists() and not out.is_dir():
+        raise BNNInputError(f"{out} is a file; give a folder name for the run.")
+    if out.is_dir() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
+        raise BNNInputError(f"{out} already holds files that are not a run; choose a new or empty folder.")
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Rename the finished run into place, replacing an earlier run only once the new one is complete."""
+    if out.exists():
+        retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        out.rename(retired)
+        staging.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedRun:
+    """A run read back from disk, checked against its own config."""
+
+    path: Path
+    config: RunConfig
+    model: nn.Sequential
+    scaler: Scaler | None
+    dataset: str
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    metrics: dict[str, Any]
+
+    def inputs(self, raw: np.ndarray) -> torch.Tensor:
+        """Raw feature rows (M, D) → the model's float32 inputs (M, D), scaled as in training."""
+        return model_inputs(raw, self.scaler)
+
+
+def load_run(run_dir: str | Path) -> LoadedRun:
+    """Read a run directory, refusing a missing, wrong or corrupt file with a clear message.
+
+    Raises:
+        BNNInputError: a file is missing or unreadable, the config is invalid, or the
+            weights' keys, shapes or values do not match the config.
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise BNNInputError(f"{path} is not a run folder (no such directory).")
+    for name in (CONFIG_FILE, MODEL_FILE):
+        if not (path / name).is_file():
+            raise BNNInputError(f"{path} is not a complete run: {name} is missing.")
+    raw = _read_json(path / CONFIG_FILE)
+    found = raw.get("format_version")
+    if found != FORMAT_VERSION:
+        raise BNNInputError(f"{path / CONFIG_FILE} has format_version {found!r}; this version reads {FORMAT_VERSION}.")
+    try:
+        config = RunConfig.from_flat(raw)
+        feature_names = _names(raw, "feature_names", minimum=1)
+        class_names = _names(raw, "class_names", minimum=2)
+        scaler = _scaler(raw.get("scaler"), len(feature_names))
+    except (BNNInputError, TypeError) as err:
+        raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
+    model = build_bnn(len(feature_names), len(class_names), config.model, seed=0)
+    model.load_state_dict(_checked_state(path / MODEL_FILE, model))
+    metrics = _read_json(path / METRICS_FILE) if (path / METRICS_FILE).is_file() else {}
+    return LoadedRun(path, config, model, scaler, str(raw.get("dataset", "")), feature_names, class_names, metrics)
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BNNInputError(f"{file} could not be read as JSON ({err}).") from None
+    if not isinstance(content, dict):
+        raise BNNInputError(f"{file} should hold a JSON object, not {type(content).__name__}.")
+    return content
+
+
+def _names(raw: dict[str, Any], key: str, minimum: int) -> tuple[str, ...]:
+    names = raw.get(key)
+    if not isinstance(names, list) or len(names) < minimum or not all(isinstance(n, str) for n in names):
+        raise BNNInputError(f"{key} must be a list of at least {minimum} names.")
+    return tuple(names)
+
+
+def _scaler(values: Any, n_features: int) -> Scaler | None:
+    if values is None:
+        return None
+    if not isinstance(values, dict) or set(values) != {"mean", "std"}:
+        raise BNNInputError('scaler must be null or {"mean": [...], "std": [...]}.')
+    scaler = Scaler.from_dict(values)
+    if scaler.mean.shape != (n_features,) or scaler.std.shape != (n_features,):
+        raise BNNInputError(f"scaler needs {n_features} means and stds, one per feature.")
+    if not (all(map(math.isfinite, scaler.mean)) and all(s > 0 and math.isfinite(s) for s in scaler.std)):
+        raise BNNInputError("scaler means must be finite and its stds finite and above 0.")
+    return scaler
+
+
+def _checked_state(file: Path, model: nn.Module) -> dict[str, torch.Tensor]:
+    """Read the weights and check them against the network the config describes."""
+    try:
+        state = load_file(str(file))
+    except (SafetensorError, OSError) as err:
+        raise BNNInputError(f"{file} is corrupt or not a safetensors file ({err}).") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise BNNInputError(
+            f"{file} does not match config.json: missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}."
+        )
+    for key, wanted in expected.items():  # in layer order, so the first mismatch named is the first layer's
+        tensor = state[key]
+        if tensor.shape != wanted.shape:
+            raise BNNInputError(
+                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json implies {tuple(wanted.shape)}."
+            )
+        if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
+            raise BNNInputError(f"{file}: {key} holds non-finite or non-float values.")
+    return {key: tensor.to(torch.float32) for key, tensor in state.items()}

@@ -1,0 +1,169 @@
+"""Run directories: round trip, torchbnn compatibility, atomic writes and refusal of bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torchbnn
+from safetensors.torch import load_file, save_file
+
+from bnn_core import BNNInputError, TrainedRun, draw_noise, load_run, sample_probs, save_run
+from bnn_core import runs as runs_module
+
+
+@pytest.fixture()
+def saved(tmp_path: Path, quick_run: TrainedRun) -> Path:
+    return save_run(quick_run, tmp_path / "run")
+
+
+def test_save_then_load_gives_identical_predictions(saved: Path, quick_run: TrainedRun) -> None:
+    loaded = load_run(saved)
+    assert loaded.config == quick_run.config
+    x = loaded.inputs(quick_run.data.dataset.x)
+    torch.testing.assert_close(x, quick_run.data.x)
+    probs = sample_probs(loaded.model, x, quick_run.config.samples, quick_run.config.seed)
+    assert torch.equal(probs, quick_run.evaluation.probs)
+    assert loaded.class_names == ("setosa", "versicolor", "virginica")
+    assert loaded.metrics == json.loads((saved / "metrics.json").read_text())
+
+
+def test_weights_load_into_plain_torchbnn_layers(saved: Path, quick_run: TrainedRun) -> None:
+    plain = torch.nn.Sequential(
+        torchbnn.BayesLinear(prior_mu=0.0, prior_sigma=0.1, in_features=4, out_features=100),
+        torch.nn.ReLU(),
+        torchbnn.BayesLinear(prior_mu=0.0, prior_sigma=0.1, in_features=100, out_features=3),
+    )
+    plain.load_state_dict(load_file(str(saved / "model.safetensors")), strict=True)
+    for layer, (weight_eps, bias_eps) in zip((plain[0], plain[2]), draw_noise(plain, seed=0, index=2), strict=True):
+        layer.weight_eps, layer.bias_eps = weight_eps, bias_eps
+    with torch.no_grad():
+        torch.testing.assert_close(plain(quick_run.data.x).softmax(-1), quick_run.evaluation.probs[2])
+
+
+def test_run_files_hold_what_the_docs_promise(saved: Path, quick_run: TrainedRun) -> None:
+    config = json.loads((saved / "config.json").read_text())
+    assert config["hidden"] == [100] and config["activation"] == "relu" and config["dataset"] == "iris"
+    assert config["seed"] == 0 and config["kl_reduction"] == "mean" and config["prior_sigma"] == 0.1
+    assert config["feature_names"][0] == "sepal length (cm)"
+    assert config["class_names"] == ["setosa", "versicolor", "virginica"]
+    assert len(config["scaler"]["mean"]) == len(config["scaler"]["std"]) == 4
+    assert {"torch", "torchbnn", "bnn_core", "python"} <= set(config["versions"])
+    metrics = json.loads((saved / "metrics.json").read_text())
+    expected = {
+        "train_accuracy",
+        "test_accuracy",
+        "nll",
+        "brier",
+        "ece",
+        "final_ce",
+        "final_kl",
+        "train_seconds",
+        "steps",
+    }
+    assert expected <= set(metrics)
+    assert metrics["steps"] == 300 and 0 < metrics["test_accuracy"] <= 1
+    predictions = pd.read_csv(saved / "predictions.csv")
+    assert predictions.columns.tolist() == [
+        "split",
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+        "label",
+        "predicted",
+        "p_setosa",
+        "p_versicolor",
+        "p_virginica",
+        "entropy",
+        "aleatoric",
+        "epistemic",
+        "variation_ratio",
+    ]
+    assert len(predictions) == 150 and (predictions["split"] == "test").sum() == 30
+    assert predictions["sepal length (cm)"].iloc[0] == 5.1  # raw, not scaled
+    assert len(pd.read_csv(saved / "history.csv")) == 300
+
+
+def test_saving_over_an_earlier_run_replaces_it(saved: Path, quick_run: TrainedRun) -> None:
+    (saved / "metrics.json").write_text("{}")
+    save_run(quick_run, saved)
+    assert json.loads((saved / "metrics.json").read_text())["steps"] == 300
+    assert [p.name for p in saved.parent.iterdir()] == ["run"]
+
+
+def test_a_failed_save_leaves_nothing_half_written(
+    tmp_path: Path, quick_run: TrainedRun, saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs_module, "predictions_frame", broken)
+    with pytest.raises(BNNInputError, match=r"Cannot write the run to .*new: No space left on device"):
+        save_run(quick_run, tmp_path / "new")
+    with pytest.raises(BNNInputError):
+        save_run(quick_run, saved)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no new folder, no staging left over
+    assert load_run(saved).metrics["steps"] == 300  # the earlier run is intact
+
+
+def test_refuses_to_write_over_a_folder_that_is_not_a_run(tmp_path: Path, quick_run: TrainedRun) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"jpg")
+    with pytest.raises(BNNInputError, match="already holds files that are not a run"):
+        save_run(quick_run, tmp_path / "photos")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(BNNInputError, match="is a file"):
+        save_run(quick_run, tmp_path / "afile")
+
+
+def _edit_config(run_dir: Path, **changes: object) -> None:
+    config = json.loads((run_dir / "config.json").read_text())
+    config.update(changes)
+    (run_dir / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda d: (d / "model.safetensors").write_bytes(b"\x00garbage" * 10), "is corrupt or not a safetensors file"),
+        (lambda d: (d / "model.safetensors").unlink(), "model.safetensors is missing"),
+        (lambda d: (d / "config.json").write_text("{not json"), "could not be read as JSON"),
+        (lambda d: (d / "config.json").write_text("[1, 2]"), "should hold a JSON object"),
+        (
+            lambda d: _edit_config(d, hidden=[50]),
+            "0.weight_mu has shape \\(100, 4\\) but config.json implies \\(50, 4\\)",
+        ),
+        (lambda d: _edit_config(d, prior_sigma=-1), "config.json is invalid: Prior sigma must be greater than 0"),
+        (lambda d: _edit_config(d, class_names=["a", "b"]), "2.weight_mu has shape \\(3, 100\\)"),
+        (lambda d: _edit_config(d, scaler={"mean": [0, 0], "std": [1, 1]}), "scaler needs 4 means and stds"),
+        (lambda d: _edit_config(d, format_version=99), "has format_version 99; this version reads 1"),
+        (lambda d: _drop_key(d, "2.bias_mu"), "missing \\['2.bias_mu'\\]"),
+        (lambda d: _poison(d, "0.weight_mu"), "0.weight_mu holds non-finite"),
+    ],
+)
+def test_wrong_or_corrupt_runs_are_refused(saved: Path, damage, fragment: str) -> None:
+    damage(saved)
+    with pytest.raises(BNNInputError, match=fragment) as caught:
+        load_run(saved)
+    assert "\n" not in str(caught.value)
+
+
+def _drop_key(run_dir: Path, key: str) -> None:
+    state = load_file(str(run_dir / "model.safetensors"))
+    del state[key]
+    save_file(state, str(run_dir / "model.safetensors"))
+
+
+def _poison(run_dir: Path, key: str) -> None:
+    state = load_file(str(run_dir / "model.safetensors"))
+    state[key][0, 0] = float("nan")
+    save_file(state, str(run_dir / "model.safetensors"))
+
+
+def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BNNInputError, match="is not a run folder"):
+        load_run(tmp_path / "nowhere")

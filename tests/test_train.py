@@ -1,0 +1,96 @@
+"""fit(): determinism, progress, cancellation, divergence and the deterministic twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bnn_core import (
+    BNNInputError,
+    DataConfig,
+    ModelConfig,
+    Progress,
+    TrainConfig,
+    build_bnn,
+    build_twin,
+    fit,
+    load_builtin,
+    prepare,
+)
+
+
+@pytest.fixture(scope="module")
+def iris_tensors() -> tuple[torch.Tensor, torch.Tensor]:
+    data = prepare(load_builtin("iris"), DataConfig(test_size=0.0), seed=0)
+    return data.x, data.y
+
+
+def _fit(x: torch.Tensor, y: torch.Tensor, seed: int, **train) -> tuple[torch.nn.Sequential, object]:
+    model = build_bnn(4, 3, ModelConfig(), seed=seed)
+    return model, fit(model, x, y, TrainConfig(**{"epochs": 60, **train}), seed=seed)
+
+
+def test_same_seed_repeats_the_run_exactly(iris_tensors) -> None:
+    x, y = iris_tensors
+    model_a, result_a = _fit(x, y, seed=3)
+    model_b, result_b = _fit(x, y, seed=3)
+    np.testing.assert_array_equal(result_a.history.total, result_b.history.total)
+    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    _, result_c = _fit(x, y, seed=4)
+    assert not np.array_equal(result_a.history.total, result_c.history.total)
+
+
+def test_history_records_every_step_and_the_loss_is_ce_plus_weighted_kl(iris_tensors) -> None:
+    x, y = iris_tensors
+    _, result = _fit(x, y, seed=0, kl_weight=0.5, kl_reduction="sum")
+    history = result.history
+    assert result.steps == len(history.ce) == 60 and not result.cancelled
+    np.testing.assert_allclose(history.total, history.ce + 0.5 * history.kl, rtol=1e-5)
+    assert history.ce[-1] < history.ce[0]
+    assert history.frame().columns.tolist() == ["step", "ce", "kl", "total", "train_accuracy"]
+    assert result.train_seconds > 0 and result.engine == "torchbnn"
+
+
+def test_progress_is_reported_every_k_steps_and_at_the_end(iris_tensors) -> None:
+    x, y = iris_tensors
+    seen: list[Progress] = []
+    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    result = fit(model, x, y, TrainConfig(epochs=25), seed=0, on_progress=seen.append, progress_every=10)
+    assert [p.step for p in seen] == [10, 20, 25]
+    assert all(p.epochs == 25 for p in seen)
+    assert seen[-1].ce == pytest.approx(result.history.ce[-1])
+    assert seen[-1].train_accuracy == pytest.approx(result.history.train_accuracy[-1])
+
+
+def test_the_callback_can_stop_training(iris_tensors) -> None:
+    x, y = iris_tensors
+    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    result = fit(model, x, y, TrainConfig(epochs=1000), seed=0, on_progress=lambda p: p.step >= 30, progress_every=10)
+    assert result.cancelled and result.steps == 30 and len(result.history.ce) == 30
+
+
+def test_a_diverging_run_names_the_setting_to_change(iris_tensors) -> None:
+    x, y = iris_tensors
+    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    with pytest.raises(
+        BNNInputError, match=r"Training diverged at step \d+: the loss became .*learning rate \(now 10000\)"
+    ):
+        fit(model, x, y, TrainConfig(epochs=50, lr=1e4, kl_reduction="sum"), seed=0, progress_every=5)
+
+
+def test_fit_leaves_the_global_rng_alone(iris_tensors) -> None:
+    x, y = iris_tensors
+    torch.manual_seed(1)
+    before = torch.random.get_rng_state()
+    _fit(x, y, seed=0)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_the_deterministic_twin_trains_with_the_same_loop(iris_tensors) -> None:
+    x, y = iris_tensors
+    twin = build_twin(4, 3, ModelConfig(), seed=0)
+    result = fit(twin, x, y, TrainConfig(epochs=300), seed=0)
+    assert (result.history.kl == 0).all()
+    assert (twin(x).argmax(1) == y).float().mean() > 0.9
