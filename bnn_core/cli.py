@@ -200,6 +200,7 @@ class ProgressBar:
         self.stream, self.width = stream, width
         self.interactive = stream.isatty()
         self.last_tenth = -1
+        self.line_open = False  # a \r-updated line is on screen without its newline
 
     def __call__(self, progress: Progress) -> None:
         p = progress
@@ -213,10 +214,17 @@ class ProgressBar:
         done = p.step == p.epochs
         if self.interactive:
             self.stream.write("\r" + line + ("\n" if done else ""))
+            self.line_open = not done
         elif int(share * 10) > self.last_tenth:
             self.last_tenth = int(share * 10)
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def close(self) -> None:
+        """End an unfinished bar's line, so a following message starts on its own line."""
+        if self.line_open:
+            self.stream.write("\n")
+            self.line_open = False
 
 
 def _percent(value: object) -> str:
@@ -258,7 +266,13 @@ def _train(args: argparse.Namespace) -> int:
     config = config_from_args(args, dataset.name)
     out = Path(args.out)
     check_run_target(out)  # refuse a bad --out before spending time on training
-    run = train_run(dataset, config, on_progress=ProgressBar(sys.stderr))
+    if dataset.ignored_columns:
+        print(f"note: ignoring text columns {', '.join(dataset.ignored_columns)}", file=sys.stderr)
+    bar = ProgressBar(sys.stderr)
+    try:
+        run = train_run(dataset, config, on_progress=bar)
+    finally:
+        bar.close()
     save_run(run, out)
     print(summary(run, out))
     return 0

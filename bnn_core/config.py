@@ -14,6 +14,8 @@ from typing import Any
 
 from .errors import BNNInputError
 
+BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
+CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 KL_REDUCTIONS = ("mean", "sum")
 SCALINGS = ("standard", "none")
@@ -25,14 +27,16 @@ MAX_HIDDEN_LAYERS = 4
 MAX_HIDDEN_UNITS = 1024
 MAX_SAMPLES = 1000
 MAX_SEED = 2**32 - 1
+# Beyond these the KL term or the first forward pass overflows float32.
+PRIOR_SIGMA_RANGE = (1e-6, 100.0)
+MAX_ABS_PRIOR_MU = 100.0
 
 
 def _finite(name: str, value: float) -> float:
-    """Return ``value`` as a float, refusing NaN, infinities and non-numbers."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BNNInputError(f"{name} must be a number, got {value!r}.") from None
+    """Return ``value`` as a float, refusing NaN, infinities, text and booleans."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BNNInputError(f"{name} must be a number, got {value!r}.")
+    number = float(value)
     if not math.isfinite(number):
         raise BNNInputError(f"{name} must be a finite number, got {value!r}.")
     return number
@@ -72,6 +76,10 @@ class DataConfig:
     scale: str = "standard"  # "standard": z-score fitted on training rows only; "none": raw features
 
     def __post_init__(self) -> None:
+        if self.dataset not in BUILTIN_DATASETS and not str(self.dataset).startswith(CSV_PREFIX):
+            raise BNNInputError(
+                f"Unknown dataset {self.dataset!r}; choose one of {', '.join(BUILTIN_DATASETS)}, or a CSV file."
+            )
         test_size = _finite("Test share", self.test_size)
         if not 0.0 <= test_size <= MAX_TEST_SIZE:
             raise BNNInputError(f"Test share must be from 0 to {MAX_TEST_SIZE}, got {self.test_size!r}.")
@@ -89,15 +97,23 @@ class ModelConfig:
     prior_sigma: float = 0.1  # prior std of every weight and bias; also the posterior's starting std
 
     def __post_init__(self) -> None:
-        hidden = tuple(self.hidden) if not isinstance(self.hidden, int) else (self.hidden,)
+        if not isinstance(self.hidden, tuple | list):
+            raise BNNInputError(f"Hidden layers must be a list of unit counts such as [100], got {self.hidden!r}.")
+        hidden = tuple(self.hidden)
         if not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
             raise BNNInputError(f"The network needs 1 to {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}.")
         _set(self, "hidden", tuple(_integer("Hidden units", h, 1, MAX_HIDDEN_UNITS) for h in hidden))
         _choice("Activation", self.activation, ACTIVATIONS)
-        _set(self, "prior_mu", _finite("Prior mean", self.prior_mu))
+        mu = _finite("Prior mean", self.prior_mu)
+        if abs(mu) > MAX_ABS_PRIOR_MU:
+            raise BNNInputError(f"Prior mean must be from -{MAX_ABS_PRIOR_MU:g} to {MAX_ABS_PRIOR_MU:g}, got {mu:g}.")
+        _set(self, "prior_mu", mu)
         sigma = _finite("Prior sigma", self.prior_sigma)
+        low, high = PRIOR_SIGMA_RANGE
         if sigma <= 0:
             raise BNNInputError(f"Prior sigma must be greater than 0 (e.g. 0.1), got {self.prior_sigma!r}.")
+        if not low <= sigma <= high:
+            raise BNNInputError(f"Prior sigma must be from {low:g} to {high:g} (e.g. 0.1), got {sigma:g}.")
         _set(self, "prior_sigma", sigma)
 
 
@@ -147,16 +163,22 @@ class RunConfig:
 
     @classmethod
     def from_flat(cls, flat: dict[str, Any]) -> RunConfig:
-        """Rebuild (and re-validate) a config from :meth:`to_flat` output; unknown keys are ignored."""
+        """Rebuild (and re-validate) a config from :meth:`to_flat` output; extra keys are ignored.
+
+        Raises:
+            BNNInputError: a setting is missing or invalid.
+        """
+        missing = [key for key in RunConfig().to_flat() if key not in flat]
+        if missing:
+            raise BNNInputError(f"settings missing: {', '.join(missing)}.")
 
         def pick(kind: type) -> dict[str, Any]:
-            names = kind.__dataclass_fields__
-            return {k: v for k, v in flat.items() if k in names}
+            return {name: flat[name] for name in kind.__dataclass_fields__}
 
         return cls(
             data=DataConfig(**pick(DataConfig)),
-            model=ModelConfig(**{**pick(ModelConfig), "hidden": tuple(flat.get("hidden", (100,)))}),
+            model=ModelConfig(**pick(ModelConfig)),
             train=TrainConfig(**pick(TrainConfig)),
-            seed=flat.get("seed", 0),
-            samples=flat.get("samples", 100),
+            seed=flat["seed"],
+            samples=flat["samples"],
         )

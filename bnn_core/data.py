@@ -7,8 +7,11 @@ the split and the scaler so every chart can go back to raw feature values.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -19,13 +22,15 @@ import torch
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from .config import DataConfig
+from .config import BUILTIN_DATASETS, CSV_PREFIX, DataConfig
 from .errors import BNNInputError
 
-BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
 MAX_ROWS = 200_000
 MAX_FEATURES = 1_000
 MAX_CLASSES = 50
+# Larger magnitudes overflow float32 inputs or the scaler's variance; such a column needs rescaling first.
+MAX_ABS_VALUE = 1e15
+DELIMITERS = (",", ";", "\t")
 # The 2-D toy sets are generated with a fixed seed, so "two_moons" always names the same points.
 TOY_SEED = 0
 TOY_ROWS = 300
@@ -46,6 +51,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     ignored_columns: tuple[str, ...] = ()  # text columns of a CSV that are not features
+    label_column: str | None = None  # the CSV column that held the classes
 
     @property
     def n_rows(self) -> int:
@@ -96,9 +102,9 @@ def load_builtin(name: str) -> Dataset:
 def read_csv(source: str | Path | bytes | IO[bytes], label_column: str, name: str | None = None) -> Dataset:
     """Read a user's CSV: numeric feature columns plus one label column.
 
-    Text columns that hold no numbers at all are left out (listed in
-    ``ignored_columns``). Every refusal is a :class:`BNNInputError` naming the
-    row and column at fault.
+    Commas, semicolons (with decimal commas) and tabs are recognised as separators. Columns without a
+    single number (names, IDs) are left out and listed in ``ignored_columns``.
+    Every refusal is a :class:`BNNInputError` naming the row and column at fault.
 
     Args:
         source: a path, the file's bytes, or a binary file object (e.g. an upload).
@@ -107,26 +113,35 @@ def read_csv(source: str | Path | bytes | IO[bytes], label_column: str, name: st
     """
     shown = name or (Path(source).name if isinstance(source, str | Path) else "The CSV file")
     frame = _parse_csv(_read_text(source, shown), shown)
-    frame.columns = [str(c).strip() for c in frame.columns]
     if label_column not in frame.columns:
         columns = ", ".join(repr(c) for c in frame.columns[:12])
         raise BNNInputError(f"{shown} has no column {label_column!r}; its columns are {columns}.")
-    if len(frame) > MAX_ROWS:
-        raise BNNInputError(f"{shown} has {len(frame):,} rows; the limit is {MAX_ROWS:,}.")
     labels = frame[label_column]
     missing = np.flatnonzero(labels.isna().to_numpy())
     if missing.size:
         raise BNNInputError(f"{shown}: data row {missing[0] + 1} has no value in the label column {label_column!r}.")
     features, ignored = _feature_columns(frame.drop(columns=[label_column]), shown)
+    _refuse_bad_numbers(features, shown)
     y, class_names = _encode_labels(labels)
-    dataset = Dataset(f"csv:{shown}", features.to_numpy(np.float64), y, tuple(features.columns), class_names, ignored)
+    dataset = Dataset(
+        f"{CSV_PREFIX}{shown}",
+        features.to_numpy(np.float64),
+        y,
+        tuple(features.columns),
+        class_names,
+        ignored,
+        label_column,
+    )
     return _checked(dataset, shown)
 
 
 def _read_text(source: str | Path | bytes | IO[bytes], shown: str) -> str:
     if isinstance(source, str | Path):
+        path = Path(source)
+        if path.is_dir():
+            raise BNNInputError(f"{source} is a folder, not a CSV file.")
         try:
-            raw = Path(source).read_bytes()
+            raw = path.read_bytes()
         except OSError as err:
             raise BNNInputError(f"Cannot read {source}: {err.strerror or err}.") from None
     elif isinstance(source, bytes):
@@ -141,57 +156,112 @@ def _read_text(source: str | Path | bytes | IO[bytes], shown: str) -> str:
         raise BNNInputError(f"{shown} is not a UTF-8 text CSV file; save it as CSV (UTF-8) and try again.") from None
 
 
+def _delimiter(header_line: str) -> str:
+    """The separator used most in the header line: comma, semicolon or tab."""
+    return max(DELIMITERS, key=header_line.count)
+
+
 def _parse_csv(text: str, shown: str) -> pd.DataFrame:
     if not text.strip():
         raise BNNInputError(f"{shown} is empty; it needs a header row and at least one data row.")
+    header_line = text.lstrip("\r\n").splitlines()[0]
+    separator = _delimiter(header_line)
+    names = [cell.strip() for cell in next(csv.reader([header_line], delimiter=separator))]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise BNNInputError(f"{shown} has more than one column named {repeated[0]!r}; give every column its own name.")
     try:
-        frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+        with warnings.catch_warnings():
+            # pandas only warns when data rows are longer than the header, then drops the extra cells.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=separator,
+                decimal="," if separator == ";" else ".",  # semicolon files come from locales with decimal commas
+                skipinitialspace=True,
+                index_col=False,
+                keep_default_na=False,  # only empty cells are missing; "NA" or "None" stay text
+                na_values=[""],
+                nrows=MAX_ROWS + 1,  # enough to know the file is too long, without reading all of it
+            )
+    except pd.errors.ParserWarning:
+        raise BNNInputError(f"{shown} has rows with more cells than the header has columns.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        reason = str(err).split("C error: ")[-1].strip().rstrip(".")
-        raise BNNInputError(f"{shown} could not be parsed as CSV ({reason}).") from None
+        raise BNNInputError(f"{shown} could not be parsed as CSV ({_parser_reason(err)}).") from None
     if frame.empty:
         raise BNNInputError(f"{shown} has a header but no data rows.")
+    if len(frame) > MAX_ROWS:
+        raise BNNInputError(f"{shown} has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}.")
+    frame.columns = names
     return frame
 
 
+def _parser_reason(err: Exception) -> str:
+    reason = str(err).split("C error: ")[-1].strip().rstrip(".")
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason)
+    if fields:
+        expected, line, seen = fields.groups()
+        return f"line {line} has {seen} cells but the header has {expected} columns"
+    return reason
+
+
 def _feature_columns(frame: pd.DataFrame, shown: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Split columns into numeric features and ignored text columns, refusing stray text in a numeric one."""
+    """Numeric feature columns, and the names of the columns that hold no number at all."""
     numeric: dict[str, pd.Series] = {}
     ignored: list[str] = []
     for column in frame.columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        not_numbers = frame[column].notna().to_numpy() & values.isna().to_numpy()
-        if not_numbers.all():
-            ignored.append(column)  # a name or ID column: no numbers at all
+        if values.isna().all():
+            ignored.append(column)  # a name or ID column, or an empty one
             continue
-        if not_numbers.any():
-            row = int(np.flatnonzero(not_numbers)[0])
-            raise BNNInputError(
-                f"{shown}: data row {row + 1}, column {column!r} holds {frame[column].iloc[row]!r}, "
-                "which is not a number; every feature cell must be a finite number."
-            )
+        _refuse_text_cells(frame[column], values, column, shown)
         numeric[column] = values.astype(np.float64)
     if not numeric:
         raise BNNInputError(f"{shown} has no numeric feature column; it needs at least one besides the label.")
     if len(numeric) > MAX_FEATURES:
         raise BNNInputError(f"{shown} has {len(numeric):,} feature columns; the limit is {MAX_FEATURES:,}.")
-    features = pd.DataFrame(numeric)
-    bad = ~np.isfinite(features.to_numpy())
-    if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        what = "is empty" if np.isnan(features.iat[row, col]) else "is infinite"
+    return pd.DataFrame(numeric), tuple(ignored)
+
+
+def _refuse_text_cells(cells: pd.Series, values: pd.Series, column: str, shown: str) -> None:
+    """A mostly numeric column with a stray word in it is a typo, not a text column."""
+    text = cells.notna().to_numpy() & values.isna().to_numpy()
+    if text.any():
+        row = int(np.flatnonzero(text)[0])
         raise BNNInputError(
-            f"{shown}: data row {row + 1}, column {features.columns[col]!r} {what}; "
-            "every feature cell must be a finite number."
+            f"{shown}: data row {row + 1}, column {column!r} holds {cells.iloc[row]!r}, "
+            "which is not a number; every feature cell must be a finite number."
         )
-    return features, tuple(ignored)
+
+
+def _refuse_bad_numbers(features: pd.DataFrame, shown: str) -> None:
+    """Refuse empty, infinite and absurdly large cells, naming the first one."""
+    values = features.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (np.abs(values) > MAX_ABS_VALUE)
+    if not bad.any():
+        return
+    row, col = (int(i) for i in np.argwhere(bad)[0])
+    value = values[row, col]
+    if np.isnan(value):
+        what = "is empty"
+    elif np.isinf(value):
+        what = "is infinite"
+    else:
+        what = f"is {value:g}, beyond ±{MAX_ABS_VALUE:g}; rescale that column"
+    raise BNNInputError(
+        f"{shown}: data row {row + 1}, column {features.columns[col]!r} {what}; "
+        "every feature cell must be a finite number."
+    )
 
 
 def _encode_labels(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Map label values to 0..C-1, ordered numerically when all labels are numbers."""
-    as_numbers = pd.to_numeric(labels, errors="coerce")
-    if as_numbers.notna().all():
-        values, y = np.unique(as_numbers.to_numpy(np.float64), return_inverse=True)
+    """Map label values to 0..C-1: numbers in numeric order, anything else as text in sorted order."""
+    if pd.api.types.is_bool_dtype(labels) or pd.api.types.is_integer_dtype(labels):
+        values, y = np.unique(labels.to_numpy(), return_inverse=True)
+        names = tuple(str(v) for v in values)
+    elif pd.api.types.is_float_dtype(labels):
+        values, y = np.unique(labels.to_numpy(np.float64), return_inverse=True)
         names = tuple(str(int(v)) if float(v).is_integer() else str(v) for v in values)
     else:
         values, y = np.unique(labels.astype(str).str.strip().to_numpy(), return_inverse=True)
@@ -287,6 +357,10 @@ def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
     )
 
 
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
 def _split(dataset: Dataset, test_size: float, seed: int) -> np.ndarray:
     """Return the (N,) held-out mask of a stratified split, after checking it is possible."""
     n_rows, n_classes = dataset.n_rows, dataset.n_classes
@@ -296,22 +370,28 @@ def _split(dataset: Dataset, test_size: float, seed: int) -> np.ndarray:
     smallest = int(np.argmin(counts))
     if counts[smallest] < 2:
         raise BNNInputError(
-            f"Class {dataset.class_names[smallest]!r} has only {counts[smallest]} row, too few to split into "
+            f"Class {dataset.class_names[smallest]!r} has only {_rows(counts[smallest])}, too few to split into "
             "train and test; give every class at least 2 rows or set the test share to 0."
         )
     n_test = math.ceil(test_size * n_rows)
     if n_test < n_classes:
         lowest = math.ceil(100 * n_classes / n_rows) / 100
         raise BNNInputError(
-            f"A test share of {test_size:g} holds out {n_test} rows, fewer than the {n_classes} classes; "
+            f"A test share of {test_size:g} holds out {_rows(n_test)}, fewer than the {n_classes} classes; "
             f"use a test share of at least {lowest:g}, or 0."
         )
     if n_rows - n_test < n_classes:
         raise BNNInputError(
-            f"A test share of {test_size:g} leaves {n_rows - n_test} training rows for {n_classes} classes; "
+            f"A test share of {test_size:g} leaves {_rows(n_rows - n_test)} for training {n_classes} classes; "
             "lower the test share."
         )
-    _, test_rows = train_test_split(np.arange(n_rows), test_size=n_test, stratify=dataset.y, random_state=seed % 2**32)
+    _, test_rows = train_test_split(np.arange(n_rows), test_size=n_test, stratify=dataset.y, random_state=seed)
     is_test = np.zeros(n_rows, dtype=bool)
     is_test[test_rows] = True
+    trained = np.bincount(dataset.y[~is_test], minlength=n_classes)
+    if (trained == 0).any():
+        empty = dataset.class_names[int(np.argmin(trained))]
+        raise BNNInputError(
+            f"A test share of {test_size:g} leaves class {empty!r} without a single training row; lower the test share."
+        )
     return is_test

@@ -6,7 +6,7 @@ in the browser and one made in a terminal are the same computation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -17,25 +17,40 @@ from .config import RunConfig
 from .data import Dataset, PreparedData, prepare
 from .model import build_bnn
 from .sample import sample_probs
+from .seeds import INIT, TRAIN_NOISE, stream_seed
 from .train import FitResult, ProgressCallback, fit
 from .uncertainty import PointUncertainty, accuracy, brier, ece, nll, point_uncertainty
 
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """S posterior samples on all N rows and what follows from them.
+    """What S posterior samples say about each of the N rows.
 
-    Shape: ``probs`` (S, N, C).
+    Shape: ``first_draw`` (N, C), the probabilities of posterior draw #0.
     """
 
-    probs: torch.Tensor
     uncertainty: PointUncertainty
+    first_draw: torch.Tensor
+
+
+# Rows per chunk keep S × rows × C probabilities near 16M floats (64 MB), whatever S and N are.
+_EVALUATION_FLOATS = 2**24
 
 
 def evaluate(model: nn.Sequential, data: PreparedData, samples: int, seed: int) -> Evaluation:
-    """Draw samples ``0 … samples − 1`` on every row and measure each row's uncertainty."""
-    probs = sample_probs(model, data.x, samples, seed)
-    return Evaluation(probs=probs, uncertainty=point_uncertainty(probs))
+    """Draw samples ``0 … samples − 1`` on every row and measure each row's uncertainty.
+
+    Rows are processed in chunks, so memory stays bounded for large data; draws are
+    addressable, so chunking does not change any number.
+    """
+    n_classes = data.dataset.n_classes
+    rows = max(1, _EVALUATION_FLOATS // (samples * n_classes))
+    parts, first = [], []
+    for start in range(0, len(data.x), rows):
+        probs = sample_probs(model, data.x[start : start + rows], samples, seed)  # (S, rows, C)
+        parts.append(point_uncertainty(probs))
+        first.append(probs[0])
+    return Evaluation(uncertainty=PointUncertainty.concatenate(parts), first_draw=torch.cat(first))
 
 
 def run_metrics(evaluation: Evaluation, data: PreparedData, fitted: FitResult) -> dict[str, float | int | str | None]:
@@ -46,7 +61,7 @@ def run_metrics(evaluation: Evaluation, data: PreparedData, fitted: FitResult) -
     when the test share is 0 (``metrics_on`` says which).
     """
     mean_probs, labels = evaluation.uncertainty.mean_probs, data.y
-    one_draw = evaluation.probs[0]
+    one_draw = evaluation.first_draw
     train, test = data.train_mask, data.test_mask
     held_out = test if data.has_test else train
     return {
@@ -86,30 +101,44 @@ def train_run(
 ) -> TrainedRun:
     """Split ``dataset``, train a Bayesian network on its training rows and evaluate it on all rows.
 
-    Everything random follows ``config.seed``. If ``on_progress`` stops the run
+    Everything random follows ``config.seed`` (one independent stream each for the
+    split, the initial weights, the training noise and the posterior draws). The
+    returned config names the dataset actually used. If ``on_progress`` stops the run
     early, the result has ``fit.cancelled`` set and holds the partly trained model.
     """
+    config = replace(config, data=replace(config.data, dataset=dataset.name))  # record what was trained on
     data = prepare(dataset, config.data, config.seed)
-    model = build_bnn(dataset.n_features, dataset.n_classes, config.model, config.seed)
+    model = build_bnn(dataset.n_features, dataset.n_classes, config.model, stream_seed(config.seed, INIT))
     train = data.train_mask
-    fitted = fit(model, data.x[train], data.y[train], config.train, config.seed, on_progress, progress_every)
+    noise_seed = stream_seed(config.seed, TRAIN_NOISE)
+    fitted = fit(model, data.x[train], data.y[train], config.train, noise_seed, on_progress, progress_every)
     evaluation = evaluate(model, data, config.samples, config.seed)
     return TrainedRun(config, data, model, fitted, evaluation, run_metrics(evaluation, data, fitted))
+
+
+PREDICTION_COLUMNS = ("split", "label", "predicted", "entropy", "aleatoric", "epistemic", "variation_ratio")
+
+
+def _feature_column(name: str) -> str:
+    """A feature's column name in predictions.csv; prefixed only when it would clash with an output column."""
+    clashes = name in PREDICTION_COLUMNS or name == "predicted_std" or name.startswith("p_")
+    return f"feature_{name}" if clashes else name
 
 
 def predictions_frame(data: PreparedData, uncertainty: PointUncertainty) -> pd.DataFrame:
     """One row per point: split, raw features, label, predicted, p_<class>, and its uncertainty."""
     dataset = data.dataset
     names = np.asarray(dataset.class_names, dtype=object)
-    table = pd.DataFrame({"split": np.where(data.is_test, "test", "train")})
+    columns: dict[str, object] = {"split": np.where(data.is_test, "test", "train")}
     for j, feature in enumerate(dataset.feature_names):
-        table[feature] = dataset.x[:, j]
-    table["label"] = names[dataset.y]
-    table["predicted"] = names[uncertainty.predicted.numpy()]
+        columns[_feature_column(feature)] = dataset.x[:, j]
+    columns["label"] = names[dataset.y]
+    columns["predicted"] = names[uncertainty.predicted.numpy()]
     for c, class_name in enumerate(dataset.class_names):
-        table[f"p_{class_name}"] = uncertainty.mean_probs[:, c].numpy()
-    table["entropy"] = uncertainty.entropy.numpy()
-    table["aleatoric"] = uncertainty.aleatoric.numpy()
-    table["epistemic"] = uncertainty.epistemic.numpy()
-    table["variation_ratio"] = uncertainty.variation_ratio.numpy()
-    return table
+        columns[f"p_{class_name}"] = uncertainty.mean_probs[:, c].numpy()
+    columns["entropy"] = uncertainty.entropy.numpy()
+    columns["aleatoric"] = uncertainty.aleatoric.numpy()
+    columns["epistemic"] = uncertainty.epistemic.numpy()
+    columns["variation_ratio"] = uncertainty.variation_ratio.numpy()
+    columns["predicted_std"] = uncertainty.predicted_std.numpy()
+    return pd.DataFrame(columns)

@@ -12,6 +12,7 @@ place, so an interrupted save never leaves a half-written run behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import platform
@@ -41,6 +42,7 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 HISTORY_FILE = "history.csv"
+RUN_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE, HISTORY_FILE)
 
 
 def package_versions() -> dict[str, str]:
@@ -65,6 +67,8 @@ def run_config_json(run: TrainedRun) -> dict[str, Any]:
         "feature_names": list(dataset.feature_names),
         "class_names": list(dataset.class_names),
         "scaler": scaler.to_dict() if scaler is not None else None,
+        "label_column": dataset.label_column,
+        "ignored_columns": list(dataset.ignored_columns),
         "versions": package_versions(),
     }
 
@@ -72,46 +76,59 @@ def run_config_json(run: TrainedRun) -> dict[str, Any]:
 def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     """Write ``run`` to ``out_dir`` atomically and return its path.
 
-    ``out_dir`` may be new, empty, or an earlier run (which is replaced).
+    ``out_dir`` may be new, empty, or an earlier run (which is replaced). Missing
+    parent folders are created, and removed again if the save fails.
 
     Raises:
-        BNNInputError: ``out_dir`` is a file or a folder that holds something other than a run, or is not writable.
+        BNNInputError: ``out_dir`` is a file, the current folder, or a folder that holds
+            something other than a run; or it is not writable.
     """
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     check_run_target(out)
-    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    created = [folder for folder in (out.parent, *out.parent.parents) if not folder.exists()]
+    staging = out.parent / f".bnn-run-{uuid.uuid4().hex[:12]}"  # short: a long run name must still fit
     try:
         staging.mkdir(parents=True)
         state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
-        save_file(state, str(staging / MODEL_FILE), metadata={"format": "bnn_core", "version": str(FORMAT_VERSION)})
+        save_file(state, str(staging / MODEL_FILE))
         _write_json(staging / CONFIG_FILE, run_config_json(run))
         _write_json(staging / METRICS_FILE, run.metrics)
         predictions_frame(run.data, run.evaluation.uncertainty).to_csv(staging / PREDICTIONS_FILE, index=False)
         run.fit.history.frame().to_csv(staging / HISTORY_FILE, index=False)
         _move_into_place(staging, out)
-    except OSError as err:
-        raise BNNInputError(f"Cannot write the run to {out}: {err.strerror or err}.") from None
-    finally:
+    except BaseException as err:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(err, OSError):
+            raise BNNInputError(f"Cannot write the run to {out}: {err.strerror or err}.") from None
+        raise
     return out
 
 
 def check_run_target(out: Path) -> None:
-    """Refuse an output path that is a file or a folder holding something other than a run."""
+    """Refuse an output path that is a file, the current folder, or a folder holding anything but a run."""
+    out = out.resolve()
     if out.exists() and not out.is_dir():
         raise BNNInputError(f"{out} is a file; give a folder name for the run.")
-    if out.is_dir() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
-        raise BNNInputError(f"{out} already holds files that are not a run; choose a new or empty folder.")
+    here = Path.cwd().resolve()
+    if out == here or out in here.parents:
+        raise BNNInputError(f"{out} is the current folder or holds it; give a new folder name, e.g. runs/iris.")
+    if out.is_dir():
+        names = {entry.name for entry in out.iterdir()}
+        if names and not (CONFIG_FILE in names and names <= set(RUN_FILES)):
+            raise BNNInputError(f"{out} already holds files that are not a run; choose a new or empty folder.")
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
-    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
     """Rename the finished run into place, replacing an earlier run only once the new one is complete."""
     if out.exists():
-        retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        retired = out.parent / f".bnn-old-{uuid.uuid4().hex[:12]}"
         out.rename(retired)
         staging.rename(out)
         shutil.rmtree(retired, ignore_errors=True)
@@ -145,6 +162,8 @@ def load_run(run_dir: str | Path) -> LoadedRun:
             weights' keys, shapes or values do not match the config.
     """
     path = Path(run_dir)
+    if path.is_file():
+        raise BNNInputError(f"{path} is a file; give the run's folder.")
     if not path.is_dir():
         raise BNNInputError(f"{path} is not a run folder (no such directory).")
     for name in (CONFIG_FILE, MODEL_FILE):
@@ -152,19 +171,21 @@ def load_run(run_dir: str | Path) -> LoadedRun:
             raise BNNInputError(f"{path} is not a complete run: {name} is missing.")
     raw = _read_json(path / CONFIG_FILE)
     found = raw.get("format_version")
-    if found != FORMAT_VERSION:
+    if type(found) is not int or found != FORMAT_VERSION:
         raise BNNInputError(f"{path / CONFIG_FILE} has format_version {found!r}; this version reads {FORMAT_VERSION}.")
     try:
         config = RunConfig.from_flat(raw)
         feature_names = _names(raw, "feature_names", minimum=1)
         class_names = _names(raw, "class_names", minimum=2)
         scaler = _scaler(raw.get("scaler"), len(feature_names))
+        if (scaler is not None) != (config.data.scale == "standard"):
+            raise BNNInputError(f"scale is {config.data.scale!r} but the scaler is {'set' if scaler else 'null'}.")
     except (BNNInputError, TypeError) as err:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
     model = build_bnn(len(feature_names), len(class_names), config.model, seed=0)
     model.load_state_dict(_checked_state(path / MODEL_FILE, model))
     metrics = _read_json(path / METRICS_FILE) if (path / METRICS_FILE).is_file() else {}
-    return LoadedRun(path, config, model, scaler, str(raw.get("dataset", "")), feature_names, class_names, metrics)
+    return LoadedRun(path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics)
 
 
 def _read_json(file: Path) -> dict[str, Any]:
@@ -181,6 +202,8 @@ def _names(raw: dict[str, Any], key: str, minimum: int) -> tuple[str, ...]:
     names = raw.get(key)
     if not isinstance(names, list) or len(names) < minimum or not all(isinstance(n, str) for n in names):
         raise BNNInputError(f"{key} must be a list of at least {minimum} names.")
+    if len(set(names)) != len(names):
+        raise BNNInputError(f"{key} must not repeat a name.")
     return tuple(names)
 
 
@@ -189,7 +212,10 @@ def _scaler(values: Any, n_features: int) -> Scaler | None:
         return None
     if not isinstance(values, dict) or set(values) != {"mean", "std"}:
         raise BNNInputError('scaler must be null or {"mean": [...], "std": [...]}.')
-    scaler = Scaler.from_dict(values)
+    try:
+        scaler = Scaler.from_dict(values)
+    except (TypeError, ValueError):
+        raise BNNInputError("scaler means and stds must be numbers.") from None
     if scaler.mean.shape != (n_features,) or scaler.std.shape != (n_features,):
         raise BNNInputError(f"scaler needs {n_features} means and stds, one per feature.")
     if not (all(map(math.isfinite, scaler.mean)) and all(s > 0 and math.isfinite(s) for s in scaler.std)):
@@ -216,6 +242,7 @@ def _checked_state(file: Path, model: nn.Module) -> dict[str, torch.Tensor]:
             raise BNNInputError(
                 f"{file}: {key} has shape {tuple(tensor.shape)} but config.json implies {tuple(wanted.shape)}."
             )
-        if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
+        # Checked after the float32 cast: a float64 value beyond float32's range becomes inf there.
+        if not tensor.is_floating_point() or not torch.isfinite(tensor.to(torch.float32)).all():
             raise BNNInputError(f"{file}: {key} holds non-finite or non-float values.")
     return {key: tensor.to(torch.float32) for key, tensor in state.items()}

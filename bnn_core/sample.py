@@ -1,19 +1,19 @@
 """Vectorised posterior sampling with addressable draws.
 
 Draw ``k`` of a seeded sampler always uses the same noise: a generator seeded
-from ``(seed, k)`` fills one standard-normal vector that is cut, layer by layer,
+from ``(seed, k)`` (see :mod:`bnn_core.seeds`) fills one standard-normal vector that is cut, layer by layer,
 into ``weight_eps`` then ``bias_eps`` (torchbnn's order). So "sample #k" is the
 same network every time it is asked for, alone or inside a batch of S.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 from torchbnn import BayesLinear
 
 from .model import bayes_layers
+from .seeds import DRAWS, stream_seed
 
 # Cap on floats in one intermediate tensor (64 MB): big grids or wide layers are done in chunks.
 _CHUNK_FLOATS = 2**24
@@ -22,8 +22,10 @@ Noise = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 def draw_seed(seed: int, index: int) -> int:
-    """Generator seed of draw ``index`` under ``seed``; SeedSequence keeps the streams independent."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    """Generator seed of posterior draw ``index`` under ``seed``."""
+    if index < 0:
+        raise ValueError(f"draw index must be 0 or more, got {index}")
+    return stream_seed(seed, DRAWS, index)
 
 
 def draw_noise(model: nn.Module, seed: int, index: int) -> Noise:
@@ -87,8 +89,12 @@ def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: in
     Returns:
         Probabilities of shape (S, N, C).
     """
-    widths = [layer.weight_mu.shape[0] for layer in bayes_layers(model)]
-    per_draw = max(layer.weight_mu.numel() for layer in bayes_layers(model))
+    layers = bayes_layers(model)
+    if not layers or n_samples < 1:
+        raise ValueError("sample_probs needs a network with BayesLinear layers and n_samples ≥ 1")
+    x = x.to(torch.float32)
+    widths = [layer.weight_mu.shape[0] for layer in layers]
+    per_draw = max(layer.weight_mu.numel() for layer in layers)
     draws_per_chunk = max(1, _CHUNK_FLOATS // per_draw)
     chunks = []
     for start in range(first, first + n_samples, draws_per_chunk):

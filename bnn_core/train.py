@@ -153,5 +153,5 @@ def _refuse_divergence(record: torch.Tensor, start: int, stop: int, config: Trai
     what = "NaN" if math.isnan(value) else "infinite"
     raise BNNInputError(
         f"Training diverged at step {step}: the loss became {what}. Lower the learning rate "
-        f"(now {config.lr:g}) or the KL weight (now {config.kl_weight:g})."
+        f"(now {config.lr:g}) or the KL weight (now {config.kl_weight:g}), or use a prior sigma nearer 0.1."
     )

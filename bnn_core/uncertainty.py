@@ -37,6 +37,12 @@ class PointUncertainty:
         """Posterior-mean predicted class (N,)."""
         return self.mean_probs.argmax(dim=-1)
 
+    @classmethod
+    def concatenate(cls, parts: list[PointUncertainty]) -> PointUncertainty:
+        """Join the uncertainties of consecutive chunks of points."""
+        fields = ("mean_probs", "entropy", "aleatoric", "epistemic", "variation_ratio", "predicted_std")
+        return cls(**{name: torch.cat([getattr(part, name) for part in parts]) for name in fields})
+
 
 def point_uncertainty(probs: torch.Tensor) -> PointUncertainty:
     """Split each point's predictive uncertainty into its parts. ``probs``: (S, N, C)."""
@@ -46,7 +52,10 @@ def point_uncertainty(probs: torch.Tensor) -> PointUncertainty:
     aleatoric = entropy(probs).mean(dim=0)  # (N,)
     # Mutual information is ≥ 0 (Jensen); clamping removes float round-off below zero.
     epistemic = (total - aleatoric).clamp(min=0.0)
-    votes = torch.nn.functional.one_hot(probs.argmax(dim=-1), n_classes).sum(dim=0)  # (N, C)
+    choices = probs.argmax(dim=-1).T  # (N, S): each sample's vote
+    votes = torch.zeros(choices.shape[0], n_classes, dtype=torch.int64).scatter_add_(
+        1, choices, torch.ones_like(choices)
+    )  # (N, C)
     variation_ratio = 1.0 - votes.max(dim=-1).values.to(probs.dtype) / n_samples
     predicted = mean_probs.argmax(dim=-1)  # (N,)
     predicted_probs = probs.gather(2, predicted.expand(n_samples, -1).unsqueeze(-1)).squeeze(-1)  # (S, N)

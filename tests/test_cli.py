@@ -37,7 +37,7 @@ def test_train_then_show_end_to_end(tmp_path: Path) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 200 and metrics["test_accuracy"] >= 0.8
     shown = _run_cli("show", str(out))
-    assert shown.returncode == 0 and "a valid run on iris" in shown.stdout
+    assert shown.returncode == 0 and "is a valid run: 4 → 32 → 16 → 3 BNN on iris" in shown.stdout
 
 
 def test_train_on_a_csv_with_flags(tmp_path: Path) -> None:

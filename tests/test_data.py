@@ -95,7 +95,7 @@ def _rows(n: int, classes: int = 2) -> bytes:
         ("a,label\n1,é\n".encode("latin-1"), "label", "is not a UTF-8 text CSV file"),
         (b"", "label", "is empty"),
         (b"a,label\n", "label", "has a header but no data rows"),
-        (b"a,label\n1,x\n2,y,3,4\n", "label", "could not be parsed as CSV"),
+        (b"a,b,label\n1,2,x\n2,3,y,4,5\n", "label", "line 3 has 5 cells but the header has 3 columns"),
         (GOOD_CSV, "species", "has no column 'species'; its columns are 'height', 'width', 'name', 'kind'"),
         (b"name,label\nx,a\ny,b\n", "label", "has no numeric feature column"),
         (b"a,b,label\n1,2,x\n3,,y\n", "label", "data row 2, column 'b' is empty"),
@@ -104,7 +104,11 @@ def _rows(n: int, classes: int = 2) -> bytes:
         (b"a,label\n1,x\n2,\n", "label", "data row 2 has no value in the label column"),
         (b"a,label\n1,x\n2,x\n", "label", "has only 1 class; a classifier needs at least 2"),
         (_rows(60, classes=51), "label", "has 51 classes; the limit is 50"),
-        (_rows(200_001), "label", "has 200,001 rows; the limit is 200,000"),
+        (_rows(200_001), "label", "has more than 200,000 rows; the limit is 200,000"),
+        (b"a,a,label\n1,2,x\n3,4,y\n", "label", "has more than one column named 'a'"),
+        (b" a,a ,label\n1,2,x\n3,4,y\n", "label", "has more than one column named 'a'"),
+        (b"a,label\n10,1,p\n20,3,q\n", "label", "has rows with more cells than the header has columns"),
+        (b"a,label\n1e300,x\n2,y\n", "label", "data row 1, column 'a' is 1e\\+300, beyond ±1e\\+15"),
         (
             (",".join(f"f{i}" for i in range(1001)) + ",label\n" + ",".join(["1"] * 1001) + ",a\n").encode(),
             "label",
@@ -118,6 +122,26 @@ def test_bad_csv_is_refused_with_one_sentence(content: bytes, label: str, fragme
     assert "\n" not in str(caught.value)
 
 
+def test_semicolons_tabs_and_text_labels_that_look_missing() -> None:
+    semicolons = read_csv(b"a;b;kind\n1,5;2;NA\n3;4;None\n", "kind")
+    assert semicolons.feature_names == ("a", "b") and semicolons.class_names == ("NA", "None")
+    assert semicolons.x[0].tolist() == [1.5, 2.0]  # a decimal comma
+    tabs = read_csv(b"a\tkind\n1\tTrue\n2\tFalse\n", "kind")
+    assert tabs.class_names == ("False", "True") and tabs.y.tolist() == [1, 0]
+
+
+def test_large_integer_labels_stay_distinct_and_a_text_column_with_gaps_is_ignored() -> None:
+    dataset = read_csv(b"a,name,y\n1,ann,9007199254740993\n2,,9007199254740992\n", "y")
+    assert dataset.class_names == ("9007199254740992", "9007199254740993")
+    assert dataset.ignored_columns == ("name",) and dataset.label_column == "y"
+
+
+def test_a_split_that_would_leave_a_class_untrained_is_refused() -> None:
+    dataset = read_csv(("a,y\n" + "1,c0\n" * 2 + "2,c1\n" * 20).encode(), "y")
+    with pytest.raises(BNNInputError, match="leaves class 'c0' without a single training row"):
+        prepare(dataset, DataConfig(test_size=0.9), seed=0)
+
+
 def test_class_too_small_to_split_is_refused_unless_nothing_is_held_out() -> None:
     dataset = read_csv(b"a,label\n1,x\n2,x\n3,x\n4,y\n", "label")
     with pytest.raises(BNNInputError, match="Class 'y' has only 1 row, too few to split"):
@@ -127,6 +151,6 @@ def test_class_too_small_to_split_is_refused_unless_nothing_is_held_out() -> Non
 
 def test_test_share_too_small_for_the_classes_suggests_a_share() -> None:
     with pytest.raises(
-        BNNInputError, match=r"holds out 1 rows, fewer than the 3 classes; use a test share of at least 0\.02"
+        BNNInputError, match=r"holds out 1 row, fewer than the 3 classes; use a test share of at least 0\.02"
     ):
         prepare(load_builtin("iris"), DataConfig(test_size=0.005), seed=0)

@@ -11,7 +11,20 @@ import torch
 import torchbnn
 from safetensors.torch import load_file, save_file
 
-from bnn_core import BNNInputError, TrainedRun, draw_noise, load_run, sample_probs, save_run
+from bnn_core import (
+    BNNInputError,
+    DataConfig,
+    RunConfig,
+    TrainConfig,
+    TrainedRun,
+    draw_noise,
+    draw_probs,
+    load_run,
+    read_csv,
+    sample_probs,
+    save_run,
+    train_run,
+)
 from bnn_core import runs as runs_module
 
 
@@ -26,7 +39,8 @@ def test_save_then_load_gives_identical_predictions(saved: Path, quick_run: Trai
     x = loaded.inputs(quick_run.data.dataset.x)
     torch.testing.assert_close(x, quick_run.data.x)
     probs = sample_probs(loaded.model, x, quick_run.config.samples, quick_run.config.seed)
-    assert torch.equal(probs, quick_run.evaluation.probs)
+    assert torch.equal(probs.mean(0), quick_run.evaluation.uncertainty.mean_probs)
+    assert torch.equal(probs[0], quick_run.evaluation.first_draw)
     assert loaded.class_names == ("setosa", "versicolor", "virginica")
     assert loaded.metrics == json.loads((saved / "metrics.json").read_text())
 
@@ -41,7 +55,8 @@ def test_weights_load_into_plain_torchbnn_layers(saved: Path, quick_run: Trained
     for layer, (weight_eps, bias_eps) in zip((plain[0], plain[2]), draw_noise(plain, seed=0, index=2), strict=True):
         layer.weight_eps, layer.bias_eps = weight_eps, bias_eps
     with torch.no_grad():
-        torch.testing.assert_close(plain(quick_run.data.x).softmax(-1), quick_run.evaluation.probs[2])
+        expected = draw_probs(quick_run.model, quick_run.data.x, seed=0, index=2)
+        torch.testing.assert_close(plain(quick_run.data.x).softmax(-1), expected)
 
 
 def test_run_files_hold_what_the_docs_promise(saved: Path, quick_run: TrainedRun) -> None:
@@ -82,6 +97,7 @@ def test_run_files_hold_what_the_docs_promise(saved: Path, quick_run: TrainedRun
         "aleatoric",
         "epistemic",
         "variation_ratio",
+        "predicted_std",
     ]
     assert len(predictions) == 150 and (predictions["split"] == "test").sum() == 30
     assert predictions["sepal length (cm)"].iloc[0] == 5.1  # raw, not scaled
@@ -108,6 +124,36 @@ def test_a_failed_save_leaves_nothing_half_written(
         save_run(quick_run, saved)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no new folder, no staging left over
     assert load_run(saved).metrics["steps"] == 300  # the earlier run is intact
+
+
+def test_a_folder_with_a_config_json_among_other_files_is_left_alone(tmp_path: Path, quick_run: TrainedRun) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "config.json").write_text("{}")
+    (project / "thesis.docx").write_text("years of work")
+    with pytest.raises(BNNInputError, match="already holds files that are not a run"):
+        save_run(quick_run, project)
+    assert sorted(p.name for p in project.iterdir()) == ["config.json", "src", "thesis.docx"]
+
+
+def test_the_current_folder_is_refused_and_new_parents_are_created(
+    tmp_path: Path, quick_run: TrainedRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BNNInputError, match="is the current folder or holds it"):
+        save_run(quick_run, ".")
+    assert save_run(quick_run, "runs/deep/iris") == (tmp_path / "runs" / "deep" / "iris").resolve()
+    assert sorted(p.name for p in (tmp_path / "runs" / "deep").iterdir()) == ["iris"]
+
+
+def test_a_feature_named_like_an_output_column_is_prefixed(tmp_path: Path) -> None:
+    dataset = read_csv(b"split,label,p_x,kind\n1,2,3,a\n2,3,4,b\n3,1,2,a\n4,4,4,b\n", "kind")
+    run = train_run(dataset, RunConfig(data=DataConfig(test_size=0.5), train=TrainConfig(epochs=5), samples=3))
+    table = pd.read_csv(save_run(run, tmp_path / "clash") / "predictions.csv")
+    assert table.columns[:5].tolist() == ["split", "feature_split", "feature_label", "feature_p_x", "label"]
+    assert set(table["split"]) == {"train", "test"} and set(table["label"]) == {"a", "b"}
+    config = json.loads((tmp_path / "clash" / "config.json").read_text())
+    assert config["dataset"] == "csv:The CSV file" and config["label_column"] == "kind"
 
 
 def test_refuses_to_write_over_a_folder_that_is_not_a_run(tmp_path: Path, quick_run: TrainedRun) -> None:
@@ -143,6 +189,16 @@ def _edit_config(run_dir: Path, **changes: object) -> None:
         (lambda d: _edit_config(d, format_version=99), "has format_version 99; this version reads 1"),
         (lambda d: _drop_key(d, "2.bias_mu"), "missing \\['2.bias_mu'\\]"),
         (lambda d: _poison(d, "0.weight_mu"), "0.weight_mu holds non-finite"),
+        (lambda d: _edit_config(d, format_version=True), "has format_version True"),
+        (lambda d: _edit_config(d, hidden=100), "Hidden layers must be a list of unit counts"),
+        (lambda d: _edit_config(d, epochs="10"), "Epochs must be a whole number"),
+        (lambda d: _edit_config(d, scale="none"), "scale is 'none' but the scaler is set"),
+        (lambda d: _edit_config(d, class_names=["a", "a", "b"]), "class_names must not repeat a name"),
+        (
+            lambda d: _edit_config(d, scaler={"mean": ["a"] * 4, "std": [1] * 4}),
+            "scaler means and stds must be numbers",
+        ),
+        (lambda d: _drop_setting(d, "activation"), "settings missing: activation"),
     ],
 )
 def test_wrong_or_corrupt_runs_are_refused(saved: Path, damage, fragment: str) -> None:
@@ -150,6 +206,12 @@ def test_wrong_or_corrupt_runs_are_refused(saved: Path, damage, fragment: str) -
     with pytest.raises(BNNInputError, match=fragment) as caught:
         load_run(saved)
     assert "\n" not in str(caught.value)
+
+
+def _drop_setting(run_dir: Path, key: str) -> None:
+    config = json.loads((run_dir / "config.json").read_text())
+    del config[key]
+    (run_dir / "config.json").write_text(json.dumps(config))
 
 
 def _drop_key(run_dir: Path, key: str) -> None:

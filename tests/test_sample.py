@@ -62,3 +62,13 @@ def test_noise_is_standard_normal_and_independent_between_draws() -> None:
     correlation = torch.corrcoef(draws[:, :50].T)
     off_diagonal = correlation[~torch.eye(50, dtype=torch.bool)]
     assert off_diagonal.abs().max().item() < 0.25  # 400 draws: |r| beyond 0.25 is a > 5σ event
+
+
+def test_sampling_refuses_misuse_and_accepts_float64_inputs() -> None:
+    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    x = torch.randn(5, 4, dtype=torch.float64)
+    torch.testing.assert_close(sample_probs(model, x, 2, seed=0), sample_probs(model, x.float(), 2, seed=0))
+    with pytest.raises(ValueError, match="draw index must be 0 or more"):
+        draw_probs(model, x, seed=0, index=-1)
+    with pytest.raises(ValueError, match="n_samples ≥ 1"):
+        sample_probs(model, x, 0, seed=0)

@@ -94,3 +94,25 @@ def test_the_deterministic_twin_trains_with_the_same_loop(iris_tensors) -> None:
     result = fit(twin, x, y, TrainConfig(epochs=300), seed=0)
     assert (result.history.kl == 0).all()
     assert (twin(x).argmax(1) == y).float().mean() > 0.9
+
+
+def test_train_run_uses_independent_streams_and_records_the_dataset(iris) -> None:
+    from bnn_core import RunConfig, seeds, train_run
+    from bnn_core.sample import draw_seed
+
+    keys = {seeds.stream_seed(0, seeds.INIT), seeds.stream_seed(0, seeds.TRAIN_NOISE), draw_seed(0, 0), draw_seed(0, 1)}
+    assert len(keys) == 4
+    wine = train_run(load_builtin("wine"), RunConfig(train=TrainConfig(epochs=5), samples=3))
+    assert wine.config.data.dataset == "wine"
+
+
+def test_evaluation_in_chunks_gives_the_same_numbers(quick_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bnn_core import evaluate, experiment
+
+    monkeypatch.setattr(experiment, "_EVALUATION_FLOATS", 7 * 50 * 3)  # 7 rows per chunk
+    chunked = evaluate(quick_run.model, quick_run.data, quick_run.config.samples, quick_run.config.seed)
+    whole = quick_run.evaluation
+    torch.testing.assert_close(chunked.uncertainty.mean_probs, whole.uncertainty.mean_probs)
+    torch.testing.assert_close(chunked.uncertainty.epistemic, whole.uncertainty.epistemic)
+    torch.testing.assert_close(chunked.uncertainty.variation_ratio, whole.uncertainty.variation_ratio)
+    torch.testing.assert_close(chunked.first_draw, whole.first_draw)
