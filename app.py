@@ -1,6 +1,55 @@
-"""Placeholder until the dashboard lands: says so, and points to the command line."""
+"""Main page: train a torchbnn BNN live, then compare true labels with one posterior sample's labels."""
 
+# Heavy imports first: a click during the very first (cold) import once left pandas half-initialised.
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import sklearn  # noqa: F401
 import streamlit as st
+import torch  # noqa: F401
 
-st.title("Bayesian neural network dashboard")
-st.info("The dashboard is on its way. Meanwhile: `python -m bnn_core train --out runs/iris` trains and saves a run.")
+from bnn_core import BNNInputError, RunConfig, TrainedRun
+from ui import page, side_by_side, state, summary
+from ui.controls import settings_form
+from ui.training import interrupted_message, train_live
+
+INTRO = """
+A **Bayesian neural network** learns a distribution over each weight instead of one value: every prediction
+comes from one network drawn at random, and where the draws disagree, it is unsure. **Left:** true labels.
+**Right:** one posterior sample's labels; bigger markers mean less certain. Press **Resample** (or **r**) to
+draw again, or change the prior and KL weight on the left and press **Train**.
+"""
+
+
+def _train_if_asked() -> None:
+    try:
+        config = settings_form()
+        if config is None:
+            message = interrupted_message()
+            if message:
+                st.info(message)
+            return
+        state.show_run(train_live(state.dataset_by_name(config.data.dataset), config))
+    except BNNInputError as err:
+        st.error(str(err))
+
+
+def _run_to_show() -> TrainedRun:
+    run = state.current_run()
+    if run is None:
+        with st.spinner("Training the article's network on iris for your first visit…"):
+            run = state.default_run(RunConfig())
+        state.show_run(run)
+    return run
+
+
+def main() -> None:
+    page.setup("Train and resample")
+    st.title("A Bayesian neural network, live")
+    st.markdown(INTRO)
+    _train_if_asked()
+    run = _run_to_show()
+    side_by_side.draw(run)
+    summary.draw(run)
+
+
+main()

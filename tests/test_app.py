@@ -1,0 +1,133 @@
+"""The main page through Streamlit's AppTest: first visit, Train, Resample, errors and session isolation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, read_csv, train_run
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 180  # training happens inside the script run
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page by their title (the proto spec is the figure's JSON)."""
+    figures = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        figures[spec["layout"].get("title", {}).get("text", "")] = spec
+    return figures
+
+
+def _sample_chart(at: AppTest) -> dict:
+    return next(spec for title, spec in _charts(at).items() if title.startswith("Posterior sample #"))
+
+
+def _page(run: TrainedRun | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if run is not None:
+        at.session_state[state.RUN] = run
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def small_run(iris: Dataset) -> TrainedRun:
+    return train_run(iris, RunConfig(train=TrainConfig(epochs=200), samples=30))
+
+
+def test_first_visit_shows_a_trained_model_without_any_click() -> None:
+    at = _page()
+    assert not at.exception
+    run = at.session_state[state.RUN]
+    assert run.config == RunConfig()  # the defaults: the article's network on iris
+    titles = set(_charts(at))
+    assert {"True labels", "Posterior sample #0: predicted labels"} <= titles
+    assert "Bayesian neural network" in at.markdown[0].value
+
+
+def test_train_with_few_epochs_draws_charts_and_metrics(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    at.number_input(key="form_epochs").set_value(40)
+    at.select_slider(key="form_kl_weight").set_value(0.1)
+    at.number_input(key="form_seed").set_value(7)
+    at.button(key="FormSubmitter:settings-Train").click().run()
+    assert not at.exception and not at.error
+    run = at.session_state[state.RUN]
+    assert run.config.train.epochs == 40 and run.config.train.kl_weight == 0.1 and run.config.seed == 7
+    assert run.fit.steps == 40 and not run.fit.cancelled
+    assert len(_charts(at)) == 3  # true labels, sample #0, training curves
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Train accuracy"].endswith("%") and labels["Test accuracy"].endswith("%")
+    assert labels["Final CE"] == f"{run.metrics['final_ce']:.3f}"
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 10  # the ten most uncertain points
+
+
+def test_resample_moves_the_sample_but_not_the_true_labels(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    true_before, sample_before = _charts(at)["True labels"], _sample_chart(at)
+    at.button(key="resample").click().run()
+    assert at.session_state[state.SAMPLE_INDEX] == 1
+    after = _charts(at)
+    sample_after = _sample_chart(at)
+    assert sample_after["layout"]["title"]["text"] == "Posterior sample #1: predicted labels"
+    hover_before = [t for trace in sample_before["data"] for t in trace.get("hovertext") or []]
+    hover_after = [t for trace in sample_after["data"] for t in trace.get("hovertext") or []]
+    assert hover_before != hover_after  # the sampled probabilities in the hover changed
+    assert any("Sample #1:" in text for text in hover_after)
+    assert after["True labels"] == true_before
+    assert at.session_state[state.RUN] is not None and at.session_state[state.RUN].fit.steps == 200  # no retraining
+    at.button(key="resample").click().run()
+    assert _sample_chart(at)["layout"]["title"]["text"].startswith("Posterior sample #2")
+
+
+def test_changed_points_are_marked_against_the_previous_sample(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    for _ in range(3):
+        at.button(key="resample").click().run()
+    names = [trace.get("name", "") for trace in _sample_chart(at)["data"]]
+    assert any(name.startswith("changed since #2") for name in names)
+    assert any(name.startswith("wrong (") for name in names)
+
+
+def test_a_setting_the_engine_refuses_shows_an_error_and_keeps_the_model(small_run: TrainedRun) -> None:
+    tiny = read_csv(b"a,label\n1,x\n2,x\n3,y\n4,y\n5,x\n", "label", name="tiny.csv")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.RUN] = small_run
+    at.session_state[state.USER_DATASET] = tiny
+    at.run()
+    at.selectbox(key=state.DATASET_WIDGET).set_value("csv:tiny.csv")
+    at.slider(key="form_test_size").set_value(0.2)
+    at.button(key="FormSubmitter:settings-Train").click().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "holds out 1 row, fewer than the 2 classes" in at.error[0].value
+    assert at.session_state[state.RUN] is small_run  # nothing lost
+    assert "True labels" in _charts(at)
+
+
+def test_two_sessions_do_not_share_models(small_run: TrainedRun) -> None:
+    first, second = _page(small_run), _page(small_run)
+    first.number_input(key="form_epochs").set_value(30)
+    first.button(key="FormSubmitter:settings-Train").click().run()
+    second.button(key="resample").click().run()
+    assert first.session_state[state.RUN].config.train.epochs == 30
+    assert second.session_state[state.RUN].config.train.epochs == 200
+    assert first.session_state[state.SAMPLE_INDEX] == 0 and second.session_state[state.SAMPLE_INDEX] == 1
+    fresh = _page()
+    assert fresh.session_state[state.RUN] is not first.session_state[state.RUN]
+    assert fresh.session_state[state.RUN].config == RunConfig()
+
+
+def test_other_built_in_datasets_train_from_the_sidebar(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    at.selectbox(key=state.DATASET_WIDGET).set_value("two_moons")
+    at.number_input(key="form_epochs").set_value(30)
+    at.button(key="FormSubmitter:settings-Train").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.RUN].data.dataset.name == "two_moons"
+    assert _charts(at)["True labels"]["layout"]["xaxis"]["title"]["text"] == "x1"

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: session state, the settings form, live training and plotly figures."""

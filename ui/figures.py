@@ -1,0 +1,201 @@
+"""Plotly figure builders: plain arrays in, a figure out. No Streamlit, no model.
+
+Sizes are chosen for a projector: 16 px text, large markers, legends below the plot.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
+
+# Okabe–Ito colours first: distinguishable with colour-blindness and on a washed-out projector.
+_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#7F3C8D", "#444444"]
+_FONT = {"size": 16, "family": "Arial, Helvetica, sans-serif", "color": "#111"}
+TRAIN_SYMBOL, TEST_SYMBOL = "circle", "diamond"
+BASE_MARKER = 12
+
+
+def class_colors(n_classes: int) -> list[str]:
+    """One colour per class, the same in every chart."""
+    palette = _PALETTE + px.colors.qualitative.Alphabet
+    return [palette[i % len(palette)] for i in range(n_classes)]
+
+
+def _layout_spec(title: str, height: int) -> dict:
+    """The shared layout: big type, white background, legend under the plot."""
+    return {
+        "title": {"text": title, "font": {"size": 20}, "x": 0.01, "xanchor": "left"},
+        "font": _FONT,
+        "height": height,
+        "template": _white_template(),
+        "margin": {"l": 72, "r": 20, "t": 60, "b": 20},
+        "legend": {
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.16,
+            "x": 0,
+            "font": {"size": 15},
+            "itemsizing": "constant",  # legend markers keep one size even when point sizes vary
+        },
+        "hoverlabel": {"font": {"size": 15}, "align": "left"},
+    }
+
+
+@functools.cache
+def _white_template() -> dict:
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(_layout_spec(title, height))
+    return fig
+
+
+def _unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain dicts, skipping plotly's property validation.
+
+    Validation costs ~100 ms for a scatter with a dozen traces, most of a Resample
+    press; these specs are built here from known-good keys and tested.
+    """
+    return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Points:
+    """Points to draw in feature space. Shape: every array (N,); ``hover`` has N strings."""
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: np.ndarray  # class index that colours each point (true or predicted)
+    is_test: np.ndarray  # bool; test points are diamonds
+    hover: Sequence[str]
+    sizes: np.ndarray | None = None  # marker diameters; None for the base size
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A ring drawn around the points where ``mask`` is True, with a legend entry."""
+
+    name: str
+    mask: np.ndarray
+    color: str
+
+
+def class_scatter(
+    points: Points,
+    class_names: Sequence[str],
+    title: str,
+    axis_titles: tuple[str, str],
+    ranges: tuple[tuple[float, float], tuple[float, float]],
+    rings: Sequence[Ring] = (),
+    height: int = 500,
+) -> go.Figure:
+    """Scatter of points coloured by class, train as circles and test as diamonds, with optional rings."""
+    colors = np.asarray(class_colors(len(class_names)), dtype=object)
+    sizes = points.sizes if points.sizes is not None else np.full(len(points.x), float(BASE_MARKER))
+    # One trace for all points (colour, symbol and size per point): plotly redraws one trace far
+    # faster than one per class, which matters on every Resample. The legend comes from empty traces.
+    traces: list[dict] = [
+        {
+            "type": "scatter",
+            "x": points.x,
+            "y": points.y,
+            "mode": "markers",
+            "showlegend": False,
+            "marker": {
+                "color": colors[points.classes].tolist(),
+                "size": sizes,
+                "symbol": np.where(points.is_test, TEST_SYMBOL, TRAIN_SYMBOL).tolist(),
+                "line": {"width": 1, "color": "white"},
+                "opacity": 0.9,
+            },
+            "hovertext": list(points.hover),
+            "hoverinfo": "text",
+        }
+    ]
+    traces += [_legend_entry(name, TRAIN_SYMBOL, color) for name, color in zip(class_names, colors, strict=True)]
+    for ring in rings:
+        traces.append(
+            {
+                "type": "scatter",
+                "x": points.x[ring.mask],
+                "y": points.y[ring.mask],
+                "mode": "markers",
+                "name": f"{ring.name} ({int(ring.mask.sum())})",
+                "marker": {
+                    "symbol": "circle-open",
+                    "size": sizes[ring.mask] + 10,
+                    "color": ring.color,
+                    "line": {"width": 3, "color": ring.color},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+    if points.is_test.any():
+        traces += [_legend_entry("train", TRAIN_SYMBOL, "#888"), _legend_entry("test", TEST_SYMBOL, "#888")]
+    layout = _layout_spec(title, height)
+    for axis, axis_title, axis_range in (("xaxis", axis_titles[0], ranges[0]), ("yaxis", axis_titles[1], ranges[1])):
+        layout[axis] = {
+            "title": {"text": axis_title, "font": {"size": 17}},
+            "range": list(axis_range),
+            "zeroline": False,
+            "tickfont": {"size": 15},
+        }
+    return _unvalidated_figure(traces, layout)
+
+
+def _legend_entry(name: str, symbol: str, color: str) -> dict:
+    """A legend item with no points."""
+    return {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "markers",
+        "name": name,
+        "marker": {"symbol": symbol, "color": color, "size": BASE_MARKER},
+        "hoverinfo": "skip",
+    }
+
+
+def padded_range(values: np.ndarray, pad: float = 0.06) -> tuple[float, float]:
+    """Axis limits covering ``values`` with a margin, shared by side-by-side charts."""
+    low, high = float(np.min(values)), float(np.max(values))
+    span = high - low or 1.0
+    return low - pad * span, high + pad * span
+
+
+def uncertainty_sizes(values: np.ndarray, n_classes: int) -> np.ndarray:
+    """Marker diameters from 9 (certain) to 32 px (at the maximum, ln C nats)."""
+    share = np.clip(values / np.log(n_classes), 0.0, 1.0)
+    return 9.0 + 23.0 * share
+
+
+def training_curves(
+    steps: np.ndarray, ce: np.ndarray, kl: np.ndarray, accuracy: np.ndarray, epochs: int, height: int = 300
+) -> go.Figure:
+    """Cross-entropy, KL and train accuracy against the step, each in its own panel."""
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=("Cross-entropy (data fit)", "KL to the prior", "Train accuracy (one sample)"),
+        horizontal_spacing=0.08,
+    )
+    for col, values, color in ((1, ce, "#0072B2"), (2, kl, "#D55E00"), (3, accuracy, "#009E73")):
+        fig.add_trace(
+            go.Scatter(x=steps, y=values, mode="lines", line={"color": color, "width": 3}, showlegend=False),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(range=[0, epochs], title="step", row=1, col=col)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=3)
+    fig.update_annotations(font_size=17)
+    fig = _layout(fig, "", height)
+    fig.update_layout(margin={"t": 40, "b": 10})
+    return fig

@@ -1,0 +1,219 @@
+"""True labels beside the labels of one posterior sample, with a Resample button that redraws only the sample."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from streamlit.delta_generator import DeltaGenerator
+
+from bnn_core import TrainedRun, accuracy, draw_probs
+
+from . import state
+from .figures import Points, Ring, class_scatter, padded_range, uncertainty_sizes
+
+MAX_POINTS = 3000  # beyond this a browser scatter gets sluggish; a fixed random subset is drawn
+MEASURES = {"entropy": "total", "epistemic": "epistemic", "aleatoric": "aleatoric"}
+WRONG_COLOR, CHANGED_COLOR = "#d62728", "#111111"
+HEADER_HEIGHT = 64  # px
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """Which two features are on the axes, and which rows are drawn. Shape: rows (M,)."""
+
+    x_feature: int
+    y_feature: int
+    rows: np.ndarray
+    ranges: tuple[tuple[float, float], tuple[float, float]]
+    measure: str  # the uncertainty that sets marker size: a key of MEASURES
+    show_mean: bool
+    hover: Hover
+
+
+def plotted_rows(n_rows: int) -> np.ndarray:
+    """All rows, or a fixed random subset of MAX_POINTS for large data."""
+    if n_rows <= MAX_POINTS:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(0).choice(n_rows, MAX_POINTS, replace=False))
+
+
+def choose_view(run: TrainedRun) -> View:
+    """Axis pickers and the posterior-mean toggle (a change redraws both charts)."""
+    names = list(run.data.dataset.feature_names)
+    for key in ("axis_x", "axis_y"):
+        if st.session_state.get(key) not in names:
+            st.session_state.pop(key, None)  # a new dataset has other features
+    left, middle, size, mean = st.columns([2, 2, 2.2, 2], vertical_alignment="bottom")
+    x_name = left.selectbox("Horizontal axis", names, index=0, key="axis_x")
+    y_name = middle.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key="axis_y")
+    measure = size.selectbox(
+        "Marker size shows",
+        list(MEASURES),
+        format_func=lambda name: f"{MEASURES[name]} uncertainty",
+        key="size_measure",
+        help="Bigger marker = more uncertain. Epistemic: the samples disagree. Aleatoric: each sample is unsure.",
+    )
+    show_mean = mean.toggle(
+        "Posterior mean",
+        key="show_mean",
+        help=f"A third chart: the prediction averaged over {run.config.samples} posterior samples.",
+    )
+    rows = plotted_rows(run.data.dataset.n_rows)
+    x_feature, y_feature = names.index(x_name), names.index(y_name)
+    raw = run.data.dataset.x
+    ranges = (padded_range(raw[rows, x_feature]), padded_range(raw[rows, y_feature]))
+    return View(x_feature, y_feature, rows, ranges, measure, show_mean, build_hover(run, rows))
+
+
+def _probabilities(class_names: Sequence[str], probs: np.ndarray, top: int = 4) -> str:
+    order = np.argsort(-probs)[:top]
+    return " · ".join(f"{class_names[c]} {probs[c]:.2f}" for c in order)
+
+
+@dataclass(frozen=True, eq=False)
+class Hover:
+    """Hover text per drawn row, in the parts that do not change between samples (built once a page run)."""
+
+    point: list[str]  # the point, its features and its true label
+    posterior: list[str]  # posterior-mean probabilities and the three uncertainties
+
+    def truth(self) -> list[str]:
+        return self.point
+
+    def mean(self) -> list[str]:
+        return [f"{point}<br>{posterior}" for point, posterior in zip(self.point, self.posterior, strict=True)]
+
+    def sample(self, k: int, probs: np.ndarray, class_names: Sequence[str]) -> list[str]:
+        """With sample #k's probabilities (M, C) for the drawn rows, between the point and the posterior."""
+        return [
+            f"{point}<br>Sample #{k}: {_probabilities(class_names, row)}<br>{posterior}"
+            for point, row, posterior in zip(self.point, probs, self.posterior, strict=True)
+        ]
+
+
+def build_hover(run: TrainedRun, rows: np.ndarray) -> Hover:
+    """Hover parts for ``rows``: features (up to 8), true label, posterior mean and uncertainty."""
+    dataset, u = run.data.dataset, run.evaluation.uncertainty
+    mean_probs = u.mean_probs.numpy()
+    point, posterior = [], []
+    for i in rows:
+        lines = [f"<b>Point {i}</b> ({'test' if run.data.is_test[i] else 'train'} row)"]
+        lines += [f"{name}: {dataset.x[i, j]:.3g}" for j, name in enumerate(dataset.feature_names[:8])]
+        lines.append(f"True label: <b>{dataset.class_names[dataset.y[i]]}</b>")
+        point.append("<br>".join(lines))
+        posterior.append(
+            f"Mean of {run.config.samples}: {_probabilities(dataset.class_names, mean_probs[i])}<br>"
+            f"Uncertainty (nats): total {u.entropy[i]:.3f} · epistemic {u.epistemic[i]:.3f} · "
+            f"aleatoric {u.aleatoric[i]:.3f}"
+        )
+    return Hover(point, posterior)
+
+
+def _points(run: TrainedRun, view: View, classes: np.ndarray, hover: list[str], sizes: np.ndarray | None) -> Points:
+    raw = run.data.dataset.x
+    return Points(
+        x=raw[view.rows, view.x_feature],
+        y=raw[view.rows, view.y_feature],
+        classes=classes[view.rows],
+        is_test=run.data.is_test[view.rows],
+        hover=hover,
+        sizes=None if sizes is None else sizes[view.rows],
+    )
+
+
+def _axis_titles(run: TrainedRun, view: View) -> tuple[str, str]:
+    names = run.data.dataset.feature_names
+    return names[view.x_feature], names[view.y_feature]
+
+
+def _header() -> DeltaGenerator:
+    """A fixed-height row above each chart, so the charts side by side line up exactly."""
+    return st.container(height=HEADER_HEIGHT, border=False, vertical_alignment="center")
+
+
+def true_label_chart(run: TrainedRun, view: View) -> None:
+    with _header():
+        st.markdown("Colour: **true class**. Circles are training rows, diamonds held-out test rows.")
+    points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
+    fig = class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
+    st.plotly_chart(fig, width="stretch", key="true_chart")
+
+
+def mean_chart(run: TrainedRun, view: View) -> None:
+    u = run.evaluation.uncertainty
+    predicted = u.predicted.numpy()
+    sizes = uncertainty_sizes(getattr(u, view.measure).numpy(), run.data.dataset.n_classes)
+    hover = view.hover.mean()
+    wrong = Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR)
+    points = _points(run, view, predicted, hover, sizes)
+    title = f"Posterior mean of {run.config.samples}"
+    with _header():
+        st.markdown(f"Averaged over **{run.config.samples} samples**: the network's overall answer.")
+    fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
+    st.plotly_chart(fig, width="stretch", key="mean_chart")
+
+
+def sample_predictions(run: TrainedRun, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (N, C) of sample #k and the (N,) mask of points whose class changed since #k−1."""
+    probs = draw_probs(run.model, run.data.x, run.config.seed, k)
+    if k == 0:
+        return probs.numpy(), np.zeros(len(probs), dtype=bool)
+    before = draw_probs(run.model, run.data.x, run.config.seed, k - 1)
+    return probs.numpy(), (probs.argmax(1) != before.argmax(1)).numpy()
+
+
+@st.fragment
+def sample_panel(run: TrainedRun, view: View) -> None:
+    """The right-hand chart. A Resample press reruns only this fragment."""
+    k = state.sample_index()
+    probs, changed = sample_predictions(run, k)
+    predicted = probs.argmax(1)
+    sizes = uncertainty_sizes(getattr(run.evaluation.uncertainty, view.measure).numpy(), run.data.dataset.n_classes)
+    rings = [
+        Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR),
+        Ring(f"changed since #{k - 1}" if k else "changed", changed[view.rows], CHANGED_COLOR),
+    ]
+    points = _points(run, view, predicted, view.hover.sample(k, probs[view.rows], run.data.dataset.class_names), sizes)
+    title = f"Posterior sample #{k}: predicted labels"
+    with _header():
+        button, line = st.columns([1.2, 3], vertical_alignment="center")
+        button.button(
+            "Resample",
+            key="resample",
+            type="primary",
+            width="stretch",
+            on_click=state.next_sample,
+            help="Draw the next network from the posterior (keyboard: r).",
+        )
+        line.markdown(_sample_summary(run, k, probs, int(changed.sum())))
+    fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
+    st.plotly_chart(fig, width="stretch", key="sample_chart")
+
+
+def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_changed: int) -> str:
+    """One short line on sample #k: its accuracies and how many points changed class since #k−1."""
+    probs_t, labels = torch.from_numpy(probs), run.data.y
+    train, test = run.data.train_mask, run.data.test_mask
+    parts = [f"**#{k}** · train {accuracy(probs_t[train], labels[train]):.1%}"]
+    if run.data.has_test:
+        parts.append(f"test {accuracy(probs_t[test], labels[test]):.1%}")
+    if k:
+        parts.append(f"{n_changed} changed")
+    return " · ".join(parts)
+
+
+def draw(run: TrainedRun) -> None:
+    """The side-by-side charts for ``run``."""
+    view = choose_view(run)
+    columns = st.columns(3 if view.show_mean else 2, gap="medium")
+    with columns[0]:
+        true_label_chart(run, view)
+    if view.show_mean:
+        with columns[1]:
+            mean_chart(run, view)
+    with columns[-1]:
+        sample_panel(run, view)

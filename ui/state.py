@@ -1,0 +1,88 @@
+"""Per-session state and the few things that may be cached across sessions.
+
+Everything a user trains or uploads lives in ``st.session_state`` under the keys
+below, so two browser sessions never see each other's models. Only immutable
+inputs (built-in datasets, the default first-visit run) go through
+``st.cache_data``, which hands every caller its own copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, load_builtin, train_run
+
+RUN = "bnn_run"  # TrainedRun on screen: only ever a finished one
+SAMPLE_INDEX = "bnn_sample_index"  # which posterior draw the right-hand chart shows
+FORM_CONFIG = "bnn_form_config"  # the last settings submitted with Train, restored into the form
+USER_DATASET = "bnn_user_dataset"  # a Dataset read from the user's CSV
+CHOSEN_DATASET = "bnn_chosen_dataset"  # name of the dataset the next Train uses
+TRAINING = "bnn_training"  # TrainingMark while a training run is under way
+DATASET_WIDGET = "form_dataset"  # the sidebar's dataset select box
+
+
+@dataclass
+class TrainingMark:
+    """Left in the session while training runs; still there next run means it was interrupted.
+
+    Mutable on purpose: the progress callback bumps ``step`` without a Streamlit call.
+    """
+
+    epochs: int
+    step: int = 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def builtin_dataset(name: str) -> Dataset:
+    """A built-in dataset (each caller gets its own copy)."""
+    return load_builtin(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def default_run(config: RunConfig) -> TrainedRun:
+    """The first-visit model: trained once per server on the defaults, then copied into each session."""
+    return train_run(builtin_dataset(config.data.dataset), config)
+
+
+def dataset_names() -> list[str]:
+    """The datasets a user can train on: the built-ins, plus their CSV once uploaded."""
+    user = st.session_state.get(USER_DATASET)
+    return [*BUILTIN_DATASETS, *([user.name] if user is not None else [])]
+
+
+def dataset_by_name(name: str) -> Dataset:
+    user = st.session_state.get(USER_DATASET)
+    if user is not None and name == user.name:
+        return user
+    return builtin_dataset(name)
+
+
+def chosen_dataset_name() -> str:
+    name = st.session_state.get(CHOSEN_DATASET, "iris")
+    return name if name in dataset_names() else "iris"
+
+
+def choose_dataset(name: str) -> None:
+    """Make ``name`` the dataset the next Train uses, and show it in the sidebar."""
+    st.session_state[CHOSEN_DATASET] = name
+    st.session_state.pop(DATASET_WIDGET, None)  # re-seeded from CHOSEN_DATASET when the form is drawn
+
+
+def current_run() -> TrainedRun | None:
+    return st.session_state.get(RUN)
+
+
+def show_run(run: TrainedRun) -> None:
+    """Put a finished run on screen, starting again at posterior sample #0."""
+    st.session_state[RUN] = run
+    st.session_state[SAMPLE_INDEX] = 0
+
+
+def sample_index() -> int:
+    return int(st.session_state.get(SAMPLE_INDEX, 0))
+
+
+def next_sample() -> None:
+    st.session_state[SAMPLE_INDEX] = sample_index() + 1

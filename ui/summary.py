@@ -1,0 +1,66 @@
+"""Below the charts: headline metrics, the most uncertain points, and the finished run's training curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bnn_core import TrainedRun, predictions_frame
+
+from .figures import training_curves
+
+MAX_CURVE_POINTS = 600  # enough for a smooth line; the full history can be 100,000 steps
+
+
+def _percent(value: float | None) -> str:
+    return "no test rows" if value is None else f"{value:.1%}"
+
+
+def metric_cards(run: TrainedRun) -> None:
+    m = run.metrics
+    where = "test" if m["metrics_on"] == "test" else "train (no test rows)"
+    mean_of = f"Posterior mean of {run.config.samples} samples."
+    cells = st.columns(7)
+    cells[0].metric("Train accuracy", _percent(m["train_accuracy"]), help=mean_of)
+    cells[1].metric("Test accuracy", _percent(m["test_accuracy"]), help=mean_of)
+    cells[2].metric("NLL", f"{m['nll']:.3f}", help=f"Mean −log p(true class) on {where} rows; lower is better.")
+    cells[3].metric("ECE", f"{m['ece']:.3f}", help=f"Expected calibration error, 15 bins, on {where} rows.")
+    cells[4].metric("Brier", f"{m['brier']:.3f}", help=f"Mean squared error of the probabilities on {where} rows.")
+    cells[5].metric("Final CE", f"{m['final_ce']:.3f}", help="Cross-entropy of the last training step.")
+    cells[6].metric("Final KL", f"{m['final_kl']:.2f}", help=f"KL to the prior ({run.config.train.kl_reduction}).")
+    st.caption(
+        f"Trained {m['steps']:,} steps in {m['train_seconds']:.1f} s on {run.data.dataset.name}. "
+        f"NLL, ECE and Brier use the {where} rows."
+    )
+
+
+def uncertain_points(run: TrainedRun, count: int = 10) -> None:
+    """The points the network is least sure about, with the three kinds of uncertainty."""
+    table = predictions_frame(run.data, run.evaluation.uncertainty)
+    table.insert(0, "point", np.arange(len(table)))
+    top = table.sort_values("entropy", ascending=False).head(count)
+    probability_columns = [c for c in table.columns if c.startswith("p_")]
+    decimals = ["entropy", "aleatoric", "epistemic", "variation_ratio", *probability_columns]
+    st.dataframe(
+        top,
+        hide_index=True,
+        width="stretch",
+        column_config={name: st.column_config.NumberColumn(format="%.3f") for name in decimals},
+    )
+
+
+def finished_curves(run: TrainedRun) -> None:
+    history = run.fit.history
+    steps = np.arange(1, len(history.ce) + 1)
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_CURVE_POINTS)).astype(int))
+    fig = training_curves(steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps))
+    st.plotly_chart(fig, width="stretch", key="history_chart")
+
+
+def draw(run: TrainedRun) -> None:
+    metric_cards(run)
+    st.subheader("The points it is least sure about")
+    st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
+    uncertain_points(run)
+    st.subheader("How training went")
+    finished_curves(run)

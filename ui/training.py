@@ -1,0 +1,91 @@
+"""Live training: a progress bar, loss curves redrawn a few times a second, and a Stop button.
+
+Stopping works the Streamlit way: pressing Stop starts a new script run, which
+ends this one at its next Streamlit call (inside the progress callback). The
+finished-run slot in the session is only written once training completes, so
+the previous model stays on screen.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun, train_run
+
+from . import state
+from .figures import training_curves
+
+REDRAW_SECONDS = 0.25  # a few redraws a second: smooth enough to watch, cheap next to training
+
+
+def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
+    """The loss-curve figure from the progress reports received so far."""
+    steps = np.array([p.step for p in reports])
+    return training_curves(
+        steps,
+        np.array([p.ce for p in reports]),
+        np.array([p.kl for p in reports]),
+        np.array([p.train_accuracy for p in reports]),
+        epochs,
+    )
+
+
+def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
+    """Train while showing progress; return the finished run (the caller decides to show it).
+
+    Raises:
+        BNNInputError: the engine refused the data or settings, or training diverged.
+    """
+    epochs = config.train.epochs
+    box = st.empty()
+    with box.container(border=True):
+        head, stop = st.columns([5, 1], vertical_alignment="center")
+        head.markdown(f"**Training** on {dataset.name}: {epochs:,} steps")
+        stop.button("Stop", key="stop_training", help="Stop now and keep the model you had.")
+        bar = st.progress(0.0, text="Starting…")
+        chart = st.empty()
+    reports: list[Progress] = []
+    last_draw = 0.0
+    mark = state.TrainingMark(epochs)
+
+    def on_progress(progress: Progress) -> None:
+        nonlocal last_draw
+        reports.append(progress)
+        mark.step = progress.step
+        now = time.perf_counter()
+        if now - last_draw >= REDRAW_SECONDS or progress.step == epochs:
+            last_draw = now
+            bar.progress(
+                progress.step / epochs,
+                text=f"Step {progress.step:,} of {epochs:,} · {progress.elapsed:.1f} s · "
+                f"CE {progress.ce:.3f} · KL {progress.kl:.3f}",
+            )
+            chart.plotly_chart(curves_from_progress(reports, epochs), width="stretch")
+
+    st.session_state[state.TRAINING] = mark
+    try:
+        run = train_run(dataset, config, on_progress=on_progress)
+    except BNNInputError:
+        st.session_state.pop(state.TRAINING, None)
+        box.empty()
+        raise
+    # A Stop click ends the script inside on_progress, before this line: the mark survives and
+    # the next script run reports the interruption.
+    st.session_state.pop(state.TRAINING, None)
+    box.empty()
+    return run
+
+
+def interrupted_message() -> str | None:
+    """If the previous script run was stopped mid-training, say so once."""
+    mark = st.session_state.pop(state.TRAINING, None)
+    if mark is None:
+        return None
+    return (
+        f"Training stopped after {mark.step:,} of {mark.epochs:,} steps. "
+        "The model you had before is still shown; press Train to start again."
+    )
