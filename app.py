@@ -1,4 +1,4 @@
-"""Main page: train a torchbnn BNN live, then compare true labels with one posterior sample's labels."""
+"""The app's entry point: the navigation, and the main page (train live, then resample side by side)."""
 
 # Heavy imports first: a click during the very first (cold) import once left pandas half-initialised.
 import pandas  # noqa: F401
@@ -42,7 +42,7 @@ def _run_to_show() -> TrainedRun:
     return run
 
 
-def main() -> None:
+def train_and_resample() -> None:
     page.setup("Train and resample")
     st.title("A Bayesian neural network, live")
     st.markdown(INTRO)
@@ -52,4 +52,13 @@ def main() -> None:
     summary.draw(run)
 
 
-main()
+PAGES = [
+    st.Page(train_and_resample, title="Train and resample", icon=":material/casino:", default=True),
+    st.Page("pages/uncertainty_map.py", title="Uncertainty map", icon=":material/map:"),
+    st.Page("pages/truck_probe.py", title="Show it a truck", icon=":material/local_shipping:"),
+    st.Page("pages/calibration.py", title="Calibration", icon=":material/target:"),
+    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
+    st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
+]
+
+st.navigation(PAGES, position="top").run()

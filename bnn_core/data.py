@@ -161,7 +161,14 @@ def _delimiter(header_line: str) -> str:
     return max(DELIMITERS, key=header_line.count)
 
 
-def _parse_csv(text: str, shown: str) -> pd.DataFrame:
+def csv_columns(source: str | Path | bytes | IO[bytes], name: str | None = None) -> list[str]:
+    """The column names in a CSV's header, e.g. to let a user pick the label column before reading it all."""
+    shown = name or (Path(source).name if isinstance(source, str | Path) else "The CSV file")
+    return _header(_read_text(source, shown), shown)[1]
+
+
+def _header(text: str, shown: str) -> tuple[str, list[str]]:
+    """The separator and the stripped column names of the first line, refusing repeats."""
     if not text.strip():
         raise BNNInputError(f"{shown} is empty; it needs a header row and at least one data row.")
     header_line = text.lstrip("\r\n").splitlines()[0]
@@ -170,6 +177,11 @@ def _parse_csv(text: str, shown: str) -> pd.DataFrame:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise BNNInputError(f"{shown} has more than one column named {repeated[0]!r}; give every column its own name.")
+    return separator, names
+
+
+def _parse_csv(text: str, shown: str) -> pd.DataFrame:
+    separator, names = _header(text, shown)
     try:
         with warnings.catch_warnings():
             # pandas only warns when data rows are longer than the header, then drops the extra cells.

@@ -15,9 +15,9 @@ from torch import nn
 
 from .config import RunConfig
 from .data import Dataset, PreparedData, prepare
-from .model import build_bnn
-from .sample import sample_probs
-from .seeds import INIT, TRAIN_NOISE, stream_seed
+from .model import bayes_layers, build_bnn, build_twin
+from .sample import sample_probs, twin_probs
+from .seeds import INIT, TRAIN_NOISE, TWIN_INIT, stream_seed
 from .train import FitResult, ProgressCallback, fit
 from .uncertainty import PointUncertainty, accuracy, brier, ece, nll, point_uncertainty
 
@@ -37,20 +37,28 @@ class Evaluation:
 _EVALUATION_FLOATS = 2**24
 
 
-def evaluate(model: nn.Sequential, data: PreparedData, samples: int, seed: int) -> Evaluation:
-    """Draw samples ``0 … samples − 1`` on every row and measure each row's uncertainty.
+def posterior_uncertainty(
+    model: nn.Sequential, x: torch.Tensor, samples: int, seed: int
+) -> tuple[PointUncertainty, torch.Tensor]:
+    """Uncertainty of every row of ``x`` (N, D) from draws ``0 … samples − 1``, and draw #0's probabilities (N, C).
 
-    Rows are processed in chunks, so memory stays bounded for large data; draws are
+    Rows are processed in chunks, so memory stays bounded for large inputs; draws are
     addressable, so chunking does not change any number.
     """
-    n_classes = data.dataset.n_classes
+    n_classes = bayes_layers(model)[-1].out_features
     rows = max(1, _EVALUATION_FLOATS // (samples * n_classes))
     parts, first = [], []
-    for start in range(0, len(data.x), rows):
-        probs = sample_probs(model, data.x[start : start + rows], samples, seed)  # (S, rows, C)
+    for start in range(0, len(x), rows):
+        probs = sample_probs(model, x[start : start + rows], samples, seed)  # (S, rows, C)
         parts.append(point_uncertainty(probs))
         first.append(probs[0])
-    return Evaluation(uncertainty=PointUncertainty.concatenate(parts), first_draw=torch.cat(first))
+    return PointUncertainty.concatenate(parts), torch.cat(first)
+
+
+def evaluate(model: nn.Sequential, data: PreparedData, samples: int, seed: int) -> Evaluation:
+    """Draw samples ``0 … samples − 1`` on every row and measure each row's uncertainty."""
+    uncertainty, first_draw = posterior_uncertainty(model, data.x, samples, seed)
+    return Evaluation(uncertainty=uncertainty, first_draw=first_draw)
 
 
 def run_metrics(evaluation: Evaluation, data: PreparedData, fitted: FitResult) -> dict[str, float | int | str | None]:
@@ -114,6 +122,31 @@ def train_run(
     fitted = fit(model, data.x[train], data.y[train], config.train, noise_seed, on_progress, progress_every)
     evaluation = evaluate(model, data, config.samples, config.seed)
     return TrainedRun(config, data, model, fitted, evaluation, run_metrics(evaluation, data, fitted))
+
+
+@dataclass(frozen=True, eq=False)
+class TwinRun:
+    """The deterministic twin of a run: same shape, data, epochs and optimiser, plain ``nn.Linear`` layers.
+
+    Shape: ``probs`` (N, C), softmax on every row of the run's data.
+    """
+
+    model: nn.Sequential
+    fit: FitResult
+    probs: torch.Tensor
+
+
+def train_twin(run: TrainedRun, on_progress: ProgressCallback | None = None) -> TwinRun:
+    """Train the run's deterministic twin on the same training rows with the same epochs and learning rate.
+
+    Its loss is the cross-entropy alone: a plain network has no KL term.
+    """
+    dataset, data = run.data.dataset, run.data
+    twin = build_twin(dataset.n_features, dataset.n_classes, run.config.model, stream_seed(run.config.seed, TWIN_INIT))
+    train = data.train_mask
+    noise_seed = stream_seed(run.config.seed, TRAIN_NOISE)
+    fitted = fit(twin, data.x[train], data.y[train], run.config.train, noise_seed, on_progress)
+    return TwinRun(model=twin, fit=fitted, probs=twin_probs(twin, data.x))
 
 
 PREDICTION_COLUMNS = ("split", "label", "predicted", "entropy", "aleatoric", "epistemic", "variation_ratio")

@@ -132,3 +132,29 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = ECE_BIN
 def ece(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = ECE_BINS) -> float:
     """Top-label expected calibration error over ``n_bins`` equal-width bins, weighted by bin count."""
     return reliability(probs, labels, n_bins).ece
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """How well a model's confidence matches its accuracy on a set of labelled points.
+
+    Shape: ``confidence`` (N,), the top-class probability of each point.
+    """
+
+    bins: ReliabilityBins
+    confidence: torch.Tensor
+    ece: float
+    nll: float
+    brier: float
+
+
+def calibration(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = ECE_BINS) -> Calibration:
+    """Reliability bins, confidences, ECE, NLL and Brier of ``probs`` (N, C) against ``labels`` (N,)."""
+    bins = reliability(probs, labels, n_bins)
+    return Calibration(
+        bins=bins,
+        confidence=probs.max(dim=1).values,
+        ece=bins.ece,
+        nll=nll(probs, labels),
+        brier=brier(probs, labels),
+    )

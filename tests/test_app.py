@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, read_csv, train_run
+from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
 from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -90,8 +90,11 @@ def test_changed_points_are_marked_against_the_previous_sample(small_run: Traine
     for _ in range(3):
         at.button(key="resample").click().run()
     names = [trace.get("name", "") for trace in _sample_chart(at)["data"]]
-    assert any(name.startswith("changed since #2") for name in names)
-    assert any(name.startswith("wrong (") for name in names)
+    x, seed = small_run.data.x, small_run.config.seed
+    changed = draw_probs(small_run.model, x, seed, 3).argmax(1) != draw_probs(small_run.model, x, seed, 2).argmax(1)
+    wrong = draw_probs(small_run.model, x, seed, 3).argmax(1) != small_run.data.y
+    assert f"changed ({int(changed.sum())})" in names
+    assert f"wrong ({int(wrong.sum())})" in names
 
 
 def test_a_setting_the_engine_refuses_shows_an_error_and_keeps_the_model(small_run: TrainedRun) -> None:

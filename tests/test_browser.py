@@ -91,3 +91,31 @@ def test_train_resample_and_stop_in_a_real_browser(tmp_path: Path) -> None:
         assert page.locator("text=Trained 200 steps").count() == 1  # still the 200-step model
         page.screenshot(path=str(tmp_path / "main-after-stop.png"))
         _no_exception(page)
+
+
+PAGES = {  # link: (heading, plotly charts on the page)
+    "Uncertainty map": ("Where does the network know", 2),
+    "Show it a truck": ("Show it a truck", 1),
+    "Calibration": ("Is it as often right as it is sure?", 3),
+    "Data": ("The data", 2),
+    "How it works": ("How a Bayesian neural network works", 0),
+}
+
+
+def test_every_page_renders_without_an_exception(tmp_path: Path) -> None:
+    with streamlit_server() as url, browser_page(1280, 720) as page:
+        page.goto(url)
+        _wait_for_sample(page, 0, timeout_ms=240_000)
+        wait_idle(page)
+        for title, (heading, charts) in PAGES.items():
+            page.get_by_role("link", name=title).first.click()
+            page.wait_for_selector(f"h1:has-text('{heading}')", timeout=60_000)
+            wait_idle(page)
+            _no_exception(page)
+            page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {charts}")
+            page.screenshot(path=str(tmp_path / f"{title.replace(' ', '_').lower()}.png"), full_page=True)
+        page.get_by_role("link", name="Uncertainty map").first.click()
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        wait_idle(page)
+        titles = [chart["title"] for chart in page.evaluate(CHARTS_JS)]
+        assert titles == ["BNN (100 samples): confidence", "Plain network: confidence"]

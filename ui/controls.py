@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -17,12 +19,22 @@ SAMPLE_COUNTS = (10, 20, 50, 100, 200, 500, 1000)
 MAX_FORM_EPOCHS = 20_000  # the engine allows 100,000; in a browser that is minutes of waiting
 
 
-def _seed_widgets(config: RunConfig, dataset: str) -> None:
-    """Give each form widget its value from the last submitted settings, unless it already has one.
+def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
+    """``config`` with the textbook ELBO: KL summed, weighted ≈ 1/N, and a unit prior.
 
-    Streamlit forgets widget values on other pages; this brings them back.
+    ``mean`` with weight 0.01 (the article) weighs the prior hundreds of times less, so the
+    posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
     """
-    values: dict[str, Any] = {
+    weight = min(KL_WEIGHTS[1:], key=lambda w: abs(math.log(w * n_train)))  # the form's value nearest 1/N
+    return replace(
+        config,
+        model=replace(config.model, prior_sigma=1.0),
+        train=replace(config.train, kl_reduction="sum", kl_weight=weight),
+    )
+
+
+def _widget_values(config: RunConfig, dataset: str) -> dict[str, Any]:
+    return {
         state.DATASET_WIDGET: dataset,
         "form_test_size": config.data.test_size,
         "form_standardise": config.data.scale == "standard",
@@ -38,10 +50,47 @@ def _seed_widgets(config: RunConfig, dataset: str) -> None:
         "form_samples": config.samples,
         "form_seed": config.seed,
     }
+
+
+def _seed_widgets(config: RunConfig, dataset: str) -> None:
+    """Give each form widget its value from the last submitted settings, unless it already has one.
+
+    Streamlit forgets widget values on other pages; this brings them back.
+    """
     if st.session_state.get(state.DATASET_WIDGET) not in state.dataset_names():
         st.session_state.pop(state.DATASET_WIDGET, None)  # e.g. an uploaded CSV was replaced
-    for key, value in values.items():
+    for key, value in _widget_values(config, dataset).items():
         st.session_state.setdefault(key, value)
+
+
+def _load_preset(textbook: bool) -> None:
+    """Button callback: put the article's settings, or the textbook ELBO, into the form (Train still needed)."""
+    dataset = st.session_state.get(state.DATASET_WIDGET, state.chosen_dataset_name())
+    config = RunConfig()
+    if textbook:
+        test_size = st.session_state.get("form_test_size", config.data.test_size)
+        n_train = round(state.dataset_by_name(dataset).n_rows * (1 - test_size))
+        config = textbook_config(config, max(n_train, 1))
+    st.session_state.update(_widget_values(config, dataset))
+
+
+def preset_buttons() -> None:
+    """Two one-click starting points above the form."""
+    article, textbook = st.sidebar.columns(2)
+    article.button(
+        "Article settings",
+        on_click=_load_preset,
+        args=(False,),
+        width="stretch",
+        help="Prior N(0, 0.1²), KL weight 0.01 with 'mean', 3000 epochs: the article's network.",
+    )
+    textbook.button(
+        "Textbook ELBO",
+        on_click=_load_preset,
+        args=(True,),
+        width="stretch",
+        help="KL 'sum' weighted ≈ 1/N with a unit prior: the posterior stays wide where data is missing.",
+    )
 
 
 def _number(value: float) -> str:
@@ -56,6 +105,7 @@ def settings_form() -> RunConfig | None:
     """
     last: RunConfig = st.session_state.get(state.FORM_CONFIG, RunConfig())
     _seed_widgets(last, state.chosen_dataset_name())
+    preset_buttons()
     with st.sidebar.form("settings", border=False):
         st.subheader("Data")
         st.selectbox(

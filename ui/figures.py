@@ -6,6 +6,7 @@ Sizes are chosen for a projector: 16 px text, large markers, legends below the p
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ def class_colors(n_classes: int) -> list[str]:
     return [palette[i % len(palette)] for i in range(n_classes)]
 
 
-def _layout_spec(title: str, height: int) -> dict:
+def layout_spec(title: str, height: int) -> dict:
     """The shared layout: big type, white background, legend under the plot."""
     return {
         "title": {"text": title, "font": {"size": 20}, "x": 0.01, "xanchor": "left"},
@@ -37,9 +38,11 @@ def _layout_spec(title: str, height: int) -> dict:
         "template": _white_template(),
         "margin": {"l": 72, "r": 20, "t": 60, "b": 20},
         "legend": {
+            # Below the axis title at any width: measured from the figure's bottom edge, not the plot's.
             "orientation": "h",
-            "yanchor": "top",
-            "y": -0.16,
+            "yref": "container",
+            "y": 0.0,
+            "yanchor": "bottom",
             "x": 0,
             "font": {"size": 15},
             "itemsizing": "constant",  # legend markers keep one size even when point sizes vary
@@ -54,11 +57,11 @@ def _white_template() -> dict:
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(_layout_spec(title, height))
+    fig.update_layout(layout_spec(title, height))
     return fig
 
 
-def _unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
+def unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure from plain dicts, skipping plotly's property validation.
 
     Validation costs ~100 ms for a scatter with a dozen traces, most of a Resample
@@ -81,7 +84,7 @@ class Points:
 
 @dataclass(frozen=True)
 class Ring:
-    """A ring drawn around the points where ``mask`` is True, with a legend entry."""
+    """A ring drawn around the points where ``mask`` is True; ``name`` labels it in the hover."""
 
     name: str
     mask: np.ndarray
@@ -97,11 +100,15 @@ def class_scatter(
     rings: Sequence[Ring] = (),
     height: int = 500,
 ) -> go.Figure:
-    """Scatter of points coloured by class, train as circles and test as diamonds, with optional rings."""
+    """Scatter of points coloured by class, train as circles and test as diamonds, with optional rings.
+
+    The chart has no legend: side-by-side charts must keep identical plot areas, and a legend that wraps
+    differently would shrink one of them. :func:`legend_html` draws the classes once, above the charts.
+    """
     colors = np.asarray(class_colors(len(class_names)), dtype=object)
     sizes = points.sizes if points.sizes is not None else np.full(len(points.x), float(BASE_MARKER))
     # One trace for all points (colour, symbol and size per point): plotly redraws one trace far
-    # faster than one per class, which matters on every Resample. The legend comes from empty traces.
+    # faster than one per class, which matters on every Resample.
     traces: list[dict] = [
         {
             "type": "scatter",
@@ -120,7 +127,6 @@ def class_scatter(
             "hoverinfo": "text",
         }
     ]
-    traces += [_legend_entry(name, TRAIN_SYMBOL, color) for name, color in zip(class_names, colors, strict=True)]
     for ring in rings:
         traces.append(
             {
@@ -129,6 +135,7 @@ def class_scatter(
                 "y": points.y[ring.mask],
                 "mode": "markers",
                 "name": f"{ring.name} ({int(ring.mask.sum())})",
+                "showlegend": False,
                 "marker": {
                     "symbol": "circle-open",
                     "size": sizes[ring.mask] + 10,
@@ -138,9 +145,7 @@ def class_scatter(
                 "hoverinfo": "skip",
             }
         )
-    if points.is_test.any():
-        traces += [_legend_entry("train", TRAIN_SYMBOL, "#888"), _legend_entry("test", TEST_SYMBOL, "#888")]
-    layout = _layout_spec(title, height)
+    layout = layout_spec(title, height)
     for axis, axis_title, axis_range in (("xaxis", axis_titles[0], ranges[0]), ("yaxis", axis_titles[1], ranges[1])):
         layout[axis] = {
             "title": {"text": axis_title, "font": {"size": 17}},
@@ -148,10 +153,19 @@ def class_scatter(
             "zeroline": False,
             "tickfont": {"size": 15},
         }
-    return _unvalidated_figure(traces, layout)
+    return unvalidated_figure(traces, layout)
 
 
-def _legend_entry(name: str, symbol: str, color: str) -> dict:
+def legend_html(class_names: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> str:
+    """An HTML legend line: a coloured dot per class, then ``(symbol, label)`` pairs such as ("◆", "test")."""
+    dots = [
+        f'<span style="color:{color};font-size:1.3em">●</span>&nbsp;{html.escape(name)}'
+        for name, color in zip(class_names, class_colors(len(class_names)), strict=True)
+    ]
+    return " &nbsp; ".join(dots + [f"{symbol}&nbsp;{html.escape(label)}" for symbol, label in extra])
+
+
+def legend_entry(name: str, symbol: str, color: str) -> dict:
     """A legend item with no points."""
     return {
         "type": "scatter",

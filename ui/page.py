@@ -49,7 +49,7 @@ if (!window.__bnnResampleKey) {
 """
 
 
-def setup(title: str, icon: str = "🎲") -> None:
+def setup(title: str, icon: str = ":material/casino:") -> None:
     """Call first on every page: wide layout, tighter margins, the r shortcut."""
     st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
     st.html(_CSS)

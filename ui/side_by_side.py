@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from bnn_core import TrainedRun, accuracy, draw_probs
 
 from . import state
-from .figures import Points, Ring, class_scatter, padded_range, uncertainty_sizes
+from .figures import Points, Ring, class_scatter, legend_html, padded_range, uncertainty_sizes
 
 MAX_POINTS = 3000  # beyond this a browser scatter gets sluggish; a fixed random subset is drawn
 MEASURES = {"entropy": "total", "epistemic": "epistemic", "aleatoric": "aleatoric"}
@@ -137,7 +137,8 @@ def _header() -> DeltaGenerator:
 
 def true_label_chart(run: TrainedRun, view: View) -> None:
     with _header():
-        st.markdown("Colour: **true class**. Circles are training rows, diamonds held-out test rows.")
+        extra = [("●", "train"), ("◆", "test")] if run.data.has_test else []
+        st.markdown(legend_html(run.data.dataset.class_names, extra), unsafe_allow_html=True)
     points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
     fig = class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
     st.plotly_chart(fig, width="stretch", key="true_chart")
@@ -152,7 +153,12 @@ def mean_chart(run: TrainedRun, view: View) -> None:
     points = _points(run, view, predicted, hover, sizes)
     title = f"Posterior mean of {run.config.samples}"
     with _header():
-        st.markdown(f"Averaged over **{run.config.samples} samples**: the network's overall answer.")
+        n_wrong = int((predicted != run.data.dataset.y).sum())
+        st.markdown(
+            f"Averaged over **{run.config.samples} samples** · "
+            f'<span style="color:{WRONG_COLOR}">◯</span>&nbsp;{n_wrong} wrong',
+            unsafe_allow_html=True,
+        )
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
     st.plotly_chart(fig, width="stretch", key="mean_chart")
 
@@ -175,7 +181,7 @@ def sample_panel(run: TrainedRun, view: View) -> None:
     sizes = uncertainty_sizes(getattr(run.evaluation.uncertainty, view.measure).numpy(), run.data.dataset.n_classes)
     rings = [
         Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR),
-        Ring(f"changed since #{k - 1}" if k else "changed", changed[view.rows], CHANGED_COLOR),
+        Ring("changed", changed[view.rows], CHANGED_COLOR),
     ]
     points = _points(run, view, predicted, view.hover.sample(k, probs[view.rows], run.data.dataset.class_names), sizes)
     title = f"Posterior sample #{k}: predicted labels"
@@ -189,20 +195,25 @@ def sample_panel(run: TrainedRun, view: View) -> None:
             on_click=state.next_sample,
             help="Draw the next network from the posterior (keyboard: r).",
         )
-        line.markdown(_sample_summary(run, k, probs, int(changed.sum())))
+        n_wrong = int((predicted != run.data.dataset.y).sum())
+        line.markdown(_sample_summary(run, k, probs, n_wrong, int(changed.sum())), unsafe_allow_html=True)
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
     st.plotly_chart(fig, width="stretch", key="sample_chart")
 
 
-def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_changed: int) -> str:
-    """One short line on sample #k: its accuracies and how many points changed class since #k−1."""
+def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_changed: int) -> str:
+    """One short line on sample #k: its accuracies, and how many points are wrong or changed since #k−1.
+
+    It doubles as the legend of the rings drawn in the chart.
+    """
     probs_t, labels = torch.from_numpy(probs), run.data.y
     train, test = run.data.train_mask, run.data.test_mask
     parts = [f"**#{k}** · train {accuracy(probs_t[train], labels[train]):.1%}"]
     if run.data.has_test:
         parts.append(f"test {accuracy(probs_t[test], labels[test]):.1%}")
+    parts.append(f'<span style="color:{WRONG_COLOR}">◯</span>&nbsp;{n_wrong} wrong')
     if k:
-        parts.append(f"{n_changed} changed")
+        parts.append(f'<span style="color:{CHANGED_COLOR}">◯</span>&nbsp;{n_changed} changed since #{k - 1}')
     return " · ".join(parts)
 
 

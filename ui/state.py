@@ -8,11 +8,15 @@ inputs (built-in datasets, the default first-visit run) go through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import streamlit as st
 
 from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, load_builtin, train_run
+
+T = TypeVar("T")
 
 RUN = "bnn_run"  # TrainedRun on screen: only ever a finished one
 SAMPLE_INDEX = "bnn_sample_index"  # which posterior draw the right-hand chart shows
@@ -21,6 +25,8 @@ USER_DATASET = "bnn_user_dataset"  # a Dataset read from the user's CSV
 CHOSEN_DATASET = "bnn_chosen_dataset"  # name of the dataset the next Train uses
 TRAINING = "bnn_training"  # TrainingMark while a training run is under way
 DATASET_WIDGET = "form_dataset"  # the sidebar's dataset select box
+TWIN = "bnn_twin"  # (TrainedRun, TwinRun): the deterministic twin of that run
+MEMO = "bnn_memo"  # (inputs, result) of the last slow computation per page
 
 
 @dataclass
@@ -78,6 +84,24 @@ def show_run(run: TrainedRun) -> None:
     """Put a finished run on screen, starting again at posterior sample #0."""
     st.session_state[RUN] = run
     st.session_state[SAMPLE_INDEX] = 0
+
+
+def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, reused while ``inputs`` stay the same (per session and page; one entry each).
+
+    For slow per-run results such as a 100×100 map: reruns caused by unrelated widgets skip the work.
+    """
+    entries = st.session_state.setdefault(MEMO, {})
+    cached = entries.get(name)
+    if (
+        cached is not None
+        and len(cached[0]) == len(inputs)
+        and all(a is b or a == b for a, b in zip(cached[0], inputs, strict=True))
+    ):
+        return cached[1]
+    result = compute()
+    entries[name] = (inputs, result)
+    return result
 
 
 def sample_index() -> int:

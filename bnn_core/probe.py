@@ -1,0 +1,191 @@
+"""Asking a trained network about places it never saw: uncertainty maps over two features, and single points.
+
+The BNN's answer comes from S posterior samples; the deterministic twin's from
+its single softmax. Far from the data, the twin stays confident while the BNN's
+samples disagree: that is the article's "truck".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import PreparedData
+from .experiment import posterior_uncertainty
+from .sample import sample_probs, twin_probs
+from .uncertainty import entropy, point_uncertainty
+
+GRID_MARGIN = 0.75  # the map reaches this many data spans beyond the data on every side
+TRUCK_STDS = 8.0  # "far outside the data": this many stds from the training mean, off the data's shape
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureGrid:
+    """A square grid over two features, the others held fixed.
+
+    Shape: ``xs``, ``ys`` (R,); ``points`` (R·R, D) raw feature rows, y-major, so that
+    ``values.reshape(R, R)[j, i]`` belongs to ``(xs[i], ys[j])``.
+    """
+
+    x_feature: int
+    y_feature: int
+    xs: np.ndarray
+    ys: np.ndarray
+    points: np.ndarray
+
+
+def training_median(data: PreparedData) -> np.ndarray:
+    """Per-feature median of the training rows, raw (D,): where a map holds the other features."""
+    return np.median(data.dataset.x[~data.is_test], axis=0)
+
+
+def feature_grid(
+    data: PreparedData,
+    x_feature: int,
+    y_feature: int,
+    base: np.ndarray | None = None,
+    resolution: int = 100,
+    margin: float = GRID_MARGIN,
+) -> FeatureGrid:
+    """A ``resolution``² grid covering the data of two features and ``margin`` spans beyond it.
+
+    Args:
+        base: raw values (D,) for the features not on the axes; the training median by default.
+    """
+    raw = data.dataset.x
+    axes = []
+    for feature in (x_feature, y_feature):
+        low, high = float(raw[:, feature].min()), float(raw[:, feature].max())
+        span = high - low or 1.0
+        axes.append(np.linspace(low - margin * span, high + margin * span, resolution))
+    xs, ys = axes
+    points = np.tile(training_median(data) if base is None else np.asarray(base, dtype=np.float64), (resolution**2, 1))
+    grid_x, grid_y = np.meshgrid(xs, ys)  # (R, R), y-major
+    points[:, x_feature] = grid_x.ravel()
+    points[:, y_feature] = grid_y.ravel()
+    return FeatureGrid(x_feature, y_feature, xs, ys, points)
+
+
+@dataclass(frozen=True, eq=False)
+class GridMap:
+    """Predictions over a grid. Shape: every field (R, R), indexed [y, x]."""
+
+    predicted: np.ndarray  # class index
+    confidence: np.ndarray  # probability of the predicted class
+    entropy: np.ndarray  # total uncertainty, nats
+    epistemic: np.ndarray  # mutual information, nats (0 for the deterministic twin)
+    aleatoric: np.ndarray  # expected entropy, nats (all of the twin's entropy)
+
+
+def _grid_map(mean_probs: torch.Tensor, total: torch.Tensor, epistemic: torch.Tensor, shape: int) -> GridMap:
+    confidence, predicted = mean_probs.max(dim=-1)
+    as_grid = lambda values: values.numpy().reshape(shape, shape)  # noqa: E731
+    return GridMap(
+        predicted=as_grid(predicted),
+        confidence=as_grid(confidence),
+        entropy=as_grid(total),
+        epistemic=as_grid(epistemic),
+        aleatoric=as_grid(total - epistemic),
+    )
+
+
+def bnn_map(model: nn.Sequential, data: PreparedData, grid: FeatureGrid, samples: int, seed: int) -> GridMap:
+    """The BNN's posterior-mean prediction and uncertainty at every grid point, from draws 0 … S − 1."""
+    u, _ = posterior_uncertainty(model, data.inputs(grid.points), samples, seed)
+    return _grid_map(u.mean_probs, u.entropy, u.epistemic, len(grid.xs))
+
+
+def twin_map(twin: nn.Module, data: PreparedData, grid: FeatureGrid) -> GridMap:
+    """The deterministic twin's softmax at every grid point; all of its entropy is aleatoric by construction."""
+    probs = twin_probs(twin, data.inputs(grid.points))
+    return _grid_map(probs, entropy(probs), torch.zeros(len(probs)), len(grid.xs))
+
+
+@dataclass(frozen=True, eq=False)
+class Probe:
+    """Both networks' answers at one point.
+
+    Shape: ``point`` (D,) raw; ``sample_probs`` (S, C); ``mean_probs``, ``twin_probs`` (C,).
+    """
+
+    point: np.ndarray
+    sample_probs: np.ndarray
+    mean_probs: np.ndarray
+    entropy: float
+    aleatoric: float
+    epistemic: float
+    twin_probs: np.ndarray
+
+
+def probe(
+    model: nn.Sequential, twin: nn.Module, data: PreparedData, point: np.ndarray, samples: int, seed: int
+) -> Probe:
+    """Ask the BNN (S samples) and the deterministic twin about one raw feature row (D,)."""
+    x = data.inputs(np.asarray(point, dtype=np.float64).reshape(1, -1))
+    probs = sample_probs(model, x, samples, seed)  # (S, 1, C)
+    u = point_uncertainty(probs)
+    return Probe(
+        point=np.asarray(point, dtype=np.float64),
+        sample_probs=probs[:, 0].numpy(),
+        mean_probs=u.mean_probs[0].numpy(),
+        entropy=float(u.entropy[0]),
+        aleatoric=float(u.aleatoric[0]),
+        epistemic=float(u.epistemic[0]),
+        twin_probs=twin_probs(twin, x)[0].numpy(),
+    )
+
+
+def probe_presets(data: PreparedData) -> dict[str, np.ndarray]:
+    """Named raw points (D,): a typical member of each class, a point between the two closest
+    classes, and one far outside the data (the truck), along the direction the data varies least."""
+    raw, labels, names = data.dataset.x, data.dataset.y, data.dataset.class_names
+    train = ~data.is_test
+    presets = {f"typical {name}": np.median(raw[train & (labels == c)], axis=0) for c, name in enumerate(names)}
+    centres = np.stack([raw[train & (labels == c)].mean(axis=0) for c in range(len(names))])
+    scale = raw[train].std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    gaps = np.linalg.norm((centres[:, None] - centres[None]) / scale, axis=-1) + np.diag(np.full(len(names), np.inf))
+    a, b = np.unravel_index(np.argmin(gaps), gaps.shape)
+    a, b = sorted((int(a), int(b)))
+    presets[f"between {names[a]} and {names[b]}"] = (centres[a] + centres[b]) / 2
+    presets["far outside the data (the truck)"] = raw[train].mean(axis=0) + TRUCK_STDS * scale * _off_data_direction(
+        (raw[train] - raw[train].mean(axis=0)) / scale
+    )
+    return presets
+
+
+def _off_data_direction(standardised: np.ndarray) -> np.ndarray:
+    """The direction (D,) in which the standardised rows (N, D) vary least, largest component +1.
+
+    Going far along it leaves the shape of the data, not only its range: every
+    feature stays plausible on its own, but their combination was never seen.
+    """
+    covariance = np.atleast_2d(np.cov(standardised, rowvar=False))
+    _, vectors = np.linalg.eigh(covariance)  # eigenvalues ascending
+    direction = vectors[:, 0]
+    return direction / direction[np.argmax(np.abs(direction))]
+
+
+EPISTEMIC_NOTABLE = 0.05  # nats; below this the samples practically agree
+ALEATORIC_NOTABLE = 0.3  # nats; above this each sample itself hesitates between classes
+
+
+def describe(result: Probe, class_names: tuple[str, ...]) -> str:
+    """Read a probe aloud in two sentences: what the BNN's samples say, then what the plain network says."""
+    best = int(np.argmax(result.mean_probs))
+    if result.epistemic >= EPISTEMIC_NOTABLE:
+        bnn = f"The BNN's samples disagree: epistemic {result.epistemic:.2f} nats."
+    elif result.aleatoric >= ALEATORIC_NOTABLE:
+        bnn = (
+            f"The BNN's samples agree, but each is unsure: aleatoric {result.aleatoric:.2f} nats, "
+            "so the classes overlap here."
+        )
+    else:
+        confident = f"{result.mean_probs[best]:.1%} {class_names[best]}"
+        bnn = f"The BNN is sure: {confident}, epistemic {result.epistemic:.2f} nats."
+    twin_best = int(np.argmax(result.twin_probs))
+    twin = f"The plain network is {result.twin_probs[twin_best]:.1%} sure it is {class_names[twin_best]}."
+    return f"{bnn} {twin}"

@@ -1,0 +1,98 @@
+"""How it works: a short explainer for a talk audience, linked to the controls that show each idea."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import page
+
+
+def main() -> None:
+    page.setup("How it works")
+    st.title("How a Bayesian neural network works")
+
+    st.header("1. Weights as distributions")
+    st.markdown(
+        "A plain network learns one number per weight. A Bayesian network learns a **distribution** per weight: "
+        "here a Gaussian with its own mean μ and spread σ (torchbnn's `BayesLinear` stores μ and log σ). Every "
+        "forward pass draws fresh weights, so the same input can get different answers."
+    )
+    st.latex(r"w \sim q(w) = \mathcal{N}(\mu, \sigma^2), \qquad p(w) = \mathcal{N}(\mu_0, \sigma_0^2)")
+    st.markdown(
+        "*On the main page:* **Resample** draws one such network; the prior's μ₀ and σ₀ are in the sidebar "
+        "under *Prior*."
+    )
+
+    st.header("2. The reparameterisation trick")
+    st.markdown(
+        "Sampling is not differentiable, but a shifted and scaled standard normal is. Each weight is written as "
+        "its mean plus its spread times fixed noise, so the gradient reaches μ and σ:"
+    )
+    st.latex(
+        r"w = \mu + \sigma \odot \varepsilon, \qquad \varepsilon \sim \mathcal{N}(0, 1), \qquad \sigma = e^{\log\sigma}"
+    )
+    st.markdown("*In this app:* sample #k always uses the same ε, so it is the same network each time you ask for it.")
+
+    st.header("3. The ELBO")
+    st.markdown(
+        "Training minimises the negative evidence lower bound: fit the data, but stay close to the prior. Over "
+        "N training rows, per row:"
+    )
+    st.latex(
+        r"\mathcal{L} = \underbrace{\mathbb{E}_{q}\big[-\log p(y \mid x, w)\big]}_{\text{cross-entropy}}"
+        r" + \frac{1}{N}\,\mathrm{KL}\big(q(w)\,\|\,p(w)\big)"
+    )
+    st.markdown("For Gaussians the KL has a closed form, summed over every weight and bias:")
+    st.latex(
+        r"\mathrm{KL} = \sum_i \log\frac{\sigma_0}{\sigma_i} + \frac{\sigma_i^2 + (\mu_i - \mu_0)^2}{2\sigma_0^2}"
+        r" - \frac{1}{2}"
+    )
+    st.markdown("*On the main page:* the loss curves show both terms as the network trains.")
+
+    st.header("4. The KL weight, and torchbnn's mean vs sum")
+    st.markdown(
+        "This app trains on `CE + kl_weight × KL`, with the KL as torchbnn's `BKLLoss` computes it. With "
+        "reduction **sum** the KL is the sum above, so a weight of 1/N gives the textbook ELBO. With reduction "
+        "**mean** (the article) the sum is divided by the number of Bayesian parameters P (803 for 4→100→3), so "
+        "the article's weight 0.01 puts the prior at 0.01/803 per row, hundreds of times weaker than 1/N. The "
+        "posterior then shrinks to almost a single network: accurate, but nearly as overconfident as a plain one."
+    )
+    st.latex(
+        r"\text{mean: } \texttt{kl\_weight}\cdot\frac{\mathrm{KL}}{P}"
+        r"\qquad\text{sum: } \texttt{kl\_weight}\cdot\mathrm{KL}"
+    )
+    st.markdown(
+        "*In the sidebar:* **KL weight** and **KL reduction**; the **Textbook ELBO** button sets sum, a weight "
+        "near 1/N and σ₀ = 1. Then compare the *Uncertainty map* and *Show it a truck* pages."
+    )
+
+    st.header("5. Total, aleatoric and epistemic uncertainty")
+    st.markdown(
+        "Draw S networks; each gives class probabilities p_s, and their mean is p̄. The total uncertainty splits "
+        "into two parts (in nats):"
+    )
+    st.latex(
+        r"\underbrace{H[\bar p]}_{\text{total}} = "
+        r"\underbrace{\tfrac{1}{S}\textstyle\sum_s H[p_s]}_{\text{aleatoric}} + "
+        r"\underbrace{H[\bar p] - \tfrac{1}{S}\textstyle\sum_s H[p_s]}_{\text{epistemic (mutual information)}}"
+    )
+    st.markdown(
+        "- **Aleatoric**: every sampled network is itself unsure, because the classes overlap there. More data "
+        "of the same kind does not remove it.\n"
+        "- **Epistemic**: the sampled networks disagree, because the data says little there. More data removes "
+        "it, and a plain network cannot express it at all.\n\n"
+        "*On the main page:* **Marker size shows** switches between the three; the table lists the most "
+        "uncertain points."
+    )
+
+    st.header("Sources")
+    st.markdown(
+        "- C. Blundell, J. Cornebise, K. Kavukcuoglu, D. Wierstra, *Weight Uncertainty in Neural Networks*, "
+        "ICML 2015 (Bayes by Backprop: the reparameterised ELBO used here).\n"
+        "- **torchbnn** (Harry24k, *bayesian-neural-network-pytorch*): the `BayesLinear` layers and `BKLLoss`.\n"
+        "- *Hands-on Guide to Bayesian Neural Network in Classification* (Analytics India Magazine): the iris "
+        "example this dashboard brings to life."
+    )
+
+
+main()

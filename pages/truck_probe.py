@@ -1,0 +1,104 @@
+"""Show it a truck: set one point's features, far outside the data if you like, and ask both networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bnn_core import TrainedRun, describe, probe, probe_presets
+from ui import page, shared
+from ui.map_figures import probe_spread
+
+SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
+COLUMNS = 3
+
+
+def _slider_key(run: TrainedRun, name: str) -> str:
+    return f"probe_{hash(run.config) % 10**8}_{name}"  # per run: new data or settings start from a preset
+
+
+def _slider_range(values: np.ndarray) -> tuple[float, float]:
+    low, high = float(values.min()), float(values.max())
+    span = high - low or 1.0
+    return low - SLIDER_SPANS * span, high + SLIDER_SPANS * span
+
+
+def _apply_preset(run: TrainedRun, presets: dict[str, np.ndarray]) -> None:
+    """Selectbox callback: move every slider to the chosen preset (clipped to the slider's range)."""
+    point = presets[st.session_state["probe_preset"]]
+    for j, name in enumerate(run.data.dataset.feature_names):
+        low, high = _slider_range(run.data.dataset.x[:, j])
+        st.session_state[_slider_key(run, name)] = float(np.clip(point[j], low, high))
+
+
+def choose_point(run: TrainedRun) -> np.ndarray:
+    """A preset picker and one slider per feature; returns the raw point (D,)."""
+    presets = probe_presets(run.data)
+    names, raw = run.data.dataset.feature_names, run.data.dataset.x
+    if _slider_key(run, names[0]) not in st.session_state:
+        st.session_state["probe_preset"] = "far outside the data (the truck)"
+        _apply_preset(run, presets)
+    st.selectbox(
+        "Start from",
+        list(presets),
+        key="probe_preset",
+        on_change=_apply_preset,
+        args=(run, presets),
+        help="Typical members of each class, a point between the two closest classes, or far off the data.",
+    )
+    point = np.empty(len(names))
+    columns = st.columns(COLUMNS)
+    for j, name in enumerate(names):
+        low, high = _slider_range(raw[:, j])
+        point[j] = columns[j % COLUMNS].slider(
+            name,
+            low,
+            high,
+            key=_slider_key(run, name),
+            help=f"Training data: {raw[:, j].min():.3g} to {raw[:, j].max():.3g}.",
+        )
+    return point
+
+
+def _outside(run: TrainedRun, point: np.ndarray) -> list[str]:
+    raw, names = run.data.dataset.x, run.data.dataset.feature_names
+    return [names[j] for j in range(len(names)) if not raw[:, j].min() <= point[j] <= raw[:, j].max()]
+
+
+def draw(run: TrainedRun) -> None:
+    twin = shared.twin_for(run)
+    point = choose_point(run)
+    result = probe(run.model, twin.model, run.data, point, run.config.samples, run.config.seed)
+    classes = run.data.dataset.class_names
+    st.subheader(describe(result, classes))
+    outside = _outside(run, point)
+    st.caption(
+        f"Outside the training range in: {', '.join(outside)}."
+        if outside
+        else "Every feature is inside the training range."
+    )
+    best, twin_best = int(np.argmax(result.mean_probs)), int(np.argmax(result.twin_probs))
+    cells = st.columns(5)
+    cells[0].metric("BNN says", f"{classes[best]} {result.mean_probs[best]:.1%}", help="Mean of the samples.")
+    cells[1].metric("Total uncertainty", f"{result.entropy:.3f} nats", help="Entropy of the mean prediction.")
+    cells[2].metric("Epistemic", f"{result.epistemic:.3f} nats", help="The samples disagree: missing knowledge.")
+    cells[3].metric("Aleatoric", f"{result.aleatoric:.3f} nats", help="Each sample is unsure: overlapping classes.")
+    cells[4].metric("Plain network says", f"{classes[twin_best]} {result.twin_probs[twin_best]:.1%}")
+    st.plotly_chart(probe_spread(result.sample_probs, result.mean_probs, result.twin_probs, classes), width="stretch")
+    shared.textbook_offer(run, "even at the truck its samples hardly disagree")
+
+
+def main() -> None:
+    page.setup("Show it a truck")
+    st.title("Show it a truck")
+    st.markdown(
+        "Shown a truck, a car-versus-bike classifier should not answer. A plain network still picks a class "
+        "with confidence; a BNN's posterior samples should disagree. Set a point's features (the sliders reach "
+        "far beyond the data) and compare the two."
+    )
+    run = shared.require_run()
+    if run is not None:
+        draw(run)
+
+
+main()

@@ -1,0 +1,104 @@
+"""Uncertainty map: the BNN and its plain twin over two features, far beyond the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, training_median, twin_map
+from bnn_core.probe import GRID_MARGIN
+from ui import page, shared, state
+from ui.map_figures import grid_heatmap
+
+MEASURES = {
+    "Confidence": ("confidence", "confidence"),
+    "Predicted class": ("predicted", "class"),
+    "Total uncertainty": ("entropy", "nats"),
+    "Epistemic": ("epistemic", "nats"),
+    "Aleatoric": ("aleatoric", "nats"),
+}
+RESOLUTION = 100
+
+
+def _held_values(run: TrainedRun, x_feature: int, y_feature: int) -> tuple[float, ...]:
+    """Values of the features not on the axes: the training median, or a point the user sets."""
+    names, raw = run.data.dataset.feature_names, run.data.dataset.x
+    base = training_median(run.data)
+    others = [j for j in range(len(names)) if j not in (x_feature, y_feature)]
+    if not others:
+        return tuple(base)
+    with st.expander("Hold the other features at…", expanded=False):
+        chosen = st.radio("Other features", ("training median", "a point I choose"), horizontal=True, key="map_hold")
+        if chosen == "a point I choose":
+            for j in others:
+                low, high = float(raw[:, j].min()), float(raw[:, j].max())
+                base[j] = st.slider(names[j], low, high, float(base[j]), key=f"map_hold_{names[j]}")
+        else:
+            st.caption(", ".join(f"{names[j]} = {base[j]:.3g}" for j in others))
+    return tuple(float(v) for v in base)
+
+
+def _outside_share(run: TrainedRun, grid: FeatureGrid, values: np.ndarray) -> tuple[float, float]:
+    """Mean of ``values`` inside and outside the box spanned by the training data."""
+    raw = run.data.dataset.x
+    inside_x = (grid.xs >= raw[:, grid.x_feature].min()) & (grid.xs <= raw[:, grid.x_feature].max())
+    inside_y = (grid.ys >= raw[:, grid.y_feature].min()) & (grid.ys <= raw[:, grid.y_feature].max())
+    inside = np.outer(inside_y, inside_x)
+    return float(values[inside].mean()), float(values[~inside].mean())
+
+
+def draw(run: TrainedRun) -> None:
+    names = list(run.data.dataset.feature_names)
+    left, right = st.columns(2)
+    x_name = left.selectbox("Horizontal axis", names, index=0, key="map_x")
+    y_name = right.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key="map_y")
+    measure = st.segmented_control("Show", list(MEASURES), default="Confidence", key="map_measure") or "Confidence"
+    x_feature, y_feature = names.index(x_name), names.index(y_name)
+    base = _held_values(run, x_feature, y_feature)
+    twin = shared.twin_for(run)
+    samples = run.config.samples
+
+    def compute():
+        grid = feature_grid(run.data, x_feature, y_feature, np.array(base), resolution=RESOLUTION)
+        return grid, bnn_map(run.model, run.data, grid, samples, run.config.seed), twin_map(twin.model, run.data, grid)
+
+    with st.spinner(f"Asking {samples} posterior samples about {RESOLUTION * RESOLUTION:,} points…"):
+        grid, bnn, plain = state.memo("map", (run, twin, x_feature, y_feature, base), compute)
+    field, kind = MEASURES[measure]
+    train = ~run.data.is_test
+    points = (run.data.dataset.x[train, x_feature], run.data.dataset.x[train, y_feature], run.data.dataset.y[train])
+    axes = (x_name, y_name)
+    classes = run.data.dataset.class_names
+    bnn_side, plain_side = st.columns(2, gap="medium")
+    bnn_title = f"BNN ({samples} samples): {measure.lower()}"
+    plain_title = f"Plain network: {measure.lower()}"
+    bnn_fig = grid_heatmap(grid.xs, grid.ys, getattr(bnn, field), kind, bnn_title, axes, classes, points)
+    plain_fig = grid_heatmap(grid.xs, grid.ys, getattr(plain, field), kind, plain_title, axes, classes, points)
+    bnn_side.plotly_chart(bnn_fig, width="stretch", key="map_bnn")
+    plain_side.plotly_chart(plain_fig, width="stretch", key="map_plain")
+    bnn_in, bnn_out = _outside_share(run, grid, bnn.confidence)
+    plain_in, plain_out = _outside_share(run, grid, plain.confidence)
+    st.markdown(
+        f"**Beyond the data** (outside the box the training points span), the plain network is on average "
+        f"**{plain_out:.0%}** sure of its answer; the BNN **{bnn_out:.0%}**. Inside the box: {plain_in:.0%} and "
+        f"{bnn_in:.0%}. The map reaches {GRID_MARGIN:g} data spans past the data on each side."
+    )
+    if measure == "Epistemic":
+        st.caption("A plain network has one set of weights, so it has no epistemic term: its map is flat zero.")
+    shared.textbook_offer(run, "far from the data it is almost as sure as the plain network")
+
+
+def main() -> None:
+    page.setup("Uncertainty map")
+    st.title("Where does the network know, and where does it guess?")
+    st.markdown(
+        "Both networks are asked about every point of a 100 × 100 grid over two features, reaching well beyond "
+        "the data. Dots are the training rows. A plain network extrapolates with confidence; a BNN's posterior "
+        "samples disagree where it has seen nothing."
+    )
+    run = shared.require_run()
+    if run is not None:
+        draw(run)
+
+
+main()

@@ -1,0 +1,191 @@
+"""Every extra page through AppTest: without a model, after training, and the data page's uploads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnn_core import (
+    DataConfig,
+    RunConfig,
+    TrainConfig,
+    TrainedRun,
+    calibration,
+    describe,
+    load_builtin,
+    probe,
+    probe_presets,
+    train_run,
+    train_twin,
+)
+from ui import state
+
+PAGES = Path(__file__).resolve().parents[1] / "pages"
+TIMEOUT = 180
+QUICK = RunConfig(train=TrainConfig(epochs=60), samples=20)
+
+
+def _page(name: str, **session: object) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module")
+def run() -> TrainedRun:
+    return train_run(load_builtin("iris"), RunConfig(train=TrainConfig(epochs=300), samples=40))
+
+
+@pytest.mark.parametrize("name", ["uncertainty_map", "truck_probe", "calibration"])
+def test_without_a_model_the_page_says_so_and_offers_to_train(name: str) -> None:
+    at = _page(name)
+    assert not at.exception
+    assert "no trained model in this session" in at.info[0].value
+    assert at.button(key="train_default").label == "Train the default model"
+    assert not at.get("plotly_chart")
+
+
+def test_the_default_button_trains_the_default_settings() -> None:
+    at = _page("calibration", **{state.FORM_CONFIG: QUICK})
+    at.button(key="train_default").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.RUN].config == RunConfig()
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_uncertainty_map_draws_both_networks_over_a_100_by_100_grid(run: TrainedRun) -> None:
+    at = _page("uncertainty_map", **{state.RUN: run})
+    assert not at.exception
+    bnn, plain = _figures(at)
+    assert bnn["layout"]["title"]["text"].startswith("BNN (40 samples): confidence")
+    assert plain["layout"]["title"]["text"] == "Plain network: confidence"
+    for figure in (bnn, plain):
+        heat = figure["data"][0]
+        assert heat["type"] == "heatmap" and len(heat["x"]["bdata"]) > 0
+    assert any("Beyond the data" in m.value for m in at.markdown)
+    at.segmented_control(key="map_measure").set_value("Epistemic").run()
+    bnn, plain = _figures(at)
+    assert bnn["layout"]["title"]["text"].endswith("epistemic")
+    assert "no epistemic term" in at.caption[-1].value
+    assert state.TWIN in at.session_state
+
+
+def test_uncertainty_map_can_hold_the_other_features_at_a_chosen_point(run: TrainedRun) -> None:
+    at = _page("uncertainty_map", **{state.RUN: run})
+    at.radio(key="map_hold").set_value("a point I choose").run()
+    at.slider(key="map_hold_petal length (cm)").set_value(6.5).run()
+    assert not at.exception and len(_figures(at)) == 2
+
+
+def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
+    at = _page("truck_probe", **{state.RUN: run})
+    assert not at.exception
+    assert at.selectbox(key="probe_preset").value == "far outside the data (the truck)"
+    twin = at.session_state[state.TWIN][1]
+    truck = probe_presets(run.data)["far outside the data (the truck)"]
+    expected = describe(probe(run.model, twin.model, run.data, truck, 40, 0), run.data.dataset.class_names)
+    assert at.subheader[0].value == expected
+    at.selectbox(key="probe_preset").set_value("typical setosa").run()
+    assert at.subheader[0].value.startswith("The BNN is sure") and "setosa" in at.subheader[0].value
+    assert "Every feature is inside the training range." in at.caption[0].value
+    figure = _figures(at)[0]
+    assert [trace["type"] for trace in figure["data"]] == ["box", "box", "box", "scatter", "scatter"]
+
+
+def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> None:
+    at = _page("calibration", **{state.RUN: run})
+    assert not at.exception and not at.warning
+    metrics = {m.label: m.value for m in at.metric}
+    test = run.data.test_mask
+    bnn = calibration(run.evaluation.uncertainty.mean_probs[test], run.data.y[test])
+    assert metrics["ECE, BNN"] == f"{bnn.ece:.3f}" and metrics["Brier, BNN"] == f"{bnn.brier:.3f}"
+    plain = calibration(at.session_state[state.TWIN][1].probs[test], run.data.y[test])
+    assert metrics["NLL, Plain network"] == f"{plain.nll:.3f}"
+    titles = [figure["layout"]["title"]["text"] for figure in _figures(at)]
+    assert titles[0].startswith("BNN: reliability") and titles[1].startswith("plain network: reliability")
+
+
+def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
+    all_rows = train_run(load_builtin("iris"), replace(QUICK, data=DataConfig(test_size=0.0)))
+    at = _page("calibration", **{state.RUN: all_rows})
+    assert "flatters a model" in at.warning[0].value
+    at.button(key="retrain_split").click().run()
+    assert not at.exception
+    assert at.session_state[state.RUN].data.has_test and at.session_state[state.RUN].config.data.test_size == 0.2
+    assert not at.warning
+
+
+def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) -> None:
+    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at.file_uploader(key="csv_upload").set_value(("bad.csv", b"a,b,kind\n1,2,x\n3,,y\n", "text/csv")).run()
+    at.selectbox(key="csv_label").set_value("kind").run()
+    at.button(key="use_csv").click().run()
+    assert not at.exception
+    assert "bad.csv: data row 2, column 'b' is empty" in at.error[0].value
+    assert "The data in use has not changed." in at.error[0].value
+    assert state.USER_DATASET not in at.session_state
+    assert at.session_state[state.RUN] is run
+    assert at.subheader[0].value == "In use: iris"
+
+
+def test_a_binary_upload_is_refused_before_choosing_a_label() -> None:
+    at = _page("data")
+    at.file_uploader(key="csv_upload").set_value(("photo.csv", b"\x89PNG\x00\x00\x00", "text/csv")).run()
+    assert "photo.csv is not a text CSV file" in at.error[0].value
+
+
+def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> None:
+    rows = "".join(f"{i % 7},{(i * 3) % 5},{'small' if i % 7 < 3 else 'large'}\n" for i in range(60))
+    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at.file_uploader(key="csv_upload").set_value(("shapes.csv", ("width,height,size\n" + rows).encode(), "text/csv"))
+    at.run()
+    assert at.selectbox(key="csv_label").value == "size"  # the last column by default
+    at.button(key="use_csv").click().run()
+    assert not at.exception and not at.error
+    trained = at.session_state[state.RUN]
+    assert trained.data.dataset.name == "csv:shapes.csv"
+    assert trained.data.dataset.feature_names == ("width", "height")
+    assert trained.data.dataset.class_names == ("large", "small")
+    assert trained.config.train.epochs == 60  # the last settings from the form
+    assert at.session_state[state.CHOSEN_DATASET] == "csv:shapes.csv"
+    assert any("Trained on csv:shapes.csv" in s.value for s in at.success)
+    matrix = next(f for f in _figures(at) if f["data"][0]["type"] == "splom")
+    assert [d["label"] for d in matrix["data"][0]["dimensions"]] == ["width", "height"]
+
+
+def test_a_built_in_dataset_can_be_chosen_and_trained(run: TrainedRun) -> None:
+    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at.selectbox(key="data_builtin").set_value("wine").run()
+    at.button(key="use_builtin").click().run()
+    assert not at.exception
+    assert at.session_state[state.RUN].data.dataset.name == "wine"
+    assert at.subheader[0].value == "In use: wine"
+    balance = next(f for f in _figures(at) if f["data"][0]["type"] == "bar")
+    assert balance["data"][0]["x"] == ["class_0", "class_1", "class_2"]
+
+
+def test_how_it_works_explains_with_formulas_and_cites_its_sources() -> None:
+    at = _page("how_it_works")
+    assert not at.exception
+    assert len(at.latex) >= 5
+    text = " ".join(m.value for m in at.markdown)
+    assert "Blundell" in text and "torchbnn" in text and "reparameterised" in text
+
+
+def test_map_grid_twin_is_trained_once_per_run(run: TrainedRun) -> None:
+    at = _page("uncertainty_map", **{state.RUN: run})
+    first = at.session_state[state.TWIN][1]
+    at.selectbox(key="map_y").set_value("petal width (cm)").run()
+    assert at.session_state[state.TWIN][1] is first
+    twin = train_twin(run)
+    assert np.allclose(twin.probs.numpy(), first.probs.numpy())  # same seed streams, same twin

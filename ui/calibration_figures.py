@@ -1,0 +1,120 @@
+"""Figures for the calibration and data pages: reliability diagrams, confidence histograms, class balance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnn_core import ReliabilityBins
+
+from .figures import class_colors, layout_spec, legend_entry, unvalidated_figure
+
+MODEL_COLORS = {"BNN": "#0072B2", "plain network": "#d62728"}
+
+
+def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) -> go.Figure:
+    """Accuracy per confidence bin (bars, with counts) against the diagonal of perfect calibration."""
+    edges = bins.edges.numpy()
+    centres = (edges[:-1] + edges[1:]) / 2
+    filled = bins.counts.numpy() > 0
+    accuracy = np.nan_to_num(bins.accuracy.numpy())
+    traces = [
+        {
+            "type": "bar",
+            "x": centres[filled],
+            "y": accuracy[filled],
+            "width": (edges[1] - edges[0]) * 0.92,
+            "name": "accuracy in bin",
+            "marker": {"color": MODEL_COLORS[model]},
+            "text": [f"n={n}" for n in bins.counts.numpy()[filled]],
+            "textposition": "outside",
+            "textfont": {"size": 13},
+            "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{text}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": centres[filled],
+            "y": bins.confidence.numpy()[filled],
+            "mode": "markers",
+            "name": "mean confidence in bin",
+            "marker": {"symbol": "diamond", "size": 11, "color": "#111"},
+            "hovertemplate": "mean confidence %{y:.1%}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": [0, 1],
+            "y": [0, 1],
+            "mode": "lines",
+            "name": "perfect calibration",
+            "line": {"dash": "dash", "color": "#888", "width": 2},
+            "hoverinfo": "skip",
+        },
+    ]
+    layout = layout_spec(f"{model}: reliability (ECE {bins.ece:.3f})", height)
+    layout["xaxis"] = {"title": {"text": "confidence (top-class probability)"}, "range": [0, 1.0]}
+    layout["yaxis"] = {"title": {"text": "accuracy"}, "range": [0, 1.12], "tickformat": ".0%"}
+    return unvalidated_figure(traces, layout)
+
+
+def confidence_histogram(confidences: dict[str, np.ndarray], n_bins: int = 15, height: int = 380) -> go.Figure:
+    """How sure each model is on the evaluated rows: overlaid histograms of the top-class probability."""
+    traces = [
+        {
+            "type": "histogram",
+            "x": values,
+            "name": model,
+            "xbins": {"start": 0.0, "end": 1.0, "size": 1 / n_bins},
+            "marker": {"color": MODEL_COLORS[model]},
+            "opacity": 0.6,
+            "hovertemplate": f"{model}<br>confidence %{{x}}<br>%{{y}} points<extra></extra>",
+        }
+        for model, values in confidences.items()
+    ]
+    layout = layout_spec("How sure each model is", height)
+    layout["barmode"] = "overlay"
+    layout["xaxis"] = {"title": {"text": "confidence (top-class probability)"}, "range": [0, 1.0]}
+    layout["yaxis"] = {"title": {"text": "points"}}
+    return unvalidated_figure(traces, layout)
+
+
+def class_balance(counts: np.ndarray, class_names: Sequence[str], height: int = 360) -> go.Figure:
+    """Rows per class."""
+    trace = {
+        "type": "bar",
+        "x": list(class_names),
+        "y": counts,
+        "marker": {"color": class_colors(len(class_names))},
+        "text": [str(int(n)) for n in counts],
+        "textposition": "outside",
+        "hovertemplate": "%{x}: %{y} rows<extra></extra>",
+    }
+    layout = layout_spec("Rows per class", height)
+    layout["yaxis"] = {"title": {"text": "rows"}, "range": [0, float(max(counts)) * 1.18]}
+    layout["xaxis"] = {"type": "category"}
+    return unvalidated_figure([trace], layout)
+
+
+def scatter_matrix(
+    x: np.ndarray, labels: np.ndarray, feature_names: Sequence[str], class_names: Sequence[str], height: int = 700
+) -> go.Figure:
+    """Every pair of the given features (N, F), coloured by class."""
+    colors = np.asarray(class_colors(len(class_names)), dtype=object)
+    splom = {
+        "type": "splom",
+        "dimensions": [{"label": name, "values": x[:, j]} for j, name in enumerate(feature_names)],
+        "marker": {"color": colors[labels].tolist(), "size": 6, "line": {"width": 0.5, "color": "white"}},
+        "showupperhalf": False,
+        "diagonal": {"visible": False},
+        "showlegend": False,
+        "text": np.asarray(class_names, dtype=object)[labels].tolist(),
+        "hovertemplate": "%{text}<extra></extra>",
+    }
+    legend = [legend_entry(name, "circle", color) for name, color in zip(class_names, colors, strict=True)]
+    layout = layout_spec("Every pair of features", height)
+    layout["font"] = {**layout["font"], "size": 13}
+    for i in range(1, len(feature_names) + 1):  # few, small ticks: neighbouring panels' labels must not collide
+        layout[f"xaxis{i}"] = {"nticks": 4, "tickfont": {"size": 11}}
+        layout[f"yaxis{i}"] = {"nticks": 4, "tickfont": {"size": 11}}
+    return unvalidated_figure([splom, *legend], layout)

@@ -1,0 +1,68 @@
+"""What the extra pages share: the session's model (or a button to train one), its twin, and the
+"textbook ELBO" settings that make the BNN's uncertainty visible."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from bnn_core import BNNInputError, RunConfig, TrainedRun, TwinRun, train_twin
+
+from . import state
+from .controls import textbook_config
+from .training import train_live
+
+
+def require_run() -> TrainedRun | None:
+    """The session's model; without one, say so and offer to train the default settings."""
+    run = state.current_run()
+    if run is not None:
+        return run
+    st.info("There is no trained model in this session yet. Train one here, or on the main page.")
+    if st.button("Train the default model", type="primary", key="train_default"):
+        return train_and_show(RunConfig(data=replace(RunConfig().data, dataset=state.chosen_dataset_name())))
+    return None
+
+
+def train_and_show(config: RunConfig) -> TrainedRun | None:
+    """Train with live progress and put the result on screen; show the engine's refusal as an error."""
+    try:
+        run = train_live(state.dataset_by_name(config.data.dataset), config)
+    except BNNInputError as err:
+        st.error(str(err))
+        return None
+    st.session_state[state.FORM_CONFIG] = config
+    state.show_run(run)
+    return run
+
+
+def twin_for(run: TrainedRun) -> TwinRun:
+    """The run's deterministic twin, trained once per run and kept in the session."""
+    kept = st.session_state.get(state.TWIN)
+    if kept is not None and kept[0] is run:
+        return kept[1]
+    with st.spinner(f"Training the plain network: same data, {run.config.train.epochs:,} epochs, same optimiser…"):
+        twin = train_twin(run)
+    st.session_state[state.TWIN] = (run, twin)
+    return twin
+
+
+def is_textbook(config: RunConfig) -> bool:
+    return config.train.kl_reduction == "sum" and config.model.prior_sigma >= 0.5
+
+
+def textbook_offer(run: TrainedRun, where: str) -> None:
+    """Under the article's weak KL the BNN is nearly deterministic; offer to retrain with the textbook ELBO."""
+    if is_textbook(run.config):
+        return
+    n_train = int((~run.data.is_test).sum())
+    suggestion = textbook_config(run.config, n_train)
+    st.info(
+        f"This model uses the article's KL: reduction *{run.config.train.kl_reduction}*, weight "
+        f"{run.config.train.kl_weight:g}, prior σ₀ {run.config.model.prior_sigma:g}. The prior then weighs so little "
+        f"that the posterior shrinks to almost one network, and {where}. The textbook ELBO (reduction *sum*, weight "
+        f"{suggestion.train.kl_weight:g} ≈ 1/N, prior σ₀ 1) keeps the posterior wide where there was no data."
+    )
+    if st.button("Retrain with the textbook ELBO", key="retrain_textbook") and train_and_show(suggestion):
+        st.rerun()
