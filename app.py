@@ -1,16 +1,25 @@
 """The app's entry point: the navigation, and the main page (train live, then resample side by side)."""
 
-# Heavy imports first: a click during the very first (cold) import once left pandas half-initialised.
+# ruff: noqa: E402
+import streamlit as st
+
+# The first import of torch and friends takes several seconds in a fresh server: say so instead of a blank page.
+_loading = st.empty()
+_loading.caption("Loading PyTorch, torchbnn and scikit-learn…")
+
+# Heavy imports next, before anything else: a click during the very first (cold) import once left pandas
+# half-initialised.
 import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import sklearn  # noqa: F401
-import streamlit as st
 import torch  # noqa: F401
 
 from bnn_core import BNNInputError, RunConfig, TrainedRun
 from ui import page, side_by_side, state, summary
 from ui.controls import settings_form
 from ui.training import interrupted_message, train_live
+
+_loading.empty()
 
 INTRO = """
 A **Bayesian neural network** learns a distribution over each weight instead of one value: every prediction

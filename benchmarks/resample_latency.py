@@ -21,7 +21,7 @@ from tests.browser import chromium, streamlit_server, wait_idle
 CLICK_UNTIL_TITLE = """async ([expected]) => {
     const strip = s => (s || '').replace(/<[^>]*>/g, '');
     const shown = () => Array.from(document.querySelectorAll('.js-plotly-plot'))
-        .some(d => d.layout && d.layout.title && strip(d.layout.title.text).startsWith(expected));
+        .some(d => d.layout && d.layout.title && strip(d.layout.title.text) === expected);
     const start = performance.now();
     document.querySelector('.st-key-resample button').click();
     return await new Promise(resolve => {
@@ -32,7 +32,7 @@ CLICK_UNTIL_TITLE = """async ([expected]) => {
 
 
 def measure(page: object, expected: str) -> float:
-    """Milliseconds from the Resample click until a chart titled ``expected…`` is drawn."""
+    """Milliseconds from the Resample click until a chart titled ``expected`` is drawn."""
     millis = page.evaluate(CLICK_UNTIL_TITLE, [expected])
     wait_idle(page)
     return float(millis)
@@ -58,7 +58,7 @@ def main() -> None:
         wait_idle(bare)
         times: dict[str, list[float]] = {"app: Resample": [], "bare page": []}
         for click in range(1, args.clicks + 4):
-            app_ms = measure(app, f"Posterior sample #{click}:")
+            app_ms = measure(app, f"Posterior sample #{click}")
             bare_ms = measure(bare, f"Draw {click}")
             if click > 3:
                 times["app: Resample"].append(app_ms)

@@ -19,7 +19,7 @@ CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 KL_REDUCTIONS = ("mean", "sum")
 SCALINGS = ("standard", "none")
-ENGINES = ("torchbnn",)
+ENGINES = ("fast", "torchbnn")
 
 MAX_EPOCHS = 100_000
 MAX_TEST_SIZE = 0.9
@@ -125,7 +125,7 @@ class TrainConfig:
     lr: float = 0.01  # Adam learning rate
     kl_weight: float = 0.01  # loss = CE + kl_weight × KL
     kl_reduction: str = "mean"  # torchbnn BKLLoss: "mean" divides the KL sum by the parameter count
-    engine: str = "torchbnn"  # "torchbnn": autograd through torchbnn layers and BKLLoss
+    engine: str = "fast"  # "fast": compiled loop, same maths; "torchbnn": autograd through torchbnn and BKLLoss
 
     def __post_init__(self) -> None:
         _set(self, "epochs", _integer("Epochs", self.epochs, 1, MAX_EPOCHS))

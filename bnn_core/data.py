@@ -167,6 +167,29 @@ def csv_columns(source: str | Path | bytes | IO[bytes], name: str | None = None)
     return _header(_read_text(source, shown), shown)[1]
 
 
+def csv_preview(source: str | Path | bytes | IO[bytes], name: str | None = None, rows: int = 20) -> pd.DataFrame:
+    """The first ``rows`` data rows as text, as read for training: to look at a file and pick its label column."""
+    shown = name or (Path(source).name if isinstance(source, str | Path) else "The CSV file")
+    text = _read_text(source, shown)
+    separator, names = _header(text, shown)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=separator, dtype=str, nrows=rows, keep_default_na=False, index_col=False
+        )
+    except (pd.errors.ParserError, ValueError) as err:
+        raise BNNInputError(f"{shown} could not be parsed as CSV ({_parser_reason(err)}).") from None
+    frame.columns = names[: len(frame.columns)]
+    return frame
+
+
+def likely_label_column(preview: pd.DataFrame) -> str:
+    """A guess at the class column: the last one holding text, else the one with the fewest distinct values."""
+    text_columns = [c for c in preview.columns if pd.to_numeric(preview[c], errors="coerce").isna().any()]
+    if text_columns:
+        return str(text_columns[-1])
+    return str(min(reversed(preview.columns), key=lambda c: preview[c].nunique()))
+
+
 def _header(text: str, shown: str) -> tuple[str, list[str]]:
     """The separator and the stripped column names of the first line, refusing repeats."""
     if not text.strip():
@@ -286,7 +309,8 @@ def _checked(dataset: Dataset, shown: str | None = None) -> Dataset:
     if dataset.n_classes < 2:
         raise BNNInputError(f"{shown} has only {dataset.n_classes} class; a classifier needs at least 2.")
     if dataset.n_classes > MAX_CLASSES:
-        raise BNNInputError(f"{shown} has {dataset.n_classes} classes; the limit is {MAX_CLASSES}.")
+        hint = f" Is {dataset.label_column!r} really the column with the classes?" if dataset.label_column else ""
+        raise BNNInputError(f"{shown} has {dataset.n_classes} classes; the limit is {MAX_CLASSES}.{hint}")
     return dataset
 
 

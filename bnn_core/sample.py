@@ -1,9 +1,10 @@
 """Vectorised posterior sampling with addressable draws.
 
-Draw ``k`` of a seeded sampler always uses the same noise: a generator seeded
-from ``(seed, k)`` (see :mod:`bnn_core.seeds`) fills one standard-normal vector that is cut, layer by layer,
-into ``weight_eps`` then ``bias_eps`` (torchbnn's order). So "sample #k" is the
-same network every time it is asked for, alone or inside a batch of S.
+Draw ``k`` of a seeded sampler always uses the same noise: the k-th stretch of a
+counter-based normal stream (see :func:`bnn_core.seeds.counter_normals`), cut layer
+by layer into ``weight_eps`` then ``bias_eps`` (torchbnn's order). So "sample #k"
+is the same network every time it is asked for, alone or inside a batch of S, and
+a batch's noise comes from one vectorised call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from torch import nn
 from torchbnn import BayesLinear
 
 from .model import bayes_layers
-from .seeds import DRAWS, stream_seed
+from .seeds import DRAWS, counter_normals, stream_seed
 
 # Floats in one intermediate tensor: 4 MB stays in this CPU's L3 cache between layers, which measured
 # twice as fast as 64 MB chunks on a 100×100 map; big grids and wide layers are done in pieces.
@@ -25,11 +26,18 @@ Noise = list[tuple[torch.Tensor, torch.Tensor]]
 _IN_PLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: torch.sigmoid_}
 
 
-def draw_seed(seed: int, index: int) -> int:
-    """Generator seed of posterior draw ``index`` under ``seed``."""
-    if index < 0:
-        raise ValueError(f"draw index must be 0 or more, got {index}")
-    return stream_seed(seed, DRAWS, index)
+def _sizes(layers: list[BayesLinear]) -> list[int]:
+    """Number of weights, then biases, of each layer: the layout of one draw's noise."""
+    return [n for layer in layers for n in (layer.weight_mu.numel(), layer.bias_mu.numel())]
+
+
+def _draw_eps(layers: list[BayesLinear], seed: int, first: int, n_draws: int) -> torch.Tensor:
+    """The noise of draws ``first … first + n_draws − 1``, (S, P) float32: draw k is the k-th stretch of P."""
+    if first < 0:
+        raise ValueError(f"draw index must be 0 or more, got {first}")
+    n_params = sum(_sizes(layers))
+    normals = counter_normals(stream_seed(seed, DRAWS), first * n_params, n_draws * n_params)
+    return normals.view(n_draws, n_params).to(torch.float32)
 
 
 def draw_noise(model: nn.Module, seed: int, index: int) -> Noise:
@@ -39,22 +47,22 @@ def draw_noise(model: nn.Module, seed: int, index: int) -> Noise:
         weight_eps: (out, in); bias_eps: (out,), for each ``BayesLinear`` layer.
     """
     layers = bayes_layers(model)
-    sizes = [n for layer in layers for n in (layer.weight_mu.numel(), layer.bias_mu.numel())]
-    generator = torch.Generator().manual_seed(draw_seed(seed, index))
-    pieces = torch.randn(sum(sizes), generator=generator).split(sizes)
+    pieces = _draw_eps(layers, seed, index, 1)[0].split(_sizes(layers))
     return [
         (pieces[2 * i].view_as(layer.weight_mu), pieces[2 * i + 1].view_as(layer.bias_mu))
         for i, layer in enumerate(layers)
     ]
 
 
-def _sampled_parameters(model: nn.Module, seed: int, indices: range) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _sampled_parameters(
+    layers: list[BayesLinear], seed: int, indices: range
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Weights (S, out, in) and biases (S, out) of draws ``indices``, per layer: μ + σ·ε."""
-    noises = [draw_noise(model, seed, k) for k in indices]
+    pieces = _draw_eps(layers, seed, indices.start, len(indices)).split(_sizes(layers), dim=1)
     stacked = []
-    for i, layer in enumerate(bayes_layers(model)):
-        weight_eps = torch.stack([noise[i][0] for noise in noises])  # (S, out, in)
-        bias_eps = torch.stack([noise[i][1] for noise in noises])  # (S, out)
+    for i, layer in enumerate(layers):
+        weight_eps = pieces[2 * i].reshape(len(indices), *layer.weight_mu.shape)  # (S, out, in)
+        bias_eps = pieces[2 * i + 1]  # (S, out)
         stacked.append(
             (
                 layer.weight_mu + layer.weight_log_sigma.exp() * weight_eps,
@@ -105,7 +113,7 @@ def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: in
     chunks = []
     for start in range(first, first + n_samples, draws_per_chunk):
         indices = range(start, min(start + draws_per_chunk, first + n_samples))
-        parameters = _sampled_parameters(model, seed, indices)
+        parameters = _sampled_parameters(layers, seed, indices)
         rows = max(1, _CHUNK_FLOATS // (len(indices) * max(widths)))
         # Softmax chunk by chunk, while the logits are still in cache.
         probs = [_forward(model, parameters, x[r : r + rows]).softmax(dim=-1) for r in range(0, len(x), rows)]

@@ -19,6 +19,7 @@ import torch
 import torchbnn
 from torch import nn
 
+from . import fast
 from .config import TrainConfig
 from .errors import BNNInputError
 from .model import bayes_layers
@@ -71,7 +72,8 @@ class FitResult:
     steps: int  # steps actually run
     train_seconds: float  # the optimisation loop only, without time spent in the callback
     cancelled: bool  # True when the callback stopped the run early
-    engine: str  # the trainer that ran
+    engine: str  # the trainer that ran: "fast" or "torchbnn"
+    note: str = ""  # why the requested engine was not used, if it was not
 
 
 def default_progress_every(epochs: int) -> int:
@@ -91,7 +93,10 @@ def fit(
     """Train ``model`` in place on the full batch ``(x, y)`` for ``config.epochs`` Adam steps.
 
     Works for the Bayesian network and for its deterministic twin (whose KL is 0).
-    The global RNG is left untouched: noise comes from ``seed``.
+    ``config.engine`` picks the trainer: ``"fast"`` (the compiled loop of
+    :mod:`bnn_core.fast`) or ``"torchbnn"`` (the article's loop with autograd). A
+    model the fast path cannot train falls back to torchbnn, and the result's
+    ``note`` says why. The global RNG is left untouched: noise comes from ``seed``.
 
     Args:
         model: from :func:`~bnn_core.model.build_bnn` or :func:`~bnn_core.model.build_twin`.
@@ -106,15 +111,83 @@ def fit(
         BNNInputError: the loss became NaN or infinite; the message names the setting to change.
     """
     every = progress_every or default_progress_every(config.epochs)
+    note = ""
+    if config.engine == "fast":
+        reason = fast.unsupported_reason(model)
+        if reason is None:
+            return _fit_fast(model, x, y, config, seed, on_progress, every)
+        note = f"trained with torchbnn autograd: {reason}"
+    return _fit_reference(model, x, y, config, seed, on_progress, every, note)
+
+
+class _Clock:
+    """Optimisation time, with the time spent in the progress callback left out."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.paused = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    def report(self, on_progress: ProgressCallback | None, progress: Progress) -> bool:
+        """Call the callback outside the clock; True if it asked to stop."""
+        if on_progress is None:
+            return False
+        tick = time.perf_counter()
+        stop = bool(on_progress(progress))
+        self.paused += time.perf_counter() - tick
+        return stop
+
+
+def _fit_fast(
+    model: nn.Sequential,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    seed: int,
+    on_progress: ProgressCallback | None,
+    every: int,
+) -> FitResult:
+    """The compiled loop of :mod:`bnn_core.fast`, a chunk of steps between progress reports."""
+    trainer = fast.FastTrainer(model, x, y, config.lr, config.kl_weight, config.kl_reduction, seed)
+    record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
+    steps, cancelled = 0, False
+    clock = _Clock()
+    while steps < config.epochs and not cancelled:
+        report_at = min(steps + every, config.epochs)
+        while steps < report_at:
+            chunk = min(report_at - steps, trainer.max_chunk())
+            record[steps : steps + chunk] = trainer.run(chunk)
+            steps += chunk
+        _refuse_divergence(record[:, 2], report_at - every, report_at, config)
+        progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), clock.elapsed())
+        cancelled = clock.report(on_progress, progress)
+    train_seconds = clock.elapsed()
+    trainer.write_back()
+    return FitResult(_history(record[:steps]), steps, train_seconds, cancelled, "fast")
+
+
+def _fit_reference(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    seed: int,
+    on_progress: ProgressCallback | None,
+    every: int,
+    note: str,
+) -> FitResult:
+    """The article's loop: torchbnn forward, BKLLoss, autograd and torch's Adam."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     cross_entropy = nn.CrossEntropyLoss()
     kl_loss = torchbnn.BKLLoss(reduction=config.kl_reduction, last_layer_only=False)
     is_bayesian = bool(bayes_layers(model))
     record = torch.empty(config.epochs, 4)  # ce, kl, total, train accuracy
-    callback_seconds, checked, steps, cancelled = 0.0, 0, 0, False
+    steps, cancelled = 0, False
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        start = time.perf_counter()
+        clock = _Clock()
         for step in range(config.epochs):
             logits = model(x)  # (N, C), one fresh sample of every weight
             ce = cross_entropy(logits, y)
@@ -128,29 +201,28 @@ def fit(
                 record[step] = torch.stack([ce, kl, total, accuracy])
             steps = step + 1
             if steps % every == 0 or steps == config.epochs:
-                _refuse_divergence(record, checked, steps, config)
-                checked = steps
-                if on_progress is not None:
-                    tick = time.perf_counter()
-                    report = Progress(steps, config.epochs, *record[step].tolist(), tick - start - callback_seconds)
-                    cancelled = bool(on_progress(report))
-                    callback_seconds += time.perf_counter() - tick
-                    if cancelled:
-                        break
-        train_seconds = time.perf_counter() - start - callback_seconds
-    done = record[:steps].numpy().astype(np.float64)
-    history = History(ce=done[:, 0], kl=done[:, 1], total=done[:, 2], train_accuracy=done[:, 3])
-    return FitResult(history, steps, train_seconds, cancelled, config.engine)
+                _refuse_divergence(record[:, 2].numpy(), steps - every, steps, config)
+                progress = Progress(steps, config.epochs, *record[step].tolist(), clock.elapsed())
+                cancelled = clock.report(on_progress, progress)
+                if cancelled:
+                    break
+        train_seconds = clock.elapsed()
+    return FitResult(_history(record[:steps].numpy()), steps, train_seconds, cancelled, "torchbnn", note)
 
 
-def _refuse_divergence(record: torch.Tensor, start: int, stop: int, config: TrainConfig) -> None:
-    """Raise if any total loss in steps ``start … stop − 1`` is NaN or infinite."""
-    bad = torch.nonzero(~torch.isfinite(record[start:stop, 2]))
+def _history(record: np.ndarray) -> History:
+    done = record.astype(np.float64)
+    return History(ce=done[:, 0], kl=done[:, 1], total=done[:, 2], train_accuracy=done[:, 3])
+
+
+def _refuse_divergence(totals: np.ndarray, start: int, stop: int, config: TrainConfig) -> None:
+    """Raise if any total loss in steps ``start … stop − 1`` (0-based) is NaN or infinite."""
+    start = max(start, 0)
+    bad = np.flatnonzero(~np.isfinite(totals[start:stop]))
     if len(bad) == 0:
         return
     step = start + int(bad[0]) + 1
-    value = float(record[step - 1, 2])
-    what = "NaN" if math.isnan(value) else "infinite"
+    what = "NaN" if math.isnan(float(totals[step - 1])) else "infinite"
     raise BNNInputError(
         f"Training diverged at step {step}: the loss became {what}. Lower the learning rate "
         f"(now {config.lr:g}) or the KL weight (now {config.kl_weight:g}), or use a prior sigma nearer 0.1."

@@ -9,6 +9,7 @@ import streamlit as st
 from bnn_core import TrainedRun, calibration
 from ui import page, shared
 from ui.calibration_figures import confidence_histogram, reliability_diagram
+from ui.charts import show
 
 HELD_OUT_SHARE = 0.2
 
@@ -38,15 +39,15 @@ def draw(run: TrainedRun) -> None:
         cells[2 + offset].metric(f"NLL, {name}", f"{result.nll:.3f}", help="Mean −log p(true class).")
         cells[4 + offset].metric(f"Brier, {name}", f"{result.brier:.3f}", help="Squared error of the probabilities.")
     left, right = st.columns(2, gap="medium")
-    left.plotly_chart(reliability_diagram(bnn.bins, "BNN"), width="stretch", key="reliability_bnn")
-    right.plotly_chart(reliability_diagram(plain.bins, "plain network"), width="stretch", key="reliability_plain")
+    show(reliability_diagram(bnn.bins, "BNN"), key="reliability_bnn", where=left)
+    show(reliability_diagram(plain.bins, "plain network"), key="reliability_plain", where=right)
     st.caption(
         "Bars: the share of points in each confidence bin (15 bins) that were right; ◆ their mean confidence; "
         "n = points in the bin. On the dashed line, confidence and accuracy agree. With few test rows, expect "
         "empty and noisy bins."
     )
     confidences = {"BNN": bnn.confidence.numpy(), "plain network": plain.confidence.numpy()}
-    st.plotly_chart(confidence_histogram(confidences), width="stretch", key="confidence_histogram")
+    show(confidence_histogram(confidences), key="confidence_histogram")
 
 
 def main() -> None:

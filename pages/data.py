@@ -7,12 +7,14 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from bnn_core import BUILTIN_DATASETS, BNNInputError, Dataset, RunConfig, csv_columns, read_csv
+from bnn_core import BUILTIN_DATASETS, BNNInputError, Dataset, RunConfig, csv_preview, likely_label_column, read_csv
 from ui import page, shared, state
 from ui.calibration_figures import class_balance, scatter_matrix
+from ui.charts import show
 
 MATRIX_FEATURES = 5  # a scatter matrix of more pairs is unreadable on a projector
 PREVIEW_ROWS = 200
+PREVIEW_UPLOAD = 5  # rows of an upload shown before choosing its label column
 
 
 def _train_on(dataset: Dataset) -> None:
@@ -27,7 +29,9 @@ def _train_on(dataset: Dataset) -> None:
 
 
 def builtin_picker() -> None:
-    choice = st.selectbox("Built-in dataset", BUILTIN_DATASETS, key="data_builtin")
+    chosen = state.chosen_dataset_name()
+    index = BUILTIN_DATASETS.index(chosen) if chosen in BUILTIN_DATASETS else 0
+    choice = st.selectbox("Built-in dataset", BUILTIN_DATASETS, index=index, key="data_builtin")
     if st.button("Use and train", key="use_builtin"):
         _train_on(state.builtin_dataset(choice))
 
@@ -44,11 +48,19 @@ def csv_upload() -> None:
         return
     content = uploaded.getvalue()
     try:
-        columns = csv_columns(content, name=uploaded.name)
+        preview = csv_preview(content, name=uploaded.name)
     except BNNInputError as err:
         st.error(str(err))
         return
-    label = st.selectbox("Label column", columns, index=len(columns) - 1, key="csv_label")
+    st.dataframe(preview.head(PREVIEW_UPLOAD), height=180, width="stretch", hide_index=True)
+    columns = list(preview.columns)
+    label = st.selectbox(
+        "Label column",
+        columns,
+        index=columns.index(likely_label_column(preview)),
+        key=f"csv_label:{uploaded.name}",
+        help="The column that holds the classes; every other column with numbers becomes a feature.",
+    )
     if st.button("Use this CSV and train", type="primary", key="use_csv"):
         try:
             dataset = read_csv(content, label, name=uploaded.name)
@@ -69,13 +81,13 @@ def describe_dataset(dataset: Dataset) -> None:
     st.dataframe(dataset.frame().head(PREVIEW_ROWS), height=260, width="stretch")
     counts = np.bincount(dataset.y, minlength=dataset.n_classes)
     left, right = st.columns([1, 2], gap="medium")
-    left.plotly_chart(class_balance(counts, dataset.class_names), width="stretch", key="class_balance")
+    show(class_balance(counts, dataset.class_names), key="class_balance", where=left)
     shown = min(dataset.n_features, MATRIX_FEATURES)
     rows = np.random.default_rng(0).permutation(dataset.n_rows)[:2000]  # a readable number of dots
     matrix = scatter_matrix(
         dataset.x[rows, :shown], dataset.y[rows], dataset.feature_names[:shown], dataset.class_names
     )
-    right.plotly_chart(matrix, width="stretch", key="scatter_matrix")
+    show(matrix, key="scatter_matrix", where=right)
     if dataset.n_features > shown:
         right.caption(f"The first {shown} of {dataset.n_features} features.")
 

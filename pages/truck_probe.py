@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bnn_core import TrainedRun, describe, probe, probe_presets
+from bnn_core import TrainedRun, TwinRun, describe, probe, probe_presets
+from bnn_core.probe import EPISTEMIC_NOTABLE
 from ui import page, shared
+from ui.charts import show
 from ui.map_figures import probe_spread
 
 SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
+OPEN_SLIDERS = 8  # more features than this start folded away
 
 
 def _slider_key(run: TrainedRun, name: str) -> str:
@@ -31,11 +34,10 @@ def _apply_preset(run: TrainedRun, presets: dict[str, np.ndarray]) -> None:
         st.session_state[_slider_key(run, name)] = float(np.clip(point[j], low, high))
 
 
-def choose_point(run: TrainedRun) -> np.ndarray:
-    """A preset picker and one slider per feature; returns the raw point (D,)."""
+def choose_preset(run: TrainedRun) -> dict[str, np.ndarray]:
+    """The preset picker; a choice moves every slider to that point."""
     presets = probe_presets(run.data)
-    names, raw = run.data.dataset.feature_names, run.data.dataset.x
-    if _slider_key(run, names[0]) not in st.session_state:
+    if _slider_key(run, run.data.dataset.feature_names[0]) not in st.session_state:
         st.session_state["probe_preset"] = "far outside the data (the truck)"
         _apply_preset(run, presets)
     st.selectbox(
@@ -46,6 +48,12 @@ def choose_point(run: TrainedRun) -> np.ndarray:
         args=(run, presets),
         help="Typical members of each class, a point between the two closest classes, or far off the data.",
     )
+    return presets
+
+
+def feature_sliders(run: TrainedRun) -> np.ndarray:
+    """One slider per feature, reaching far beyond the data; returns the raw point (D,)."""
+    names, raw = run.data.dataset.feature_names, run.data.dataset.x
     point = np.empty(len(names))
     columns = st.columns(COLUMNS)
     for j, name in enumerate(names):
@@ -65,9 +73,7 @@ def _outside(run: TrainedRun, point: np.ndarray) -> list[str]:
     return [names[j] for j in range(len(names)) if not raw[:, j].min() <= point[j] <= raw[:, j].max()]
 
 
-def draw(run: TrainedRun) -> None:
-    twin = shared.twin_for(run)
-    point = choose_point(run)
+def show_answers(run: TrainedRun, twin: TwinRun, point: np.ndarray) -> None:
     result = probe(run.model, twin.model, run.data, point, run.config.samples, run.config.seed)
     classes = run.data.dataset.class_names
     st.subheader(describe(result, classes))
@@ -79,13 +85,25 @@ def draw(run: TrainedRun) -> None:
     )
     best, twin_best = int(np.argmax(result.mean_probs)), int(np.argmax(result.twin_probs))
     cells = st.columns(5)
-    cells[0].metric("BNN says", f"{classes[best]} {result.mean_probs[best]:.1%}", help="Mean of the samples.")
+    cells[0].metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
     cells[1].metric("Total uncertainty", f"{result.entropy:.3f} nats", help="Entropy of the mean prediction.")
     cells[2].metric("Epistemic", f"{result.epistemic:.3f} nats", help="The samples disagree: missing knowledge.")
     cells[3].metric("Aleatoric", f"{result.aleatoric:.3f} nats", help="Each sample is unsure: overlapping classes.")
-    cells[4].metric("Plain network says", f"{classes[twin_best]} {result.twin_probs[twin_best]:.1%}")
-    st.plotly_chart(probe_spread(result.sample_probs, result.mean_probs, result.twin_probs, classes), width="stretch")
-    shared.textbook_offer(run, "even at the truck its samples hardly disagree")
+    cells[4].metric(f"Plain network: {classes[twin_best]}", f"{result.twin_probs[twin_best]:.1%}")
+    show(probe_spread(result.sample_probs, result.mean_probs, result.twin_probs, classes), key="probe_spread")
+    if result.epistemic < EPISTEMIC_NOTABLE:
+        shared.textbook_offer(run, "here its samples hardly disagree")
+
+
+def draw(run: TrainedRun) -> None:
+    twin = shared.twin_for(run)
+    choose_preset(run)
+    answers = st.container()  # above the sliders: with 30 features the answer must not sit 30 sliders down
+    n_features = run.data.dataset.n_features
+    with st.expander(f"Set each of the {n_features} features", expanded=n_features <= OPEN_SLIDERS):
+        point = feature_sliders(run)
+    with answers:
+        show_answers(run, twin, point)
 
 
 def main() -> None:

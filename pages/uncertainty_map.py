@@ -8,6 +8,7 @@ import streamlit as st
 from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, training_median, twin_map
 from bnn_core.probe import GRID_MARGIN
 from ui import page, shared, state
+from ui.charts import show
 from ui.map_figures import grid_heatmap
 
 MEASURES = {
@@ -74,8 +75,8 @@ def draw(run: TrainedRun) -> None:
     plain_title = f"Plain network: {measure.lower()}"
     bnn_fig = grid_heatmap(grid.xs, grid.ys, getattr(bnn, field), kind, bnn_title, axes, classes, points)
     plain_fig = grid_heatmap(grid.xs, grid.ys, getattr(plain, field), kind, plain_title, axes, classes, points)
-    bnn_side.plotly_chart(bnn_fig, width="stretch", key="map_bnn")
-    plain_side.plotly_chart(plain_fig, width="stretch", key="map_plain")
+    show(bnn_fig, key="map_bnn", where=bnn_side)
+    show(plain_fig, key="map_plain", where=plain_side)
     bnn_in, bnn_out = _outside_share(run, grid, bnn.confidence)
     plain_in, plain_out = _outside_share(run, grid, plain.confidence)
     st.markdown(
@@ -90,7 +91,7 @@ def draw(run: TrainedRun) -> None:
 
 def main() -> None:
     page.setup("Uncertainty map")
-    st.title("Where does the network know, and where does it guess?")
+    st.title("Where does it know, and where does it guess?")
     st.markdown(
         "Both networks are asked about every point of a 100 × 100 grid over two features, reaching well beyond "
         "the data. Dots are the training rows. A plain network extrapolates with confidence; a BNN's posterior "

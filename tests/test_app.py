@@ -28,6 +28,11 @@ def _sample_chart(at: AppTest) -> dict:
     return next(spec for title, spec in _charts(at).items() if title.startswith("Posterior sample #"))
 
 
+def _train(at: AppTest) -> AppTest:
+    """Press the form's Train button (its key changes when a preset is loaded)."""
+    return next(button for button in at.button if button.label == "Train").click().run()
+
+
 def _page(run: TrainedRun | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if run is not None:
@@ -46,7 +51,7 @@ def test_first_visit_shows_a_trained_model_without_any_click() -> None:
     run = at.session_state[state.RUN]
     assert run.config == RunConfig()  # the defaults: the article's network on iris
     titles = set(_charts(at))
-    assert {"True labels", "Posterior sample #0: predicted labels"} <= titles
+    assert {"True labels", "Posterior sample #0"} <= titles
     assert "Bayesian neural network" in at.markdown[0].value
 
 
@@ -55,7 +60,7 @@ def test_train_with_few_epochs_draws_charts_and_metrics(small_run: TrainedRun) -
     at.number_input(key="form_epochs").set_value(40)
     at.select_slider(key="form_kl_weight").set_value(0.1)
     at.number_input(key="form_seed").set_value(7)
-    at.button(key="FormSubmitter:settings-Train").click().run()
+    _train(at)
     assert not at.exception and not at.error
     run = at.session_state[state.RUN]
     assert run.config.train.epochs == 40 and run.config.train.kl_weight == 0.1 and run.config.seed == 7
@@ -74,7 +79,7 @@ def test_resample_moves_the_sample_but_not_the_true_labels(small_run: TrainedRun
     assert at.session_state[state.SAMPLE_INDEX] == 1
     after = _charts(at)
     sample_after = _sample_chart(at)
-    assert sample_after["layout"]["title"]["text"] == "Posterior sample #1: predicted labels"
+    assert sample_after["layout"]["title"]["text"] == "Posterior sample #1"
     hover_before = [t for trace in sample_before["data"] for t in trace.get("hovertext") or []]
     hover_after = [t for trace in sample_after["data"] for t in trace.get("hovertext") or []]
     assert hover_before != hover_after  # the sampled probabilities in the hover changed
@@ -105,7 +110,7 @@ def test_a_setting_the_engine_refuses_shows_an_error_and_keeps_the_model(small_r
     at.run()
     at.selectbox(key=state.DATASET_WIDGET).set_value("csv:tiny.csv")
     at.slider(key="form_test_size").set_value(0.2)
-    at.button(key="FormSubmitter:settings-Train").click().run()
+    _train(at)
     assert not at.exception
     assert len(at.error) == 1
     assert "holds out 1 row, fewer than the 2 classes" in at.error[0].value
@@ -116,7 +121,7 @@ def test_a_setting_the_engine_refuses_shows_an_error_and_keeps_the_model(small_r
 def test_two_sessions_do_not_share_models(small_run: TrainedRun) -> None:
     first, second = _page(small_run), _page(small_run)
     first.number_input(key="form_epochs").set_value(30)
-    first.button(key="FormSubmitter:settings-Train").click().run()
+    _train(first)
     second.button(key="resample").click().run()
     assert first.session_state[state.RUN].config.train.epochs == 30
     assert second.session_state[state.RUN].config.train.epochs == 200
@@ -130,7 +135,30 @@ def test_other_built_in_datasets_train_from_the_sidebar(small_run: TrainedRun) -
     at = _page(small_run)
     at.selectbox(key=state.DATASET_WIDGET).set_value("two_moons")
     at.number_input(key="form_epochs").set_value(30)
-    at.button(key="FormSubmitter:settings-Train").click().run()
+    _train(at)
     assert not at.exception and not at.error
     assert at.session_state[state.RUN].data.dataset.name == "two_moons"
     assert _charts(at)["True labels"]["layout"]["xaxis"]["title"]["text"] == "x1"
+
+
+def test_a_preset_fills_the_form_and_train_uses_exactly_what_is_shown(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    at.number_input(key="form_epochs").set_value(300)
+    next(b for b in at.button if b.label == "Load the textbook ELBO").click().run()
+    assert at.number_input(key="form_epochs").value == 3000
+    assert "Press Train to use them" in at.sidebar.info[0].value
+    _train(at)
+    config = at.session_state[state.RUN].config
+    assert config.train.epochs == 3000 and config.train.kl_reduction == "sum" and config.model.prior_sigma == 1.0
+    assert config.train.kl_weight == 0.01  # the form's value nearest 1/120
+
+
+def test_view_choices_survive_a_visit_to_another_page(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    at.selectbox(key="axis_y:iris").set_value("petal width (cm)").run()
+    at.toggle(key="show_mean").set_value(True).run()
+    at.switch_page("pages/how_it_works.py").run()  # Streamlit drops the main page's widget values here
+    assert "show_mean" not in at.session_state
+    at.switch_page("app.py").run()
+    assert at.selectbox(key="axis_y:iris").value == "petal width (cm)"
+    assert at.toggle(key="show_mean").value is True

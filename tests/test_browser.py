@@ -38,7 +38,7 @@ def _sample_chart(page) -> dict:
 def _wait_for_sample(page, k: int, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(
         """k => Array.from(document.querySelectorAll('.js-plotly-plot')).some(d => d.layout && d.layout.title
-            && d.layout.title.text.replace(/<[^>]*>/g, '').startsWith('Posterior sample #' + k + ':'))""",
+            && d.layout.title.text.replace(/<[^>]*>/g, '') === 'Posterior sample #' + k)""",
         arg=k,
         timeout=timeout_ms,
     )
@@ -94,7 +94,7 @@ def test_train_resample_and_stop_in_a_real_browser(tmp_path: Path) -> None:
 
 
 PAGES = {  # link: (heading, plotly charts on the page)
-    "Uncertainty map": ("Where does the network know", 2),
+    "Uncertainty map": ("Where does it know", 2),
     "Show it a truck": ("Show it a truck", 1),
     "Calibration": ("Is it as often right as it is sure?", 3),
     "Data": ("The data", 2),

@@ -128,7 +128,7 @@ def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
 def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) -> None:
     at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     at.file_uploader(key="csv_upload").set_value(("bad.csv", b"a,b,kind\n1,2,x\n3,,y\n", "text/csv")).run()
-    at.selectbox(key="csv_label").set_value("kind").run()
+    at.selectbox(key="csv_label:bad.csv").set_value("kind").run()
     at.button(key="use_csv").click().run()
     assert not at.exception
     assert "bad.csv: data row 2, column 'b' is empty" in at.error[0].value
@@ -149,7 +149,7 @@ def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> N
     at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     at.file_uploader(key="csv_upload").set_value(("shapes.csv", ("width,height,size\n" + rows).encode(), "text/csv"))
     at.run()
-    assert at.selectbox(key="csv_label").value == "size"  # the last column by default
+    assert at.selectbox(key="csv_label:shapes.csv").value == "size"  # the text column is the likely label
     at.button(key="use_csv").click().run()
     assert not at.exception and not at.error
     trained = at.session_state[state.RUN]
@@ -189,3 +189,10 @@ def test_map_grid_twin_is_trained_once_per_run(run: TrainedRun) -> None:
     assert at.session_state[state.TWIN][1] is first
     twin = train_twin(run)
     assert np.allclose(twin.probs.numpy(), first.probs.numpy())  # same seed streams, same twin
+
+
+def test_the_label_guess_prefers_text_then_few_values() -> None:
+    from bnn_core import csv_preview, likely_label_column
+
+    assert likely_label_column(csv_preview(b"species,a,b\nx,1,2\ny,3,4\n")) == "species"
+    assert likely_label_column(csv_preview(b"a,target,b\n1.5,0,2.5\n3.5,1,4.5\n7.5,0,8.5\n")) == "target"

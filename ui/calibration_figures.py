@@ -30,7 +30,7 @@ def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) ->
             "marker": {"color": MODEL_COLORS[model]},
             "text": [f"n={n}" for n in bins.counts.numpy()[filled]],
             "textposition": "outside",
-            "textfont": {"size": 13},
+            "textfont": {"size": 15},
             "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{text}<extra></extra>",
         },
         {
@@ -54,28 +54,38 @@ def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) ->
     ]
     layout = layout_spec(f"{model}: reliability (ECE {bins.ece:.3f})", height)
     layout["xaxis"] = {"title": {"text": "confidence (top-class probability)"}, "range": [0, 1.0]}
-    layout["yaxis"] = {"title": {"text": "accuracy"}, "range": [0, 1.12], "tickformat": ".0%"}
+    layout["yaxis"] = {"title": {"text": "accuracy"}, "range": [0, 1.18], "tickformat": ".0%"}
+    layout["margin"] = {**layout["margin"], "b": 90}
     return unvalidated_figure(traces, layout)
 
 
 def confidence_histogram(confidences: dict[str, np.ndarray], n_bins: int = 15, height: int = 380) -> go.Figure:
-    """How sure each model is on the evaluated rows: overlaid histograms of the top-class probability."""
-    traces = [
-        {
-            "type": "histogram",
-            "x": values,
-            "name": model,
-            "xbins": {"start": 0.0, "end": 1.0, "size": 1 / n_bins},
-            "marker": {"color": MODEL_COLORS[model]},
-            "opacity": 0.6,
-            "hovertemplate": f"{model}<br>confidence %{{x}}<br>%{{y}} points<extra></extra>",
-        }
-        for model, values in confidences.items()
-    ]
+    """How sure each model is: points per confidence bin, side by side.
+
+    Counted with the reliability diagram's bins, (lo, hi]: a confidence of exactly 1.0 falls in the
+    top bin (plotly's own histogram would drop it, and a sure plain network has many of those).
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    traces = []
+    for model, values in confidences.items():
+        bins = np.clip(np.searchsorted(edges[1:], values, side="left"), 0, n_bins - 1)
+        counts = np.bincount(bins, minlength=n_bins)
+        traces.append(
+            {
+                "type": "bar",
+                "x": centres,
+                "y": counts,
+                "name": model,
+                "marker": {"color": MODEL_COLORS[model]},
+                "hovertemplate": f"{model}<br>confidence %{{x:.2f}}<br>%{{y}} points<extra></extra>",
+            }
+        )
     layout = layout_spec("How sure each model is", height)
-    layout["barmode"] = "overlay"
+    layout["barmode"] = "group"
     layout["xaxis"] = {"title": {"text": "confidence (top-class probability)"}, "range": [0, 1.0]}
     layout["yaxis"] = {"title": {"text": "points"}}
+    layout["margin"] = {**layout["margin"], "b": 90}
     return unvalidated_figure(traces, layout)
 
 
@@ -114,7 +124,7 @@ def scatter_matrix(
     legend = [legend_entry(name, "circle", color) for name, color in zip(class_names, colors, strict=True)]
     layout = layout_spec("Every pair of features", height)
     layout["font"] = {**layout["font"], "size": 13}
-    for i in range(1, len(feature_names) + 1):  # few, small ticks: neighbouring panels' labels must not collide
-        layout[f"xaxis{i}"] = {"nticks": 4, "tickfont": {"size": 11}}
-        layout[f"yaxis{i}"] = {"nticks": 4, "tickfont": {"size": 11}}
+    for i in range(1, len(feature_names) + 1):  # no tick labels: neighbouring panels' labels collide
+        layout[f"xaxis{i}"] = {"showticklabels": False, "title": {"font": {"size": 13}}}
+        layout[f"yaxis{i}"] = {"showticklabels": False, "title": {"font": {"size": 13}}}
     return unvalidated_figure([splom, *legend], layout)

@@ -64,37 +64,53 @@ def _seed_widgets(config: RunConfig, dataset: str) -> None:
 
 
 def _load_preset(textbook: bool) -> None:
-    """Button callback: put the article's settings, or the textbook ELBO, into the form (Train still needed)."""
+    """Button callback: put the article's settings, or the textbook ELBO, into the form (Train still needed).
+
+    The form is redrawn under a new key, so a value typed but not yet submitted cannot linger
+    in the browser and be sent with the next Train instead of the preset shown.
+    """
     dataset = st.session_state.get(state.DATASET_WIDGET, state.chosen_dataset_name())
     config = RunConfig()
     if textbook:
         test_size = st.session_state.get("form_test_size", config.data.test_size)
         n_train = round(state.dataset_by_name(dataset).n_rows * (1 - test_size))
         config = textbook_config(config, max(n_train, 1))
+        config = replace(config, data=replace(config.data, test_size=test_size))
     st.session_state.update(_widget_values(config, dataset))
+    st.session_state[state.FORM_VERSION] = st.session_state.get(state.FORM_VERSION, 0) + 1
+    name = "the textbook ELBO" if textbook else "the article's settings"
+    st.session_state[state.PRESET_LOADED] = f"Loaded {name} into the form. Press Train to use them."
 
 
 def preset_buttons() -> None:
     """Two one-click starting points above the form."""
-    article, textbook = st.sidebar.columns(2)
-    article.button(
-        "Article settings",
+    st.sidebar.button(
+        "Load the article's settings",
         on_click=_load_preset,
         args=(False,),
         width="stretch",
         help="Prior N(0, 0.1²), KL weight 0.01 with 'mean', 3000 epochs: the article's network.",
     )
-    textbook.button(
-        "Textbook ELBO",
+    st.sidebar.button(
+        "Load the textbook ELBO",
         on_click=_load_preset,
         args=(True,),
         width="stretch",
-        help="KL 'sum' weighted ≈ 1/N with a unit prior: the posterior stays wide where data is missing.",
+        help="KL 'sum' weighted ≈ 1/N, prior σ₀ = 1, 3000 epochs: the posterior stays wide where data is missing.",
     )
+    message = st.session_state.pop(state.PRESET_LOADED, None)
+    if message:
+        st.toast(message)
+        st.sidebar.info(message)
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def form_key() -> str:
+    """The settings form's key; it changes when a preset is loaded (see :func:`_load_preset`)."""
+    return f"settings_v{st.session_state.get(state.FORM_VERSION, 0)}"
 
 
 def settings_form() -> RunConfig | None:
@@ -106,7 +122,7 @@ def settings_form() -> RunConfig | None:
     last: RunConfig = st.session_state.get(state.FORM_CONFIG, RunConfig())
     _seed_widgets(last, state.chosen_dataset_name())
     preset_buttons()
-    with st.sidebar.form("settings", border=False):
+    with st.sidebar.form(form_key(), border=False):
         st.subheader("Data")
         st.selectbox(
             "Dataset",

@@ -14,7 +14,6 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 # Okabe–Ito colours first: distinguishable with colour-blindness and on a washed-out projector.
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#7F3C8D", "#444444"]
@@ -54,11 +53,6 @@ def layout_spec(title: str, height: int) -> dict:
 @functools.cache
 def _white_template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(layout_spec(title, height))
-    return fig
 
 
 def unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
@@ -152,6 +146,7 @@ def class_scatter(
             "range": list(axis_range),
             "zeroline": False,
             "tickfont": {"size": 15},
+            "automargin": True,
         }
     return unvalidated_figure(traces, layout)
 
@@ -194,22 +189,48 @@ def uncertainty_sizes(values: np.ndarray, n_classes: int) -> np.ndarray:
 def training_curves(
     steps: np.ndarray, ce: np.ndarray, kl: np.ndarray, accuracy: np.ndarray, epochs: int, height: int = 300
 ) -> go.Figure:
-    """Cross-entropy, KL and train accuracy against the step, each in its own panel."""
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=("Cross-entropy (data fit)", "KL to the prior", "Train accuracy (one sample)"),
-        horizontal_spacing=0.08,
+    """Cross-entropy, KL and train accuracy against the step, each in its own panel.
+
+    Built from plain dicts: it is redrawn several times a second while training runs.
+    """
+    panels = (
+        ("Cross-entropy (data fit)", ce, "#0072B2"),
+        ("KL to the prior", kl, "#D55E00"),
+        ("Train accuracy (one sample)", accuracy, "#009E73"),
     )
-    for col, values, color in ((1, ce, "#0072B2"), (2, kl, "#D55E00"), (3, accuracy, "#009E73")):
-        fig.add_trace(
-            go.Scatter(x=steps, y=values, mode="lines", line={"color": color, "width": 3}, showlegend=False),
-            row=1,
-            col=col,
+    traces, annotations = [], []
+    layout = layout_spec("", height)
+    layout["margin"] = {"l": 60, "r": 20, "t": 40, "b": 10}
+    layout["showlegend"] = False
+    for i, (title, values, color) in enumerate(panels):
+        suffix = "" if i == 0 else str(i + 1)
+        left = i * 0.36
+        traces.append(
+            {
+                "type": "scatter",
+                "x": steps,
+                "y": values,
+                "mode": "lines",
+                "line": {"color": color, "width": 3},
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "hovertemplate": f"step %{{x}}<br>{title}: %{{y:.3f}}<extra></extra>",
+            }
         )
-        fig.update_xaxes(range=[0, epochs], title="step", row=1, col=col)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=3)
-    fig.update_annotations(font_size=17)
-    fig = _layout(fig, "", height)
-    fig.update_layout(margin={"t": 40, "b": 10})
-    return fig
+        layout[f"xaxis{suffix}"] = {"domain": [left, left + 0.28], "range": [0, epochs], "title": {"text": "step"}}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}"}
+        annotations.append(
+            {
+                "text": title,
+                "x": left + 0.14,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 17},
+            }
+        )
+    layout["yaxis3"] |= {"range": [0, 1.02], "tickformat": ".0%"}
+    layout["annotations"] = annotations
+    return unvalidated_figure(traces, layout)

@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from bnn_core import TrainedRun, accuracy, draw_probs
 
 from . import state
+from .charts import show
 from .figures import Points, Ring, class_scatter, legend_html, padded_range, uncertainty_sizes
 
 MAX_POINTS = 3000  # beyond this a browser scatter gets sluggish; a fixed random subset is drawn
@@ -44,12 +45,12 @@ def plotted_rows(n_rows: int) -> np.ndarray:
 def choose_view(run: TrainedRun) -> View:
     """Axis pickers and the posterior-mean toggle (a change redraws both charts)."""
     names = list(run.data.dataset.feature_names)
-    for key in ("axis_x", "axis_y"):
-        if st.session_state.get(key) not in names:
-            st.session_state.pop(key, None)  # a new dataset has other features
+    x_key, y_key = f"axis_x:{run.data.dataset.name}", f"axis_y:{run.data.dataset.name}"  # per dataset
+    for key in (x_key, y_key, "size_measure", "show_mean"):
+        state.restore(key)
     left, middle, size, mean = st.columns([2, 2, 2.2, 2], vertical_alignment="bottom")
-    x_name = left.selectbox("Horizontal axis", names, index=0, key="axis_x")
-    y_name = middle.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key="axis_y")
+    x_name = left.selectbox("Horizontal axis", names, index=0, key=x_key)
+    y_name = middle.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key=y_key)
     measure = size.selectbox(
         "Marker size shows",
         list(MEASURES),
@@ -62,6 +63,8 @@ def choose_view(run: TrainedRun) -> View:
         key="show_mean",
         help=f"A third chart: the prediction averaged over {run.config.samples} posterior samples.",
     )
+    for key in (x_key, y_key, "size_measure", "show_mean"):
+        state.keep(key)
     rows = plotted_rows(run.data.dataset.n_rows)
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     raw = run.data.dataset.x
@@ -131,8 +134,12 @@ def _axis_titles(run: TrainedRun, view: View) -> tuple[str, str]:
 
 
 def _header() -> DeltaGenerator:
-    """A fixed-height row above each chart, so the charts side by side line up exactly."""
-    return st.container(height=HEADER_HEIGHT, border=False, vertical_alignment="center")
+    """A fixed-height row above each chart, so the charts side by side line up exactly.
+
+    Taller with three charts, whose narrower columns wrap the sample's summary onto more lines.
+    """
+    height = HEADER_HEIGHT + (56 if st.session_state.get("show_mean") else 0)
+    return st.container(height=height, border=False, vertical_alignment="center")
 
 
 def true_label_chart(run: TrainedRun, view: View) -> None:
@@ -141,7 +148,7 @@ def true_label_chart(run: TrainedRun, view: View) -> None:
         st.markdown(legend_html(run.data.dataset.class_names, extra), unsafe_allow_html=True)
     points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
     fig = class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
-    st.plotly_chart(fig, width="stretch", key="true_chart")
+    show(fig, key="true_chart")
 
 
 def mean_chart(run: TrainedRun, view: View) -> None:
@@ -151,7 +158,7 @@ def mean_chart(run: TrainedRun, view: View) -> None:
     hover = view.hover.mean()
     wrong = Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR)
     points = _points(run, view, predicted, hover, sizes)
-    title = f"Posterior mean of {run.config.samples}"
+    title = f"Mean of {run.config.samples} samples"
     with _header():
         n_wrong = int((predicted != run.data.dataset.y).sum())
         st.markdown(
@@ -160,7 +167,7 @@ def mean_chart(run: TrainedRun, view: View) -> None:
             unsafe_allow_html=True,
         )
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
-    st.plotly_chart(fig, width="stretch", key="mean_chart")
+    show(fig, key="mean_chart")
 
 
 def sample_predictions(run: TrainedRun, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,9 +191,10 @@ def sample_panel(run: TrainedRun, view: View) -> None:
         Ring("changed", changed[view.rows], CHANGED_COLOR),
     ]
     points = _points(run, view, predicted, view.hover.sample(k, probs[view.rows], run.data.dataset.class_names), sizes)
-    title = f"Posterior sample #{k}: predicted labels"
+    title = f"Posterior sample #{k}"
     with _header():
-        button, line = st.columns([1.2, 3], vertical_alignment="center")
+        # Side by side when there is room; stacked in the narrower columns of the three-chart view.
+        button, line = (st.container(), st.container()) if view.show_mean else st.columns([1.4, 3])
         button.button(
             "Resample",
             key="resample",
@@ -198,7 +206,7 @@ def sample_panel(run: TrainedRun, view: View) -> None:
         n_wrong = int((predicted != run.data.dataset.y).sum())
         line.markdown(_sample_summary(run, k, probs, n_wrong, int(changed.sum())), unsafe_allow_html=True)
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
-    st.plotly_chart(fig, width="stretch", key="sample_chart")
+    show(fig, key="sample_chart")
 
 
 def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_changed: int) -> str:

@@ -26,6 +26,9 @@ CHOSEN_DATASET = "bnn_chosen_dataset"  # name of the dataset the next Train uses
 TRAINING = "bnn_training"  # TrainingMark while a training run is under way
 DATASET_WIDGET = "form_dataset"  # the sidebar's dataset select box
 TWIN = "bnn_twin"  # (TrainedRun, TwinRun): the deterministic twin of that run
+FORM_VERSION = "bnn_form_version"  # bumped when a preset is loaded: the form is redrawn afresh
+PRESET_LOADED = "bnn_preset_loaded"  # a one-time message after a preset button
+VIEW = "bnn_view"  # the main page's view choices (axes, marker size, mean toggle), kept across pages
 MEMO = "bnn_memo"  # (inputs, result) of the last slow computation per page
 
 
@@ -102,6 +105,21 @@ def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:
     result = compute()
     entries[name] = (inputs, result)
     return result
+
+
+def restore(key: str) -> None:
+    """Before drawing widget ``key``: bring back its value from an earlier visit.
+
+    Streamlit forgets a widget's value while another page is shown; :func:`keep` saved it.
+    """
+    saved = st.session_state.setdefault(VIEW, {})
+    if key not in st.session_state and key in saved:
+        st.session_state[key] = saved[key]
+
+
+def keep(key: str) -> None:
+    """After drawing widget ``key``: save its value for :func:`restore`."""
+    st.session_state.setdefault(VIEW, {})[key] = st.session_state[key]
 
 
 def sample_index() -> int:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from bnn_core import TrainedRun, predictions_frame
 
+from .charts import show
 from .figures import training_curves
 
 MAX_CURVE_POINTS = 600  # enough for a smooth line; the full history can be 100,000 steps
@@ -36,6 +37,13 @@ def uncertain_points(run: TrainedRun, count: int = 10) -> None:
     """The points the network is least sure about, with the three kinds of uncertainty."""
     table = predictions_frame(run.data, run.evaluation.uncertainty)
     table.insert(0, "point", np.arange(len(table)))
+    # What the table is about first; the features (up to 1,000 of them) last.
+    leading = ["point", "split", "label", "predicted", "entropy", "epistemic", "aleatoric", "variation_ratio"]
+    table = table[
+        leading
+        + [c for c in table.columns if c.startswith("p_")]
+        + [c for c in table.columns if c not in leading and not c.startswith("p_") and c != "predicted_std"]
+    ]
     top = table.sort_values("entropy", ascending=False).head(count)
     probability_columns = [c for c in table.columns if c.startswith("p_")]
     decimals = ["entropy", "aleatoric", "epistemic", "variation_ratio", *probability_columns]
@@ -52,7 +60,7 @@ def finished_curves(run: TrainedRun) -> None:
     steps = np.arange(1, len(history.ce) + 1)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_CURVE_POINTS)).astype(int))
     fig = training_curves(steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps))
-    st.plotly_chart(fig, width="stretch", key="history_chart")
+    show(fig, key="history_chart")
 
 
 def draw(run: TrainedRun) -> None:

@@ -17,9 +17,10 @@ import streamlit as st
 from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun, train_run
 
 from . import state
+from .charts import show
 from .figures import training_curves
 
-REDRAW_SECONDS = 0.25  # a few redraws a second: smooth enough to watch, cheap next to training
+REDRAW_SECONDS = 0.4  # a few redraws a second: smooth enough to watch, cheap next to training
 
 
 def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
@@ -49,22 +50,24 @@ def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
         bar = st.progress(0.0, text="Starting…")
         chart = st.empty()
     reports: list[Progress] = []
-    last_draw = 0.0
+    started = time.perf_counter()
+    next_draw = started
     mark = state.TrainingMark(epochs)
 
     def on_progress(progress: Progress) -> None:
-        nonlocal last_draw
+        nonlocal next_draw
         reports.append(progress)
         mark.step = progress.step
-        now = time.perf_counter()
-        if now - last_draw >= REDRAW_SECONDS or progress.step == epochs:
-            last_draw = now
-            bar.progress(
-                progress.step / epochs,
-                text=f"Step {progress.step:,} of {epochs:,} · {progress.elapsed:.1f} s · "
-                f"CE {progress.ce:.3f} · KL {progress.kl:.3f}",
-            )
-            chart.plotly_chart(curves_from_progress(reports, epochs), width="stretch")
+        if time.perf_counter() < next_draw and progress.step < epochs:
+            return
+        bar.progress(
+            progress.step / epochs,
+            text=f"Step {progress.step:,} of {epochs:,} · {time.perf_counter() - started:.1f} s · "
+            f"CE {progress.ce:.3f} · KL {progress.kl:.3f}",
+        )
+        show(curves_from_progress(reports, epochs), where=chart)
+        # Counted from the end of the redraw, so drawing can never take more than its share of the time.
+        next_draw = time.perf_counter() + REDRAW_SECONDS
 
     st.session_state[state.TRAINING] = mark
     try:

@@ -1,0 +1,40 @@
+"""Tiny smoke runs of the benchmark scripts: they must run and print their tables (timings are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.browser import chromium_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_train_speed_benchmark_runs() -> None:
+    out = _run("train_speed.py", "--smoke")
+    for heading in ("1. The article's settings", "2. Scaling", "3. Posterior sampling", "4. Threads"):
+        assert heading in out
+    assert "project, engine='fast' (default)" in out
+
+
+def test_map_speed_benchmark_runs() -> None:
+    out = _run("map_speed.py", "--repeats", "1", "--epochs", "5")
+    assert "| 100×100 |     100 |" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_resample_latency_benchmark_runs() -> None:
+    out = _run("resample_latency.py", "--clicks", "1")
+    assert "| app: Resample" in out and "| bare page" in out
