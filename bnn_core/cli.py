@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .config import ACTIVATIONS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import ACTIVATIONS, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data import BUILTIN_DATASETS, Dataset, load_builtin, read_csv
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
@@ -140,6 +140,13 @@ def _add_train_arguments(train: argparse.ArgumentParser) -> None:
     )
     fit.add_argument("--lr", type=float, default=defaults.train.lr, metavar="RATE", help="Adam learning rate (> 0)")
     fit.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=defaults.train.engine,
+        help="'fast': the compiled training loop, same maths, many times quicker; "
+        "'torchbnn': autograd through torchbnn's layers and BKLLoss, the reference",
+    )
+    fit.add_argument(
         "--seed",
         type=int,
         default=defaults.seed,
@@ -177,7 +184,13 @@ def config_from_args(args: argparse.Namespace, dataset_name: str) -> RunConfig:
             prior_mu=args.prior_mu,
             prior_sigma=args.prior_sigma,
         ),
-        train=TrainConfig(epochs=args.epochs, lr=args.lr, kl_weight=args.kl_weight, kl_reduction=args.kl_reduction),
+        train=TrainConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            kl_weight=args.kl_weight,
+            kl_reduction=args.kl_reduction,
+            engine=args.engine,
+        ),
         seed=args.seed,
         samples=args.samples,
     )

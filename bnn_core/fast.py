@@ -65,6 +65,20 @@ def unsupported_reason(model: nn.Module) -> str | None:
     return None
 
 
+# Above this many activations per step (rows × summed layer widths) the compiled float64 loop loses to
+# torch's float32 kernels: benchmarks/train_speed.py measured 3.9× faster at 1,500 × 103 but 0.6× at
+# 15,000 × 103 on this 2-core machine.
+MAX_ACTIVATIONS = 600_000
+
+
+def slower_reason(model: nn.Sequential, x: torch.Tensor) -> str | None:
+    """Why torchbnn's loop would be faster for this problem size, or None."""
+    activations = len(x) * sum(layer.out_features for layer in bayes_layers(model))
+    if activations > MAX_ACTIVATIONS:
+        return f"{len(x):,} rows × {activations // len(x):,} units is large enough that torch's kernels are faster"
+    return None
+
+
 def pack(model: nn.Sequential) -> Packed:
     """Copy a supported network's parameters into flat float64 vectors."""
     layers = bayes_layers(model)

@@ -95,8 +95,9 @@ def fit(
     Works for the Bayesian network and for its deterministic twin (whose KL is 0).
     ``config.engine`` picks the trainer: ``"fast"`` (the compiled loop of
     :mod:`bnn_core.fast`) or ``"torchbnn"`` (the article's loop with autograd). A
-    model the fast path cannot train falls back to torchbnn, and the result's
-    ``note`` says why. The global RNG is left untouched: noise comes from ``seed``.
+    model the fast path cannot train, or a problem so large that torch is faster,
+    falls back to torchbnn, and the result's ``note`` says why. The global RNG is
+    left untouched: noise comes from ``seed``.
 
     Args:
         model: from :func:`~bnn_core.model.build_bnn` or :func:`~bnn_core.model.build_twin`.
@@ -113,7 +114,7 @@ def fit(
     every = progress_every or default_progress_every(config.epochs)
     note = ""
     if config.engine == "fast":
-        reason = fast.unsupported_reason(model)
+        reason = fast.unsupported_reason(model) or fast.slower_reason(model, x)
         if reason is None:
             return _fit_fast(model, x, y, config, seed, on_progress, every)
         note = f"trained with torchbnn autograd: {reason}"

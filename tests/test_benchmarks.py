@@ -30,7 +30,14 @@ def test_train_speed_benchmark_runs() -> None:
 
 def test_map_speed_benchmark_runs() -> None:
     out = _run("map_speed.py", "--repeats", "1", "--epochs", "5")
-    assert "| 100×100 |     100 |" in out
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if "×" in line]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("50×50", "100"),
+        ("100×100", "30"),
+        ("100×100", "100"),
+        ("200×200", "100"),
+    ]
+    assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in rows)
 
 
 @pytest.mark.browser

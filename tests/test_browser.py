@@ -81,9 +81,11 @@ def test_train_resample_and_stop_in_a_real_browser(tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "main-after-resample.png"))
         _no_exception(page)
 
-        epochs.fill("20000")
+        # A run long enough to stop by hand: 1000 units take about 1 ms a step, so 100,000 steps take minutes.
+        epochs.fill("100000")
+        page.get_by_role("spinbutton", name="Units per layer").fill("1000")
         page.get_by_role("button", name="Train", exact=True).click()
-        page.wait_for_selector("text=Step 200 of 20,000", timeout=60_000)  # the first progress report
+        page.wait_for_selector("text=of 100,000 ·", timeout=60_000)  # the first progress report
         page.get_by_role("button", name="Stop", exact=True).click()
         page.wait_for_selector("text=Training stopped after", timeout=60_000)
         wait_idle(page)

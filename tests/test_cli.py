@@ -56,6 +56,17 @@ def test_train_on_a_csv_with_flags(tmp_path: Path) -> None:
     assert pd.read_csv(out / "predictions.csv").columns[:4].tolist() == ["split", "a", "b", "label"]
 
 
+def test_engine_flag_picks_the_trainer(tmp_path: Path) -> None:
+    """Plumbing only: the engines' equivalence is tested in test_fast.py (they draw different noise)."""
+    for engine in ("torchbnn", "fast"):
+        out = tmp_path / engine
+        assert main(["train", "--out", str(out), "--engine", engine, "--epochs", "150", "--samples", "5"]) == 0
+        config = json.loads((out / "config.json").read_text())
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert config["engine"] == engine and metrics["engine"] == engine
+        assert metrics["train_accuracy"] >= 0.9
+
+
 def _bad_csv(tmp_path: Path, text: str) -> str:
     path = tmp_path / "bad.csv"
     path.write_text(text)
@@ -75,6 +86,7 @@ BAD_INPUTS = [
     (["--hidden", "64,x"], "--hidden takes whole numbers"),
     (["--samples", "0"], "Posterior samples must be from 1 to 1,000"),
     (["--kl-reduction", "max"], "argument --kl-reduction: invalid choice: 'max'"),
+    (["--engine", "jax"], "argument --engine: invalid choice: 'jax'"),
     (["--csv", "{missing}"], "--csv needs --label COLUMN"),
     (["--csv", "{tmp}/nothing.csv", "--label", "y"], "Cannot read"),
     (["--csv", "{bin}", "--label", "y"], "is not a text CSV file"),
@@ -128,5 +140,5 @@ def test_help_explains_every_flag() -> None:
     result = _run_cli("train", "--help")
     assert result.returncode == 0
     flags = "--dataset --csv --label --prior-mu --prior-sigma --kl-weight --kl-reduction --epochs --lr --hidden"
-    for flag in [*flags.split(), "--activation", "--test-size", "--scale", "--seed", "--samples", "--out"]:
+    for flag in [*flags.split(), "--activation", "--test-size", "--scale", "--seed", "--samples", "--engine", "--out"]:
         assert flag in result.stdout

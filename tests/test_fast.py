@@ -95,6 +95,9 @@ def test_the_fast_engine_is_the_default_and_unsupported_models_fall_back() -> No
     assert bnn.engine == "fast" and bnn.note == ""
     twin = fit(build_twin(4, 3, ModelConfig(), 0), data.x, data.y, TrainConfig(epochs=5), seed=0)
     assert twin.engine == "torchbnn" and "BayesLinear networks only" in twin.note
+    big = torch.zeros(7000, 4)
+    assert "torch's kernels are faster" in fast.slower_reason(build_bnn(4, 3, ModelConfig(), 0), big)
+    assert fast.slower_reason(build_bnn(4, 3, ModelConfig(), 0), big[:150]) is None
     layers = build_bnn(4, 3, ModelConfig(hidden=(5,)), 0)
     odd = torch.nn.Sequential(layers[0], torch.nn.GELU(), layers[2])
     assert "relu, tanh or sigmoid" in fast.unsupported_reason(odd)

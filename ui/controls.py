@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from bnn_core import DataConfig, ModelConfig, RunConfig, TrainConfig
+from bnn_core import MAX_EPOCHS, DataConfig, ModelConfig, RunConfig, TrainConfig
 
 from . import state
 
@@ -16,7 +16,6 @@ PRIOR_SIGMAS = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.
 KL_WEIGHTS = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 SAMPLE_COUNTS = (10, 20, 50, 100, 200, 500, 1000)
-MAX_FORM_EPOCHS = 20_000  # the engine allows 100,000; in a browser that is minutes of waiting
 
 
 def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
@@ -179,10 +178,10 @@ def settings_form() -> RunConfig | None:
         st.number_input(
             "Epochs",
             min_value=1,
-            max_value=MAX_FORM_EPOCHS,
+            max_value=MAX_EPOCHS,
             step=100,
             key="form_epochs",
-            help="Optimisation steps over the whole training set (the article uses 3000).",
+            help="Optimisation steps over the whole training set, 1 to 100,000 (the article uses 3000).",
         )
         st.select_slider(
             "Learning rate",

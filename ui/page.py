@@ -10,7 +10,7 @@ import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import sklearn  # noqa: F401
 import streamlit as st
-import torch  # noqa: F401
+import torch
 
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing
@@ -18,6 +18,12 @@ import torch  # noqa: F401
 # per server process, on the first import of this module.
 gc.collect()
 gc.freeze()
+
+# Two torch threads, chosen with benchmarks/train_speed.py on this 2-core machine: posterior samples and the
+# 100×100 map run about 1.5× faster than with one, and the default trainer is numba code that torch's setting
+# does not touch (its BLAS keeps two threads too: two trainings at once, as two browser sessions run them,
+# took 0.22 s against 0.27 s with one thread). Only the optional torchbnn engine prefers one thread.
+torch.set_num_threads(2)
 
 # Streamlit's default top padding pushes the charts below the fold on a 1280×720 projector.
 _CSS = """
