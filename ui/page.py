@@ -19,10 +19,11 @@ import torch
 gc.collect()
 gc.freeze()
 
-# Two torch threads, chosen with benchmarks/train_speed.py on this 2-core machine: posterior samples and the
-# 100×100 map run about 1.5× faster than with one, and the default trainer is numba code that torch's setting
-# does not touch (its BLAS keeps two threads too: two trainings at once, as two browser sessions run them,
-# took 0.22 s against 0.27 s with one thread). Only the optional torchbnn engine prefers one thread.
+# Two torch threads, chosen by measurement on this 2-core machine (alternating, median of 5): 100 posterior
+# samples of a 100×100 map took 107 ms against 153 ms with one thread, and 150 rows 4.2 ms against 5.4 ms; the
+# plain network's 3000 training steps took 3.0 s either way. The default trainer is numba code that this
+# setting does not touch, and it releases the GIL, so two sessions training at once each keep their speed
+# (benchmarks/train_speed.py, table 4).
 torch.set_num_threads(2)
 
 # Streamlit's default top padding pushes the charts below the fold on a 1280×720 projector.
