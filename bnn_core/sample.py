@@ -67,8 +67,8 @@ def _sampled_parameters(
         bias_eps = pieces[2 * i + 1]  # (S, out)
         stacked.append(
             (
-                layer.weight_mu + layer.weight_log_sigma.exp() * weight_eps,
-                layer.bias_mu + layer.bias_log_sigma.exp() * bias_eps,
+                torch.addcmul(layer.weight_mu, layer.weight_log_sigma.exp(), weight_eps),
+                torch.addcmul(layer.bias_mu, layer.bias_log_sigma.exp(), bias_eps),
             )
         )
     return stacked
@@ -138,7 +138,7 @@ def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: in
         rows = max(1, _CHUNK_FLOATS // (len(indices) * max(widths)))
         # Softmax chunk by chunk, while the logits (S, C, rows) are still in cache.
         probs = [_softmax_(_forward(model, parameters, x[r : r + rows]), dim=1) for r in range(0, len(x), rows)]
-        chunks.append(torch.cat(probs, dim=2).transpose(1, 2))  # (S, N, C)
+        chunks.append((torch.cat(probs, dim=2) if len(probs) > 1 else probs[0]).transpose(1, 2))  # (S, N, C)
     return torch.cat(chunks, dim=0) if len(chunks) > 1 else chunks[0].contiguous()
 
 

@@ -7,6 +7,7 @@ the same random numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba
@@ -19,6 +20,7 @@ DRAWS = 3  # the stream of posterior draws; draw k is its k-th stretch of normal
 TWIN_INIT = 4  # initial weights of the deterministic twin
 
 
+@functools.lru_cache(maxsize=1024)  # a SeedSequence costs ~0.1 ms, and sampling asks on every Resample
 def stream_seed(seed: int, *key: int) -> int:
     """A 63-bit seed for the stream named by ``key`` under the user's ``seed``."""
     state = np.random.SeedSequence(seed, spawn_key=key).generate_state(1, dtype=np.uint64)[0]
