@@ -38,11 +38,11 @@ from bnn_core import (
     ModelConfig,
     TrainConfig,
     build_bnn,
-    fast,
     fit,
     load_builtin,
     prepare,
     sample_probs,
+    train,
 )
 
 
@@ -80,20 +80,10 @@ def project_trainer(
     """
     model = build_bnn(x.shape[1], 3, ModelConfig(hidden=(hidden,)), seed)
     config = TrainConfig(epochs=steps, lr=0.01, kl_weight=0.01, kl_reduction="mean", engine=engine)
-    if engine == "fast":
-        return _compiled_seconds(model, x, y, config, seed)
+    if engine == "fast":  # fit()'s own compiled path, past its size check
+        every = train.default_progress_every(steps)
+        return train._fit_fast(model, x, y, config, seed, None, every).train_seconds
     return fit(model, x, y, config, seed).train_seconds
-
-
-def _compiled_seconds(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, config: TrainConfig, seed: int) -> float:
-    trainer = fast.FastTrainer(model, x, y, config.lr, config.kl_weight, config.kl_reduction, seed)
-    start = time.perf_counter()
-    done = 0
-    while done < config.epochs:
-        chunk = min(config.epochs - done, trainer.max_chunk(), 30)  # 30: fit()'s progress interval here
-        trainer.run(chunk)
-        done += chunk
-    return time.perf_counter() - start
 
 
 def data_of_size(rows: int) -> tuple[torch.Tensor, torch.Tensor]:
