@@ -9,20 +9,7 @@ The engine behind the dashboard. It never imports Streamlit. Typical use::
     save_run(run, "runs/iris")
 """
 
-from .config import (
-    ACTIVATIONS,
-    KL_REDUCTIONS,
-    MAX_EPOCHS,
-    MAX_HIDDEN_LAYERS,
-    MAX_HIDDEN_UNITS,
-    MAX_SAMPLES,
-    MAX_TEST_SIZE,
-    SCALINGS,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-)
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data import (
     BUILTIN_DATASETS,
     MAX_CLASSES,
@@ -39,32 +26,25 @@ from .data import (
     read_csv,
 )
 from .errors import BNNInputError
-from .experiment import (
-    Evaluation,
-    TrainedRun,
-    TwinRun,
-    evaluate,
-    posterior_uncertainty,
-    predictions_frame,
-    run_metrics,
-    train_run,
-    train_twin,
+from .evaluation import Evaluation, evaluate, posterior_uncertainty, run_metrics
+from .experiment import TrainedRun, TwinRun, train_run, train_twin
+from .export import predictions_frame
+from .geometry import features_outside, inside_data, span_range
+from .network import (
+    ACTIVATIONS,
+    NetworkSpec,
+    Params,
+    bayes_layers,
+    build_bnn,
+    build_twin,
+    kl_divergence,
+    layer_sizes,
+    n_bayes_parameters,
 )
-from .model import bayes_layers, build_bnn, build_twin, kl_divergence, layer_sizes, n_bayes_parameters
-from .probe import (
-    FeatureGrid,
-    GridMap,
-    Probe,
-    bnn_map,
-    describe,
-    feature_grid,
-    probe,
-    probe_presets,
-    training_median,
-    twin_map,
-)
+from .probe import FeatureGrid, GridMap, Probe, bnn_map, feature_grid, probe, probe_presets, training_median, twin_map
 from .runs import LoadedRun, load_run, save_run
 from .sample import draw_noise, draw_probs, sample_probs, twin_probs
+from .settings import SETTINGS, Setting
 from .train import FitResult, History, Progress, fit
 from .uncertainty import (
     Calibration,
@@ -84,16 +64,10 @@ from .version import __version__
 __all__ = [
     "ACTIVATIONS",
     "BUILTIN_DATASETS",
-    "KL_REDUCTIONS",
     "MAX_CLASSES",
-    "MAX_EPOCHS",
     "MAX_FEATURES",
-    "MAX_HIDDEN_LAYERS",
-    "MAX_HIDDEN_UNITS",
     "MAX_ROWS",
-    "MAX_SAMPLES",
-    "MAX_TEST_SIZE",
-    "SCALINGS",
+    "SETTINGS",
     "BNNInputError",
     "Calibration",
     "DataConfig",
@@ -105,6 +79,8 @@ __all__ = [
     "History",
     "LoadedRun",
     "ModelConfig",
+    "NetworkSpec",
+    "Params",
     "PointUncertainty",
     "PreparedData",
     "Probe",
@@ -112,6 +88,7 @@ __all__ = [
     "ReliabilityBins",
     "RunConfig",
     "Scaler",
+    "Setting",
     "TrainConfig",
     "TrainedRun",
     "TwinRun",
@@ -125,14 +102,15 @@ __all__ = [
     "calibration",
     "csv_columns",
     "csv_preview",
-    "describe",
     "draw_noise",
     "draw_probs",
     "ece",
     "entropy",
     "evaluate",
     "feature_grid",
+    "features_outside",
     "fit",
+    "inside_data",
     "kl_divergence",
     "layer_sizes",
     "likely_label_column",
@@ -151,6 +129,7 @@ __all__ = [
     "run_metrics",
     "sample_probs",
     "save_run",
+    "span_range",
     "train_run",
     "train_twin",
     "training_median",

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .config import ACTIVATIONS, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from .data import BUILTIN_DATASETS, Dataset, load_builtin, read_csv
+from .config import RunConfig
+from .data import Dataset, load_builtin, read_csv
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
-from .model import layer_sizes
+from .network import layer_sizes
 from .runs import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -28,6 +28,7 @@ from .runs import (
     load_run,
     save_run,
 )
+from .settings import SECTIONS, SETTINGS, Setting
 from .train import Progress
 
 USAGE_ERROR = 2
@@ -49,9 +50,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m bnn_core",
+        prog=prog,
         description="Train and inspect Bayesian neural networks (torchbnn BayesLinear layers).",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -69,102 +70,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_arguments(train: argparse.ArgumentParser) -> None:
-    defaults = RunConfig()
+    """Every setting of the schema as a flag, with its bounds and default in ``--help``."""
     train.add_argument(
         "--out", required=True, metavar="DIR", help="folder to save the run in (new, empty, or an earlier run)"
     )
-    source = train.add_argument_group("data")
-    choice = source.add_mutually_exclusive_group()
-    choice.add_argument(
-        "--dataset", default="iris", metavar="NAME", help=f"built-in dataset: {', '.join(BUILTIN_DATASETS)}"
-    )
-    choice.add_argument("--csv", metavar="FILE", help="your own CSV: numeric feature columns plus one label column")
-    source.add_argument("--label", metavar="COLUMN", help="with --csv: the column that holds the classes")
-    source.add_argument(
-        "--test-size",
-        type=float,
-        default=defaults.data.test_size,
-        metavar="SHARE",
-        help="share of rows held out for honest test metrics, 0 to 0.9 (0 trains on all rows)",
-    )
-    source.add_argument(
-        "--scale",
-        choices=("standard", "none"),
-        default=defaults.data.scale,
-        help="standard: z-score each feature using training rows only; none: raw values",
-    )
-    model = train.add_argument_group("model")
-    model.add_argument(
-        "--hidden",
-        action="append",
-        metavar="UNITS",
-        help="units per hidden layer; repeat or use commas for more layers, e.g. --hidden 64,64 (default: 100)",
-    )
-    model.add_argument(
-        "--activation", choices=ACTIVATIONS, default=defaults.model.activation, help="nonlinearity between layers"
-    )
-    model.add_argument(
-        "--prior-mu",
-        type=float,
-        default=defaults.model.prior_mu,
-        metavar="MU",
-        help="mean of the Gaussian prior on every weight",
-    )
-    model.add_argument(
-        "--prior-sigma",
-        type=float,
-        default=defaults.model.prior_sigma,
-        metavar="SIGMA",
-        help="spread of the prior on every weight (> 0); also each weight's starting spread",
-    )
-    fit = train.add_argument_group("training")
-    fit.add_argument(
-        "--kl-weight",
-        type=float,
-        default=defaults.train.kl_weight,
-        metavar="W",
-        help="loss = cross-entropy + W × KL; larger W pulls the weights towards the prior (>= 0)",
-    )
-    fit.add_argument(
-        "--kl-reduction",
-        choices=("mean", "sum"),
-        default=defaults.train.kl_reduction,
-        help="torchbnn BKLLoss: 'mean' divides the KL by the number of weights, 'sum' does not",
-    )
-    fit.add_argument(
-        "--epochs",
-        type=int,
-        default=defaults.train.epochs,
-        metavar="N",
-        help="optimisation steps over the full training set, 1 to 100000",
-    )
-    fit.add_argument("--lr", type=float, default=defaults.train.lr, metavar="RATE", help="Adam learning rate (> 0)")
-    fit.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default=defaults.train.engine,
-        help="'fast': the compiled training loop, same maths, many times quicker; "
-        "'torchbnn': autograd through torchbnn's layers and BKLLoss, the reference",
-    )
-    fit.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        metavar="N",
-        help="fixes the split, the starting weights and all sampling; same seed, same run",
-    )
-    fit.add_argument(
-        "--samples",
-        type=int,
-        default=defaults.samples,
-        metavar="S",
-        help="posterior samples drawn to measure each point's uncertainty, 1 to 1000",
-    )
+    groups = {name: train.add_argument_group(title) for name, title in GROUP_TITLES.items()}
+    source = groups["data"].add_mutually_exclusive_group()
+    for section, settings in SECTIONS.items():
+        for setting in settings:
+            where = source if setting.name == "dataset" else groups[section]
+            where.add_argument(setting.flag, **_flag_options(setting))
+            if setting.name == "dataset":
+                source.add_argument(
+                    "--csv", metavar="FILE", help="your own CSV: numeric feature columns plus one label column"
+                )
+                groups["data"].add_argument("--label", metavar="COLUMN", help="with --csv: the column of the classes")
+
+
+GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "sampling and seed"}
+
+
+def _flag_options(setting: Setting) -> dict[str, Any]:
+    """argparse options for one setting: its type, placeholder, default, and help with the allowed values."""
+    if isinstance(setting.default, tuple):  # the hidden layers: repeat the flag or separate with commas
+        fewest, most = setting.length
+        return {
+            "action": "append",
+            "metavar": setting.metavar,
+            "help": f"{setting.help} Repeat or use commas for more layers, e.g. {setting.flag} 64,64; "
+            f"{fewest} to {most} layers of {setting.bounds()} units (default: {','.join(map(str, setting.default))})",
+        }
+    if setting.kind is str and setting.prefix is None:
+        return {"default": setting.default, "choices": setting.choices, "help": setting.help}
+    return {
+        "default": setting.default,
+        "type": setting.kind,
+        "metavar": setting.metavar,
+        "help": f"{setting.help} ({setting.allowed()})",
+    }
 
 
 def _hidden(values: list[str] | None) -> tuple[int, ...]:
     if not values:
-        return ModelConfig().hidden
+        return SETTINGS["hidden"].default
     units = [part.strip() for value in values for part in value.split(",") if part.strip()]
     try:
         return tuple(int(u) for u in units)
@@ -175,25 +123,11 @@ def _hidden(values: list[str] | None) -> tuple[int, ...]:
 
 
 def config_from_args(args: argparse.Namespace, dataset_name: str) -> RunConfig:
-    """Build and validate the run's settings from parsed flags."""
-    return RunConfig(
-        data=DataConfig(dataset=dataset_name, test_size=args.test_size, scale=args.scale),
-        model=ModelConfig(
-            hidden=_hidden(args.hidden),
-            activation=args.activation,
-            prior_mu=args.prior_mu,
-            prior_sigma=args.prior_sigma,
-        ),
-        train=TrainConfig(
-            epochs=args.epochs,
-            lr=args.lr,
-            kl_weight=args.kl_weight,
-            kl_reduction=args.kl_reduction,
-            engine=args.engine,
-        ),
-        seed=args.seed,
-        samples=args.samples,
-    )
+    """Build and validate the run's settings from parsed flags (one per schema setting)."""
+    values = {name: getattr(args, name) for name in SETTINGS}
+    values["hidden"] = _hidden(args.hidden)
+    values["dataset"] = dataset_name
+    return RunConfig.from_flat(values)
 
 
 def _load_data(args: argparse.Namespace) -> Dataset:
@@ -308,9 +242,9 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _show(args)
     except BNNInputError as err:
@@ -319,3 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written.", file=sys.stderr)
         return 130
+
+
+def run() -> None:
+    """The ``bnn`` console command that ``pip install`` creates: the same as ``python -m bnn_core``."""
+    sys.exit(main(prog="bnn"))

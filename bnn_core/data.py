@@ -22,8 +22,10 @@ import torch
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
+from .checks import checked_rows
 from .config import BUILTIN_DATASETS, CSV_PREFIX, DataConfig
 from .errors import BNNInputError
+from .seeds import split_seed
 
 MAX_ROWS = 200_000
 MAX_FEATURES = 1_000
@@ -338,9 +340,13 @@ class Scaler:
         return cls(np.asarray(values["mean"], dtype=np.float64), np.asarray(values["std"], dtype=np.float64))
 
 
-def model_inputs(raw: np.ndarray, scaler: Scaler | None) -> torch.Tensor:
-    """Raw feature rows (M, D) → a network's float32 inputs (M, D), scaled when ``scaler`` is set."""
-    values = np.asarray(raw, dtype=np.float64)
+def model_inputs(raw: np.ndarray, scaler: Scaler | None, n_features: int) -> torch.Tensor:
+    """Raw feature rows (M, D) → a network's float32 inputs (M, D), scaled when ``scaler`` is set.
+
+    Raises:
+        BNNInputError: the rows do not have ``n_features`` finite numbers each.
+    """
+    values = checked_rows(raw, n_features, "the feature rows")
     scaled = scaler.transform(values) if scaler is not None else values
     return torch.from_numpy(np.array(scaled, dtype=np.float32))  # a writable copy
 
@@ -363,8 +369,8 @@ class PreparedData:
     y: torch.Tensor
 
     def inputs(self, raw: np.ndarray) -> torch.Tensor:
-        """Raw feature rows (M, D) → the network's float32 inputs (M, D)."""
-        return model_inputs(raw, self.scaler)
+        """Raw feature rows (M, D) → the network's float32 inputs (M, D); refuses a wrong shape, NaN or inf."""
+        return model_inputs(raw, self.scaler, self.dataset.n_features)
 
     @property
     def train_mask(self) -> torch.Tensor:
@@ -380,15 +386,15 @@ class PreparedData:
 
 
 def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
-    """Split ``dataset`` (stratified, seeded) and fit the scaler on its training rows only."""
-    is_test = _split(dataset, config.test_size, seed)
+    """Split ``dataset`` (stratified, from the run's split stream) and fit the scaler on its training rows only."""
+    is_test = _split(dataset, config.test_size, split_seed(seed))
     scaler = Scaler.fit(dataset.x[~is_test]) if config.scale == "standard" else None
     return PreparedData(
         dataset=dataset,
         config=config,
         is_test=is_test,
         scaler=scaler,
-        x=model_inputs(dataset.x, scaler),
+        x=model_inputs(dataset.x, scaler, dataset.n_features),
         y=torch.tensor(dataset.y, dtype=torch.int64),
     )
 

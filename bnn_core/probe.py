@@ -13,8 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import checked_rows
 from .data import PreparedData
-from .experiment import posterior_uncertainty
+from .evaluation import posterior_uncertainty
+from .geometry import span_range
 from .sample import sample_probs, twin_probs
 from .uncertainty import entropy, point_uncertainty
 
@@ -54,15 +56,14 @@ def feature_grid(
 
     Args:
         base: raw values (D,) for the features not on the axes; the training median by default.
+
+    Raises:
+        BNNInputError: ``base`` is not D finite numbers.
     """
     raw = data.dataset.x
-    axes = []
-    for feature in (x_feature, y_feature):
-        low, high = float(raw[:, feature].min()), float(raw[:, feature].max())
-        span = high - low or 1.0
-        axes.append(np.linspace(low - margin * span, high + margin * span, resolution))
-    xs, ys = axes
-    points = np.tile(training_median(data) if base is None else np.asarray(base, dtype=np.float64), (resolution**2, 1))
+    xs, ys = (np.linspace(*span_range(raw[:, feature], margin), resolution) for feature in (x_feature, y_feature))
+    held = training_median(data) if base is None else _checked_point(base, data)
+    points = np.tile(held, (resolution**2, 1))
     grid_x, grid_y = np.meshgrid(xs, ys)  # (R, R), y-major
     points[:, x_feature] = grid_x.ravel()
     points[:, y_feature] = grid_y.ravel()
@@ -123,12 +124,17 @@ class Probe:
 def probe(
     model: nn.Sequential, twin: nn.Module, data: PreparedData, point: np.ndarray, samples: int, seed: int
 ) -> Probe:
-    """Ask the BNN (S samples) and the deterministic twin about one raw feature row (D,)."""
-    x = data.inputs(np.asarray(point, dtype=np.float64).reshape(1, -1))
+    """Ask the BNN (S samples) and the deterministic twin about one raw feature row (D,).
+
+    Raises:
+        BNNInputError: ``point`` is not D finite numbers.
+    """
+    point = _checked_point(point, data)
+    x = data.inputs(point.reshape(1, -1))
     probs = sample_probs(model, x, samples, seed)  # (S, 1, C)
     u = point_uncertainty(probs)
     return Probe(
-        point=np.asarray(point, dtype=np.float64),
+        point=point,
         sample_probs=probs[:, 0].numpy(),
         mean_probs=u.mean_probs[0].numpy(),
         entropy=float(u.entropy[0]),
@@ -169,23 +175,6 @@ def _off_data_direction(standardised: np.ndarray) -> np.ndarray:
     return direction / direction[np.argmax(np.abs(direction))]
 
 
-EPISTEMIC_NOTABLE = 0.05  # nats; below this the samples practically agree
-ALEATORIC_NOTABLE = 0.3  # nats; above this each sample itself hesitates between classes
-
-
-def describe(result: Probe, class_names: tuple[str, ...]) -> str:
-    """Read a probe aloud in two sentences: what the BNN's samples say, then what the plain network says."""
-    best = int(np.argmax(result.mean_probs))
-    if result.epistemic >= EPISTEMIC_NOTABLE:
-        bnn = f"The BNN's samples disagree: epistemic {result.epistemic:.2f} nats."
-    elif result.aleatoric >= ALEATORIC_NOTABLE:
-        bnn = (
-            f"The BNN's samples agree, but each is unsure: aleatoric {result.aleatoric:.2f} nats, "
-            "so the classes overlap here."
-        )
-    else:
-        confident = f"{result.mean_probs[best]:.1%} {class_names[best]}"
-        bnn = f"The BNN is sure: {confident}, epistemic {result.epistemic:.2f} nats."
-    twin_best = int(np.argmax(result.twin_probs))
-    twin = f"The plain network is {result.twin_probs[twin_best]:.1%} sure it is {class_names[twin_best]}."
-    return f"{bnn} {twin}"
+def _checked_point(point: np.ndarray, data: PreparedData) -> np.ndarray:
+    """One raw feature row (D,) as float64, refused with one sentence if it is not D finite numbers."""
+    return checked_rows(np.asarray(point).reshape(1, -1), data.dataset.n_features, "the point")[0]

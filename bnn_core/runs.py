@@ -6,18 +6,24 @@ A run directory holds:
 - ``config.json``: every setting, names, the scaler and package versions;
 - ``metrics.json``, ``predictions.csv`` and ``history.csv``.
 
-Nothing is pickled. A run is written under a temporary name and renamed into
-place, so an interrupted save never leaves a half-written run behind.
+Nothing is pickled. A run's files are written to a new version folder under
+``.bnn_runs/<name>/`` and the run's path is a symbolic link to it, replaced with one
+atomic rename: an interrupted save never leaves a half-written or missing run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import json
 import math
+import os
 import platform
 import shutil
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -32,8 +38,9 @@ from torch import nn
 from .config import RunConfig
 from .data import Scaler, model_inputs
 from .errors import BNNInputError
-from .experiment import TrainedRun, predictions_frame
-from .model import build_bnn
+from .experiment import TrainedRun
+from .export import predictions_frame
+from .network import build_bnn
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -43,6 +50,8 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 HISTORY_FILE = "history.csv"
 RUN_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE, HISTORY_FILE)
+STORE = ".bnn_runs"  # beside a run's link: <name>/<version>/ folders holding its files
+LOCK_FILE = ".lock"
 
 
 def package_versions() -> dict[str, str]:
@@ -76,29 +85,35 @@ def run_config_json(run: TrainedRun) -> dict[str, Any]:
 def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     """Write ``run`` to ``out_dir`` atomically and return its path.
 
-    ``out_dir`` may be new, empty, or an earlier run (which is replaced). Missing
-    parent folders are created, and removed again if the save fails.
+    ``out_dir`` may be new, empty, or an earlier run (which is replaced). The files go to a
+    new version folder, ``.bnn_runs/<name>/<version>/`` beside ``out_dir``, and ``out_dir``
+    is a symbolic link to it. Replacing a run is one atomic rename of that link: a save
+    killed at any moment leaves either the old run or the new one. The next save removes
+    what a killed save left behind. Missing parent folders are created, and removed again
+    if the save fails.
 
     Raises:
-        BNNInputError: ``out_dir`` is a file, the current folder, or a folder that holds
-            something other than a run; or it is not writable.
+        BNNInputError: ``out_dir`` is a file, the current folder, a folder that holds something
+            other than a run, or a link this package did not make; or it is not writable.
     """
-    out = Path(out_dir).resolve()
+    out = Path(os.path.abspath(out_dir))
     check_run_target(out)
+    store = out.parent / STORE / out.name
     created = [folder for folder in (out.parent, *out.parent.parents) if not folder.exists()]
-    staging = out.parent / f".bnn-run-{uuid.uuid4().hex[:12]}"  # short: a long run name must still fit
+    version = store / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     try:
-        staging.mkdir(parents=True)
-        state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
-        save_file(state, str(staging / MODEL_FILE))
-        _write_json(staging / CONFIG_FILE, run_config_json(run))
-        _write_json(staging / METRICS_FILE, run.metrics)
-        predictions_frame(run.data, run.evaluation.uncertainty).to_csv(staging / PREDICTIONS_FILE, index=False)
-        run.fit.history.frame().to_csv(staging / HISTORY_FILE, index=False)
-        _move_into_place(staging, out)
+        store.mkdir(parents=True, exist_ok=True)
+        with _locked(store):
+            _remove_leftovers(out, store)
+            version.mkdir()
+            _write_files(run, version)
+            _point(out, version)
+            _remove_leftovers(out, store)  # the version just replaced
     except BaseException as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in created:  # innermost first
+        shutil.rmtree(version, ignore_errors=True)
+        if not out.is_symlink():  # nothing was saved under this name before: leave no trace of it
+            (store / LOCK_FILE).unlink(missing_ok=True)
+        for folder in (store, store.parent, *created):  # innermost first; only empty ones go
             with contextlib.suppress(OSError):
                 folder.rmdir()
         if isinstance(err, OSError):
@@ -107,13 +122,81 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     return out
 
 
+def _write_files(run: TrainedRun, folder: Path) -> None:
+    """Every run file, flushed to disk, so the link never points at a half-written run."""
+    state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
+    save_file(state, str(folder / MODEL_FILE))
+    _write_json(folder / CONFIG_FILE, run_config_json(run))
+    _write_json(folder / METRICS_FILE, run.metrics)
+    predictions_frame(run.data, run.evaluation.uncertainty).to_csv(folder / PREDICTIONS_FILE, index=False)
+    run.fit.history.frame().to_csv(folder / HISTORY_FILE, index=False)
+    for name in RUN_FILES:
+        _fsync(folder / name)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _point(out: Path, version: Path) -> None:
+    """Make ``out`` a link to ``version`` with one atomic rename (after clearing an empty or pre-link folder)."""
+    if out.is_dir() and not out.is_symlink():
+        if any(out.iterdir()):
+            # A run saved before runs were versioned: it becomes a version itself, then the link replaces it.
+            out.rename(version.parent / f"unversioned-{uuid.uuid4().hex[:8]}")
+        else:
+            out.rmdir()
+    link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:8]}"
+    link.symlink_to(os.path.relpath(version, out.parent))
+    try:
+        os.replace(link, out)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    _fsync(out.parent)
+
+
+@contextlib.contextmanager
+def _locked(store: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a run's version store, so two saves to one name never clean up each other.
+
+    The operating system drops the lock when its process dies, so a killed save never blocks the next.
+    """
+    with open(store / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(out: Path, store: Path) -> None:
+    """Delete every version but the one ``out`` points to, and link files a killed save left (lock held)."""
+    current = out.resolve() if out.is_symlink() else None
+    for entry in store.iterdir():
+        if entry.name != LOCK_FILE and entry.resolve() != current:
+            shutil.rmtree(entry, ignore_errors=True)
+    for link in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
+        link.unlink(missing_ok=True)
+
+
 def check_run_target(out: Path) -> None:
-    """Refuse an output path that is a file, the current folder, or a folder holding anything but a run."""
-    out = out.resolve()
+    """Refuse an output path that is a file, the current folder, a folder holding anything but a run, or a
+    link this package did not make."""
+    out = Path(os.path.abspath(out))
+    if out.is_symlink():
+        if out.resolve().parent != (out.parent / STORE / out.name).resolve():
+            raise BNNInputError(f"{out} is a link to {os.readlink(out)}, not a run saved here; choose a new name.")
+        return
     if out.exists() and not out.is_dir():
         raise BNNInputError(f"{out} is a file; give a folder name for the run.")
     here = Path.cwd().resolve()
-    if out == here or out in here.parents:
+    if out.resolve() == here or out.resolve() in here.parents:
         raise BNNInputError(f"{out} is the current folder or holds it; give a new folder name, e.g. runs/iris.")
     if out.is_dir():
         names = {entry.name for entry in out.iterdir()}
@@ -123,17 +206,6 @@ def check_run_target(out: Path) -> None:
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
-def _move_into_place(staging: Path, out: Path) -> None:
-    """Rename the finished run into place, replacing an earlier run only once the new one is complete."""
-    if out.exists():
-        retired = out.parent / f".bnn-old-{uuid.uuid4().hex[:12]}"
-        out.rename(retired)
-        staging.rename(out)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +223,7 @@ class LoadedRun:
 
     def inputs(self, raw: np.ndarray) -> torch.Tensor:
         """Raw feature rows (M, D) → the model's float32 inputs (M, D), scaled as in training."""
-        return model_inputs(raw, self.scaler)
+        return model_inputs(raw, self.scaler, len(self.feature_names))
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
@@ -166,10 +238,11 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         raise BNNInputError(f"{path} is a file; give the run's folder.")
     if not path.is_dir():
         raise BNNInputError(f"{path} is not a run folder (no such directory).")
+    folder = path.resolve()  # one version throughout, even if a save replaces the link meanwhile
     for name in (CONFIG_FILE, MODEL_FILE):
-        if not (path / name).is_file():
+        if not (folder / name).is_file():
             raise BNNInputError(f"{path} is not a complete run: {name} is missing.")
-    raw = _read_json(path / CONFIG_FILE)
+    raw = _read_json(folder / CONFIG_FILE, path / CONFIG_FILE)
     found = raw.get("format_version")
     if type(found) is not int or found != FORMAT_VERSION:
         raise BNNInputError(f"{path / CONFIG_FILE} has format_version {found!r}; this version reads {FORMAT_VERSION}.")
@@ -183,18 +256,19 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     except (BNNInputError, TypeError) as err:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
     model = build_bnn(len(feature_names), len(class_names), config.model, seed=0)
-    model.load_state_dict(_checked_state(path / MODEL_FILE, model))
-    metrics = _read_json(path / METRICS_FILE) if (path / METRICS_FILE).is_file() else {}
+    model.load_state_dict(_checked_state(folder / MODEL_FILE, path / MODEL_FILE, model))
+    metrics_file = folder / METRICS_FILE
+    metrics = _read_json(metrics_file, path / METRICS_FILE) if metrics_file.is_file() else {}
     return LoadedRun(path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics)
 
 
-def _read_json(file: Path) -> dict[str, Any]:
+def _read_json(file: Path, shown: Path) -> dict[str, Any]:
     try:
         content = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BNNInputError(f"{file} could not be read as JSON ({err}).") from None
+        raise BNNInputError(f"{shown} could not be read as JSON ({err}).") from None
     if not isinstance(content, dict):
-        raise BNNInputError(f"{file} should hold a JSON object, not {type(content).__name__}.")
+        raise BNNInputError(f"{shown} should hold a JSON object, not {type(content).__name__}.")
     return content
 
 
@@ -223,26 +297,26 @@ def _scaler(values: Any, n_features: int) -> Scaler | None:
     return scaler
 
 
-def _checked_state(file: Path, model: nn.Module) -> dict[str, torch.Tensor]:
+def _checked_state(file: Path, shown: Path, model: nn.Module) -> dict[str, torch.Tensor]:
     """Read the weights and check them against the network the config describes."""
     try:
         state = load_file(str(file))
     except (SafetensorError, OSError) as err:
-        raise BNNInputError(f"{file} is corrupt or not a safetensors file ({err}).") from None
+        raise BNNInputError(f"{shown} is corrupt or not a safetensors file ({err}).") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         raise BNNInputError(
-            f"{file} does not match config.json: missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}."
+            f"{shown} does not match config.json: missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}."
         )
     for key, wanted in expected.items():  # in layer order, so the first mismatch named is the first layer's
         tensor = state[key]
         if tensor.shape != wanted.shape:
             raise BNNInputError(
-                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json implies {tuple(wanted.shape)}."
+                f"{shown}: {key} has shape {tuple(tensor.shape)} but config.json implies {tuple(wanted.shape)}."
             )
         # Checked after the float32 cast: a float64 value beyond float32's range becomes inf there.
         if not tensor.is_floating_point() or not torch.isfinite(tensor.to(torch.float32)).all():
-            raise BNNInputError(f"{file}: {key} holds non-finite or non-float values.")
+            raise BNNInputError(f"{shown}: {key} holds non-finite or non-float values.")
     return {key: tensor.to(torch.float32) for key, tensor in state.items()}

@@ -19,10 +19,10 @@ import torch
 import torchbnn
 from torch import nn
 
-from . import fast
+from . import fast, noise
 from .config import TrainConfig
 from .errors import BNNInputError
-from .model import bayes_layers
+from .network import ADAM_BETAS, ADAM_EPS, NetworkSpec, UnsupportedNetwork, bayes_layers, n_bayes_parameters
 
 
 @dataclass(frozen=True)
@@ -94,17 +94,18 @@ def fit(
 
     Works for the Bayesian network and for its deterministic twin (whose KL is 0).
     ``config.engine`` picks the trainer: ``"fast"`` (the compiled loop of
-    :mod:`bnn_core.fast`) or ``"torchbnn"`` (the article's loop with autograd). A
-    model the fast path cannot train, or a problem so large that torch is faster,
-    falls back to torchbnn, and the result's ``note`` says why. The global RNG is
-    left untouched: noise comes from ``seed``.
+    :mod:`bnn_core.fast`) or ``"torchbnn"`` (the article's loop with autograd). Both
+    start from the model's weights and draw step t's weight noise from the same
+    positions of stream ``seed``, so they differ only by arithmetic. A model the fast
+    path cannot describe, or a problem so large that torch is faster, falls back to
+    torchbnn, and the result's ``note`` says why. No global random generator is read.
 
     Args:
-        model: from :func:`~bnn_core.model.build_bnn` or :func:`~bnn_core.model.build_twin`.
-        x: training inputs (N, D) float32.
+        model: from :func:`~bnn_core.network.build_bnn` or :func:`~bnn_core.network.build_twin`.
+        x: training inputs (N, D), float32 (or float64 with a float64 model).
         y: training labels (N,) int64.
-        config: epochs, learning rate, KL weight and reduction.
-        seed: seed of the training noise; the same seed repeats the run exactly.
+        config: epochs, learning rate, KL weight and reduction, engine.
+        seed: key of the training-noise stream; the same key repeats the run exactly.
         on_progress: called every ``progress_every`` steps and at the end; return True to stop.
         progress_every: steps between callbacks (default: about 100 calls a run).
 
@@ -112,11 +113,16 @@ def fit(
         BNNInputError: the loss became NaN or infinite; the message names the setting to change.
     """
     every = progress_every or default_progress_every(config.epochs)
+    fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
     note = ""
     if config.engine == "fast":
-        reason = fast.unsupported_reason(model) or fast.slower_reason(model, x)
+        try:
+            spec = NetworkSpec.of(model)
+            reason = fast.slower_reason(spec, len(x))
+        except UnsupportedNetwork as err:
+            reason = f"the fast path needs {err}"
         if reason is None:
-            return _fit_fast(model, x, y, config, seed, on_progress, every)
+            return _fit_fast(model, spec, x, y, config, seed, on_progress, every)
         note = f"trained with torchbnn autograd: {reason}"
     return _fit_reference(model, x, y, config, seed, on_progress, every, note)
 
@@ -142,7 +148,8 @@ class _Clock:
 
 
 def _fit_fast(
-    model: nn.Sequential,
+    model: nn.Module,
+    spec: NetworkSpec,
     x: torch.Tensor,
     y: torch.Tensor,
     config: TrainConfig,
@@ -150,23 +157,25 @@ def _fit_fast(
     on_progress: ProgressCallback | None,
     every: int,
 ) -> FitResult:
-    """The compiled loop of :mod:`bnn_core.fast`, a chunk of steps between progress reports."""
-    trainer = fast.FastTrainer(model, x, y, config.lr, config.kl_weight, config.kl_reduction, seed)
+    """The compiled loop of :mod:`bnn_core.fast`, a block of steps between progress reports."""
+    trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
     steps, cancelled = 0, False
     clock = _Clock()
     while steps < config.epochs and not cancelled:
         report_at = min(steps + every, config.epochs)
-        while steps < report_at:
-            chunk = min(report_at - steps, trainer.max_chunk())
-            record[steps : steps + chunk] = trainer.run(chunk)
-            steps += chunk
-        _refuse_divergence(record[:, 2], report_at - every, report_at, config)
+        record[steps:report_at] = trainer.run(report_at - steps)
+        _refuse_divergence(record[:, 2], steps, report_at, config)
+        steps = report_at
         progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), clock.elapsed())
         cancelled = clock.report(on_progress, progress)
     train_seconds = clock.elapsed()
-    trainer.write_back()
+    spec.unpack(trainer.params, model)
     return FitResult(_history(record[:steps]), steps, train_seconds, cancelled, "fast")
+
+
+# Steps of noise drawn at once by the reference loop; it only bounds memory (steps × P floats).
+_NOISE_BLOCK_FLOATS = 2**20
 
 
 def _fit_reference(
@@ -179,27 +188,38 @@ def _fit_reference(
     every: int,
     note: str,
 ) -> FitResult:
-    """The article's loop: torchbnn forward, BKLLoss, autograd and torch's Adam."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    """The article's loop: torchbnn forward, BKLLoss, autograd and torch's Adam.
+
+    Each step's ``weight_eps``/``bias_eps`` are set from the noise stream, in the packed order,
+    instead of letting torchbnn draw from torch's global generator.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=ADAM_BETAS, eps=ADAM_EPS)
     cross_entropy = nn.CrossEntropyLoss()
-    kl_loss = torchbnn.BKLLoss(reduction=config.kl_reduction, last_layer_only=False)
-    is_bayesian = bool(bayes_layers(model))
-    record = torch.empty(config.epochs, 4)  # ce, kl, total, train accuracy
+    layers = bayes_layers(model)
+    n_params = n_bayes_parameters(model)
+    dtype = next(model.parameters()).dtype
+    block = max(1, _NOISE_BLOCK_FLOATS // max(n_params, 1))
+    record = torch.empty(config.epochs, 4, dtype=torch.float64)  # ce, kl, total, train accuracy
     steps, cancelled = 0, False
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        clock = _Clock()
+    clock = _Clock()
+    try:
         for step in range(config.epochs):
-            logits = model(x)  # (N, C), one fresh sample of every weight
+            if layers and step % block == 0:
+                count = min(block, config.epochs - step)
+                eps = torch.from_numpy(noise.normals(seed, step * n_params, count * n_params)).to(dtype)
+                eps = eps.view(count, n_params)
+            if layers:
+                _freeze_noise(layers, eps[step % block])
+            logits = model(x)  # (N, C), with this step's weights
             ce = cross_entropy(logits, y)
-            kl = kl_loss(model).squeeze(0) if is_bayesian else torch.zeros(())  # BKLLoss returns shape (1,)
+            kl = _bkl_loss(layers, config.kl_reduction, dtype)
             total = ce + config.kl_weight * kl
             optimizer.zero_grad()
             total.backward()
             optimizer.step()
             with torch.no_grad():
-                accuracy = (logits.argmax(dim=1) == y).float().mean()
-                record[step] = torch.stack([ce, kl, total, accuracy])
+                accuracy = (logits.argmax(dim=1) == y).to(dtype).mean()
+                record[step] = torch.stack([ce, kl, total, accuracy]).double()
             steps = step + 1
             if steps % every == 0 or steps == config.epochs:
                 _refuse_divergence(record[:, 2].numpy(), steps - every, steps, config)
@@ -207,8 +227,36 @@ def _fit_reference(
                 cancelled = clock.report(on_progress, progress)
                 if cancelled:
                     break
-        train_seconds = clock.elapsed()
+    finally:
+        for layer in layers:
+            layer.unfreeze()  # back to torchbnn's default, so the state_dict holds parameters only
+    train_seconds = clock.elapsed()
     return FitResult(_history(record[:steps].numpy()), steps, train_seconds, cancelled, "torchbnn", note)
+
+
+def _bkl_loss(layers: list[torchbnn.BayesLinear], reduction: str, dtype: torch.dtype) -> torch.Tensor:
+    """torchbnn's ``BKLLoss`` of these layers, a scalar () added up in the layers' own dtype.
+
+    It sums torchbnn's own per-tensor KL (``torchbnn.functional._kl_loss``) exactly as ``BKLLoss``
+    does, and divides by the parameter count for ``mean``. ``BKLLoss`` itself accumulates into
+    float32 tensors whatever the layers' dtype, which would make a float64 reference run only
+    as exact as float32.
+    """
+    total, count = torch.zeros((), dtype=dtype), 0
+    for layer in layers:
+        for mu, log_sigma in ((layer.weight_mu, layer.weight_log_sigma), (layer.bias_mu, layer.bias_log_sigma)):
+            total = total + torchbnn.functional._kl_loss(mu, log_sigma, layer.prior_mu, layer.prior_log_sigma)
+            count += mu.numel()
+    return total / count if reduction == "mean" and count else total
+
+
+def _freeze_noise(layers: list[torchbnn.BayesLinear], eps: torch.Tensor) -> None:
+    """Set each layer's weight and bias noise from one step's packed noise (P,): per layer, weights then biases."""
+    position = 0
+    for layer in layers:
+        for name, like in (("weight_eps", layer.weight_mu), ("bias_eps", layer.bias_mu)):
+            setattr(layer, name, eps[position : position + like.numel()].view_as(like))
+            position += like.numel()
 
 
 def _history(record: np.ndarray) -> History:

@@ -29,6 +29,8 @@ def draw(run: TrainedRun) -> None:
             if shared.train_and_show(config) is not None:
                 st.rerun()
     twin = shared.twin_for(run)
+    if twin is None:
+        return
     labels = data.y[rows]
     bnn = calibration(run.evaluation.uncertainty.mean_probs[rows], labels)
     plain = calibration(twin.probs[rows], labels)

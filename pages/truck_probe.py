@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bnn_core import TrainedRun, TwinRun, describe, probe, probe_presets
-from bnn_core.probe import EPISTEMIC_NOTABLE
+from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
 from ui import page, shared
 from ui.charts import show
 from ui.map_figures import probe_spread
+from ui.probe_text import EPISTEMIC_NOTABLE, describe
 
 SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
@@ -21,9 +21,7 @@ def _slider_key(run: TrainedRun, name: str) -> str:
 
 
 def _slider_range(values: np.ndarray) -> tuple[float, float]:
-    low, high = float(values.min()), float(values.max())
-    span = high - low or 1.0
-    return low - SLIDER_SPANS * span, high + SLIDER_SPANS * span
+    return span_range(values, SLIDER_SPANS)
 
 
 def _apply_preset(run: TrainedRun, presets: dict[str, np.ndarray]) -> None:
@@ -69,8 +67,7 @@ def feature_sliders(run: TrainedRun) -> np.ndarray:
 
 
 def _outside(run: TrainedRun, point: np.ndarray) -> list[str]:
-    raw, names = run.data.dataset.x, run.data.dataset.feature_names
-    return [names[j] for j in range(len(names)) if not raw[:, j].min() <= point[j] <= raw[:, j].max()]
+    return [run.data.dataset.feature_names[j] for j in features_outside(point, run.data.dataset.x)]
 
 
 def show_answers(run: TrainedRun, twin: TwinRun, point: np.ndarray) -> None:
@@ -97,6 +94,8 @@ def show_answers(run: TrainedRun, twin: TwinRun, point: np.ndarray) -> None:
 
 def draw(run: TrainedRun) -> None:
     twin = shared.twin_for(run)
+    if twin is None:
+        return
     choose_preset(run)
     answers = st.container()  # above the sliders: with 30 features the answer must not sit 30 sliders down
     n_features = run.data.dataset.n_features

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, training_median, twin_map
+from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median, twin_map
 from bnn_core.probe import GRID_MARGIN
 from ui import page, shared, state
 from ui.charts import show
@@ -41,10 +41,8 @@ def _held_values(run: TrainedRun, x_feature: int, y_feature: int) -> tuple[float
 
 def _outside_share(run: TrainedRun, grid: FeatureGrid, values: np.ndarray) -> tuple[float, float]:
     """Mean of ``values`` inside and outside the box spanned by the training data."""
-    raw = run.data.dataset.x
-    inside_x = (grid.xs >= raw[:, grid.x_feature].min()) & (grid.xs <= raw[:, grid.x_feature].max())
-    inside_y = (grid.ys >= raw[:, grid.y_feature].min()) & (grid.ys <= raw[:, grid.y_feature].max())
-    inside = np.outer(inside_y, inside_x)
+    axes = [grid.x_feature, grid.y_feature]
+    inside = inside_data(grid.points[:, axes], run.data.dataset.x[:, axes]).reshape(values.shape)
     return float(values[inside].mean()), float(values[~inside].mean())
 
 
@@ -57,6 +55,8 @@ def draw(run: TrainedRun) -> None:
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     base = _held_values(run, x_feature, y_feature)
     twin = shared.twin_for(run)
+    if twin is None:
+        return
     samples = run.config.samples
 
     def compute():

@@ -162,3 +162,19 @@ def test_view_choices_survive_a_visit_to_another_page(small_run: TrainedRun) -> 
     at.switch_page("app.py").run()
     assert at.selectbox(key="axis_y:iris").value == "petal width (cm)"
     assert at.toggle(key="show_mean").value is True
+
+
+def test_the_page_names_the_engine_and_says_why_it_fell_back(small_run: TrainedRun) -> None:
+    at = _page(small_run)
+    assert "with the compiled engine" in " ".join(c.value for c in at.caption)
+    assert not any("trained with torchbnn" in i.value for i in at.info)
+    at.number_input(key="form_layers").set_value(2)
+    at.number_input(key="form_units").set_value(1024)  # 120 rows × 1,056,768 weights: torch's kernels are faster
+    at.number_input(key="form_epochs").set_value(3)
+    at.select_slider(key="form_samples").set_value(10)
+    _train(at)
+    assert not at.exception and not at.error
+    assert at.session_state[state.RUN].fit.engine == "torchbnn"
+    assert "with torchbnn's autograd loop" in " ".join(c.value for c in at.caption)
+    notes = [i.value for i in at.info if "Trained with torchbnn autograd" in i.value]
+    assert len(notes) == 1 and "large enough that torch's matrix kernels are faster" in notes[0]

@@ -57,7 +57,7 @@ def test_train_on_a_csv_with_flags(tmp_path: Path) -> None:
 
 
 def test_engine_flag_picks_the_trainer(tmp_path: Path) -> None:
-    """Plumbing only: the engines' equivalence is tested in test_fast.py (they draw different noise)."""
+    """Plumbing only: the engines' equivalence is tested in test_fast.py."""
     for engine in ("torchbnn", "fast"):
         out = tmp_path / engine
         assert main(["train", "--out", str(out), "--engine", engine, "--epochs", "150", "--samples", "5"]) == 0
@@ -74,13 +74,13 @@ def _bad_csv(tmp_path: Path, text: str) -> str:
 
 
 BAD_INPUTS = [
-    (["--prior-sigma", "0"], "Prior sigma must be greater than 0"),
-    (["--prior-sigma", "nan"], "Prior sigma must be a finite number"),
-    (["--kl-weight", "-1"], "KL weight must be 0 or more"),
+    (["--prior-sigma", "0"], "Prior spread σ₀ must be from 0.001 to 10"),
+    (["--prior-sigma", "nan"], "Prior spread σ₀ must be a finite number"),
+    (["--kl-weight", "-1"], "KL weight must be from 0 to 100"),
     (["--epochs", "0"], "Epochs must be from 1 to 100,000"),
     (["--epochs", "100001"], "Epochs must be from 1 to 100,000"),
     (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
-    (["--lr", "0"], "Learning rate must be greater than 0"),
+    (["--lr", "0"], "Learning rate must be from 1e-05 to 1"),
     (["--test-size", "0.95"], "Test share must be from 0 to 0.9"),
     (["--dataset", "mnist"], "Unknown dataset 'mnist'"),
     (["--hidden", "64,x"], "--hidden takes whole numbers"),
@@ -132,7 +132,7 @@ def test_bad_out_folder_is_refused_before_training(tmp_path: Path, capsys: pytes
 def test_a_real_process_prints_no_traceback_for_bad_input(tmp_path: Path) -> None:
     result = _run_cli("train", "--out", str(tmp_path / "x"), "--prior-sigma", "-1")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: Prior sigma must be greater than 0 (e.g. 0.1), got -1.0."
+    assert result.stderr.strip() == "error: Prior spread σ₀ must be from 0.001 to 10 (e.g. 0.1), got -1.0."
     assert not (tmp_path / "x").exists()
 
 

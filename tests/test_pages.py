@@ -16,7 +16,6 @@ from bnn_core import (
     TrainConfig,
     TrainedRun,
     calibration,
-    describe,
     load_builtin,
     probe,
     probe_presets,
@@ -24,6 +23,7 @@ from bnn_core import (
     train_twin,
 )
 from ui import state
+from ui.probe_text import describe
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 TIMEOUT = 180

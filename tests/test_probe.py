@@ -20,7 +20,6 @@ from bnn_core import (
     build_twin,
     calibration,
     csv_columns,
-    describe,
     feature_grid,
     load_builtin,
     nll,
@@ -33,6 +32,7 @@ from bnn_core import (
     train_twin,
     twin_map,
 )
+from ui.probe_text import describe
 
 
 @pytest.fixture(scope="module")

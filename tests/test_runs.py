@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -104,11 +105,18 @@ def test_run_files_hold_what_the_docs_promise(saved: Path, quick_run: TrainedRun
     assert len(pd.read_csv(saved / "history.csv")) == 300
 
 
+def _versions(run_dir: Path) -> list[str]:
+    return sorted(p.name for p in (run_dir.parent / ".bnn_runs" / run_dir.name).iterdir() if p.name != ".lock")
+
+
 def test_saving_over_an_earlier_run_replaces_it(saved: Path, quick_run: TrainedRun) -> None:
     (saved / "metrics.json").write_text("{}")
+    first = _versions(saved)
     save_run(quick_run, saved)
     assert json.loads((saved / "metrics.json").read_text())["steps"] == 300
-    assert [p.name for p in saved.parent.iterdir()] == ["run"]
+    assert sorted(p.name for p in saved.parent.iterdir()) == [".bnn_runs", "run"]
+    assert len(_versions(saved)) == 1 and _versions(saved) != first  # a new version; the old one is gone
+    assert saved.is_symlink() and saved.resolve().parent == (saved.parent / ".bnn_runs" / "run").resolve()
 
 
 def test_a_failed_save_leaves_nothing_half_written(
@@ -122,7 +130,9 @@ def test_a_failed_save_leaves_nothing_half_written(
         save_run(quick_run, tmp_path / "new")
     with pytest.raises(BNNInputError):
         save_run(quick_run, saved)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no new folder, no staging left over
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".bnn_runs", "run"]  # no new folder
+    assert [p.name for p in (tmp_path / ".bnn_runs").iterdir()] == ["run"]  # nothing staged for "new"
+    assert len(_versions(saved)) == 1  # no half-written version left beside the good one
     assert load_run(saved).metrics["steps"] == 300  # the earlier run is intact
 
 
@@ -142,8 +152,8 @@ def test_the_current_folder_is_refused_and_new_parents_are_created(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BNNInputError, match="is the current folder or holds it"):
         save_run(quick_run, ".")
-    assert save_run(quick_run, "runs/deep/iris") == (tmp_path / "runs" / "deep" / "iris").resolve()
-    assert sorted(p.name for p in (tmp_path / "runs" / "deep").iterdir()) == ["iris"]
+    assert save_run(quick_run, "runs/deep/iris") == tmp_path.resolve() / "runs" / "deep" / "iris"
+    assert sorted(p.name for p in (tmp_path / "runs" / "deep").iterdir()) == [".bnn_runs", "iris"]
 
 
 def test_a_feature_named_like_an_output_column_is_prefixed(tmp_path: Path) -> None:
@@ -183,14 +193,14 @@ def _edit_config(run_dir: Path, **changes: object) -> None:
             lambda d: _edit_config(d, hidden=[50]),
             "0.weight_mu has shape \\(100, 4\\) but config.json implies \\(50, 4\\)",
         ),
-        (lambda d: _edit_config(d, prior_sigma=-1), "config.json is invalid: Prior sigma must be greater than 0"),
+        (lambda d: _edit_config(d, prior_sigma=-1), "config.json is invalid: Prior spread σ₀ must be from 0.001"),
         (lambda d: _edit_config(d, class_names=["a", "b"]), "2.weight_mu has shape \\(3, 100\\)"),
         (lambda d: _edit_config(d, scaler={"mean": [0, 0], "std": [1, 1]}), "scaler needs 4 means and stds"),
         (lambda d: _edit_config(d, format_version=99), "has format_version 99; this version reads 1"),
         (lambda d: _drop_key(d, "2.bias_mu"), "missing \\['2.bias_mu'\\]"),
         (lambda d: _poison(d, "0.weight_mu"), "0.weight_mu holds non-finite"),
         (lambda d: _edit_config(d, format_version=True), "has format_version True"),
-        (lambda d: _edit_config(d, hidden=100), "Hidden layers must be a list of unit counts"),
+        (lambda d: _edit_config(d, hidden=100), "Hidden units must be a list of unit counts"),
         (lambda d: _edit_config(d, epochs="10"), "Epochs must be a whole number"),
         (lambda d: _edit_config(d, scale="none"), "scale is 'none' but the scaler is set"),
         (lambda d: _edit_config(d, class_names=["a", "a", "b"]), "class_names must not repeat a name"),
@@ -229,3 +239,59 @@ def _poison(run_dir: Path, key: str) -> None:
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BNNInputError, match="is not a run folder"):
         load_run(tmp_path / "nowhere")
+
+
+def _save_forever(runs: list[TrainedRun], out: Path) -> None:
+    """A child process's whole life: save the runs in turn, over the same folder, until killed."""
+    while True:
+        for run in runs:
+            save_run(run, out)
+
+
+def test_a_save_killed_at_any_moment_leaves_the_old_run_or_the_new_one(tmp_path: Path, iris) -> None:
+    """kill -9 at 40 random moments of back-to-back saves: `show` always loads one whole run, and the next
+    save clears what the killed ones left behind."""
+    import multiprocessing
+    import random
+
+    quick = RunConfig(train=TrainConfig(epochs=20), samples=5)
+    runs = [train_run(iris, RunConfig(**{**quick.__dict__, "seed": seed})) for seed in (1, 2)]
+    out = tmp_path / "run"
+    save_run(runs[0], out)
+    chance = random.Random(0)
+    fork = multiprocessing.get_context("fork")  # starts at once, with the runs already in memory
+    for _ in range(40):
+        child = fork.Process(target=_save_forever, args=(runs, out))
+        child.start()
+        time.sleep(chance.uniform(0.0, 0.3))
+        child.kill()
+        child.join()
+        assert child.exitcode == -9  # killed mid-work, not finished
+        loaded = load_run(out)
+        assert loaded.config.seed in (1, 2)
+        expected = runs[loaded.config.seed - 1]
+        assert loaded.metrics["final_ce"] == expected.metrics["final_ce"]
+        torch.testing.assert_close(loaded.model.state_dict(), expected.model.state_dict(), rtol=0, atol=0)
+    save_run(runs[1], out)
+    assert len(_versions(out)) == 1
+    assert not list(tmp_path.glob(".run.link-*"))
+    assert load_run(out).config.seed == 2
+
+
+def test_a_run_saved_before_versioning_is_replaced_by_a_link(tmp_path: Path, quick_run: TrainedRun) -> None:
+    legacy = tmp_path / "old"
+    legacy.mkdir()
+    for file in (save_run(quick_run, tmp_path / "model")).iterdir():
+        (legacy / file.name).write_bytes(file.read_bytes())
+    assert not legacy.is_symlink() and load_run(legacy).config == quick_run.config
+    save_run(quick_run, legacy)
+    assert legacy.is_symlink() and len(_versions(legacy)) == 1
+    assert load_run(legacy).config == quick_run.config
+
+
+def test_a_link_this_package_did_not_make_is_left_alone(tmp_path: Path, quick_run: TrainedRun) -> None:
+    elsewhere = save_run(quick_run, tmp_path / "real")
+    (tmp_path / "mine").symlink_to(elsewhere.resolve())
+    with pytest.raises(BNNInputError, match=r"is a link to .*not a run saved here"):
+        save_run(quick_run, tmp_path / "mine")
+    assert (tmp_path / "mine").resolve() == elsewhere.resolve()

@@ -78,10 +78,20 @@ def test_sampling_refuses_misuse_and_accepts_float64_inputs() -> None:
 def test_counter_normals_are_standard_normal_and_addressable() -> None:
     from scipy import stats
 
-    from bnn_core.seeds import counter_normals
+    from bnn_core import noise
 
-    values = counter_normals(12345, 0, 200_000).numpy()
+    values = noise.normals(12345, 0, 200_000)
     assert stats.kstest(values, "norm").pvalue > 1e-3  # a correct generator fails this 1 time in 1000
     assert abs(np.corrcoef(values[:-1], values[1:])[0, 1]) < 0.01  # neighbours are uncorrelated
-    np.testing.assert_array_equal(counter_normals(12345, 5_000, 10).numpy(), values[5_000:5_010])
-    assert not np.allclose(counter_normals(12346, 0, 10).numpy(), values[:10])
+    np.testing.assert_array_equal(noise.normals(12345, 5_000, 10), values[5_000:5_010])
+    assert not np.allclose(noise.normals(12346, 0, 10), values[:10])
+
+
+def test_the_inverse_normal_cdf_matches_scipy_in_the_tails_too() -> None:
+    from scipy import stats
+
+    from bnn_core import noise
+
+    uniforms = noise.uniforms(99, 0, 100_000)
+    assert uniforms.min() > 0.0 and uniforms.max() < 1.0
+    np.testing.assert_allclose(noise.normals(99, 0, 100_000), stats.norm.ppf(uniforms), rtol=1e-13, atol=1e-13)

@@ -8,14 +8,13 @@ from typing import Any
 
 import streamlit as st
 
-from bnn_core import MAX_EPOCHS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from bnn_core import SETTINGS, RunConfig, Setting
 
 from . import state
 
-PRIOR_SIGMAS = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
-KL_WEIGHTS = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
-SAMPLE_COUNTS = (10, 20, 50, 100, 200, 500, 1000)
+WIDGET_PREFIX = "form_"  # a setting's widget key is this plus its name; the hidden layers take two widgets
+LAYERS_KEY, UNITS_KEY = "form_layers", "form_units"
+LAYERS_LABEL, UNITS_LABEL = "Hidden layers", "Units per layer"
 
 
 def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
@@ -24,7 +23,8 @@ def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
     ``mean`` with weight 0.01 (the article) weighs the prior hundreds of times less, so the
     posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
     """
-    weight = min(KL_WEIGHTS[1:], key=lambda w: abs(math.log(w * n_train)))  # the form's value nearest 1/N
+    ladder = [w for w in SETTINGS["kl_weight"].ladder if w > 0]
+    weight = min(ladder, key=lambda w: abs(math.log(w * n_train)))  # the form's value nearest 1/N
     return replace(
         config,
         model=replace(config.model, prior_sigma=1.0),
@@ -33,22 +33,13 @@ def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
 
 
 def _widget_values(config: RunConfig, dataset: str) -> dict[str, Any]:
-    return {
-        state.DATASET_WIDGET: dataset,
-        "form_test_size": config.data.test_size,
-        "form_standardise": config.data.scale == "standard",
-        "form_prior_mu": config.model.prior_mu,
-        "form_prior_sigma": config.model.prior_sigma,
-        "form_kl_weight": config.train.kl_weight,
-        "form_kl_reduction": config.train.kl_reduction,
-        "form_epochs": config.train.epochs,
-        "form_lr": config.train.lr,
-        "form_layers": len(config.model.hidden),
-        "form_units": config.model.hidden[0],
-        "form_activation": config.model.activation,
-        "form_samples": config.samples,
-        "form_seed": config.seed,
-    }
+    """The value of every form widget for ``config``."""
+    flat = config.to_flat()
+    values = {f"{WIDGET_PREFIX}{name}": flat[name] for name in SETTINGS if name != "hidden"}
+    values[state.DATASET_WIDGET] = dataset
+    values[LAYERS_KEY] = len(config.model.hidden)
+    values[UNITS_KEY] = config.model.hidden[0]
+    return values
 
 
 def _seed_widgets(config: RunConfig, dataset: str) -> None:
@@ -107,6 +98,46 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def setting_widget(setting: Setting) -> None:
+    """The widget for one schema setting, keyed ``form_<name>``, with the schema's label, help and bounds.
+
+    Log-scale settings are a slider over the schema's ladder (plus the current value, if it came
+    from elsewhere); other numbers are a slider or a number field over the schema's bounds.
+    """
+    key = f"{WIDGET_PREFIX}{setting.name}"
+    common = {"key": key, "help": setting.help}
+    if setting.kind is str:
+        st.radio(setting.label, setting.choices, horizontal=True, **common)
+    elif setting.ladder:
+        current = st.session_state.get(key, setting.default)
+        options = sorted({*setting.ladder, current})
+        st.select_slider(setting.label, options, format_func=_number, **common)
+    elif setting.kind is int:
+        st.number_input(
+            setting.label, min_value=int(setting.low), max_value=int(setting.high), step=int(setting.step), **common
+        )
+    else:
+        st.slider(setting.label, float(setting.low), float(setting.high), step=setting.step, **common)
+
+
+def hidden_widgets() -> None:
+    """The hidden layers as two numbers: how many layers, and the units in each (the CLI takes any widths)."""
+    hidden = SETTINGS["hidden"]
+    fewest, most = hidden.length
+    layers, units = st.columns(2)
+    layers.number_input(
+        LAYERS_LABEL, min_value=fewest, max_value=most, key=LAYERS_KEY, help=f"{fewest} to {most} hidden layers."
+    )
+    units.number_input(
+        UNITS_LABEL,
+        min_value=int(hidden.low),
+        max_value=int(hidden.high),
+        step=int(hidden.step),
+        key=UNITS_KEY,
+        help=hidden.help,
+    )
+
+
 def form_key() -> str:
     """The settings form's key; it changes when a preset is loaded (see :func:`_load_preset`)."""
     return f"settings_v{st.session_state.get(state.FORM_VERSION, 0)}"
@@ -123,98 +154,31 @@ def settings_form() -> RunConfig | None:
     preset_buttons()
     with st.sidebar.form(form_key(), border=False):
         st.subheader("Data")
+        dataset = SETTINGS["dataset"]
         st.selectbox(
-            "Dataset",
+            dataset.label,
             state.dataset_names(),
             key=state.DATASET_WIDGET,
-            help="What the network learns to classify. Upload your own CSV on the Data page.",
+            help=f"{dataset.help} Upload your own CSV on the Data page.",
         )
-        st.slider(
-            "Test share",
-            0.0,
-            0.9,
-            step=0.05,
-            key="form_test_size",
-            help="Share of rows held out (stratified) for honest accuracy. 0 trains on every row, as the article.",
-        )
-        st.checkbox(
-            "Standardise features",
-            key="form_standardise",
-            help="Rescale each feature to mean 0, std 1 using the training rows only. Charts still show raw values.",
-        )
+        for name in ("test_size", "scale"):
+            setting_widget(SETTINGS[name])
         st.subheader("Prior")
-        st.slider(
-            "Prior mean μ₀",
-            -1.0,
-            1.0,
-            step=0.05,
-            key="form_prior_mu",
-            help="Centre of the Gaussian prior every weight starts from and is pulled towards.",
-        )
-        st.select_slider(
-            "Prior spread σ₀ (log scale)",
-            PRIOR_SIGMAS,
-            key="form_prior_sigma",
-            format_func=_number,
-            help="Width of the prior and each weight's starting spread. Wider = more varied networks.",
-        )
+        for name in ("prior_mu", "prior_sigma"):
+            setting_widget(SETTINGS[name])
         st.subheader("KL term")
-        st.select_slider(
-            "KL weight (log scale)",
-            KL_WEIGHTS,
-            key="form_kl_weight",
-            format_func=_number,
-            help="Loss = cross-entropy + weight × KL. Higher pulls the weights towards the prior: more uncertainty.",
-        )
-        st.radio(
-            "KL reduction",
-            ("mean", "sum"),
-            key="form_kl_reduction",
-            horizontal=True,
-            help="torchbnn BKLLoss: 'mean' divides the KL by the number of weights (803 for iris), 'sum' does not, "
-            "so 'sum' makes the prior far stronger.",
-        )
+        for name in ("kl_weight", "kl_reduction"):
+            setting_widget(SETTINGS[name])
         st.subheader("Training")
-        st.number_input(
-            "Epochs",
-            min_value=1,
-            max_value=MAX_EPOCHS,
-            step=100,
-            key="form_epochs",
-            help="Optimisation steps over the whole training set, 1 to 100,000 (the article uses 3000).",
-        )
-        st.select_slider(
-            "Learning rate",
-            LEARNING_RATES,
-            key="form_lr",
-            format_func=_number,
-            help="Adam's step size. Too high and training can diverge.",
-        )
-        layers, units = st.columns(2)
-        layers.number_input("Hidden layers", min_value=1, max_value=4, key="form_layers", help="1 to 4.")
-        units.number_input(
-            "Units per layer",
-            min_value=1,
-            max_value=1024,
-            step=10,
-            key="form_units",
-            help="Width of each hidden layer (the article: one layer of 100).",
-        )
-        st.selectbox("Activation", ("relu", "tanh", "sigmoid"), key="form_activation", help="Between layers.")
+        for name in ("epochs", "lr"):
+            setting_widget(SETTINGS[name])
+        hidden_widgets()
+        setting_widget(SETTINGS["activation"])
         st.subheader("Sampling")
-        st.select_slider(
-            "Posterior samples",
-            SAMPLE_COUNTS,
-            key="form_samples",
-            help="Networks drawn from the posterior to measure each point's uncertainty.",
-        )
-        st.number_input(
-            "Seed",
-            min_value=0,
-            max_value=2**32 - 1,
-            key="form_seed",
-            help="Fixes the split, the starting weights and every draw: the same seed gives the same run.",
-        )
+        for name in ("samples", "seed"):
+            setting_widget(SETTINGS[name])
+        with st.expander("Engine"):
+            setting_widget(SETTINGS["engine"])
         submitted = st.form_submit_button("Train", type="primary", width="stretch")
     if not submitted:
         return None
@@ -223,24 +187,10 @@ def settings_form() -> RunConfig | None:
 
 def _config_from_widgets() -> RunConfig:
     s = st.session_state
-    config = RunConfig(
-        data=DataConfig(
-            dataset=s[state.DATASET_WIDGET],
-            test_size=s["form_test_size"],
-            scale="standard" if s["form_standardise"] else "none",
-        ),
-        model=ModelConfig(
-            hidden=(s["form_units"],) * s["form_layers"],
-            activation=s["form_activation"],
-            prior_mu=s["form_prior_mu"],
-            prior_sigma=s["form_prior_sigma"],
-        ),
-        train=TrainConfig(
-            epochs=s["form_epochs"], lr=s["form_lr"], kl_weight=s["form_kl_weight"], kl_reduction=s["form_kl_reduction"]
-        ),
-        seed=s["form_seed"],
-        samples=s["form_samples"],
-    )
+    values = {name: s[f"{WIDGET_PREFIX}{name}"] for name in SETTINGS if name != "hidden"}
+    values["dataset"] = s[state.DATASET_WIDGET]
+    values["hidden"] = (s[UNITS_KEY],) * s[LAYERS_KEY]
+    config = RunConfig.from_flat(values)
     st.session_state[state.FORM_CONFIG] = config
     st.session_state[state.CHOSEN_DATASET] = config.data.dataset
     return config

@@ -15,6 +15,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from bnn_core import span_range
+
 # Okabe–Ito colours first: distinguishable with colour-blindness and on a washed-out projector.
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#7F3C8D", "#444444"]
 _FONT = {"size": 16, "family": "Arial, Helvetica, sans-serif", "color": "#111"}
@@ -175,9 +177,7 @@ def legend_entry(name: str, symbol: str, color: str) -> dict:
 
 def padded_range(values: np.ndarray, pad: float = 0.06) -> tuple[float, float]:
     """Axis limits covering ``values`` with a margin, shared by side-by-side charts."""
-    low, high = float(np.min(values)), float(np.max(values))
-    span = high - low or 1.0
-    return low - pad * span, high + pad * span
+    return span_range(values, pad)
 
 
 def uncertainty_sizes(values: np.ndarray, n_classes: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 # Heavy modules first, on whichever page a session opens first: a click during the very first
 # (cold) import once left pandas half-initialised, and the freeze below should see them loaded.
@@ -12,6 +13,8 @@ import sklearn  # noqa: F401
 import streamlit as st
 import torch
 
+from bnn_core import fast
+
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing
 # what exists once the heavy imports are done keeps later collections to new objects. This runs once
@@ -19,11 +22,15 @@ import torch
 gc.collect()
 gc.freeze()
 
-# Two torch threads, chosen by measurement on this 2-core machine (alternating, median of 5): 100 posterior
-# samples of a 100×100 map took 107 ms against 153 ms with one thread, and 150 rows 4.2 ms against 5.4 ms; the
-# plain network's 3000 training steps took 3.0 s either way. The default trainer is numba code that this
-# setting does not touch, and it releases the GIL, so two sessions training at once each keep their speed
-# (benchmarks/train_speed.py, table 4).
+# Compile (or load from numba's cache) the engine's kernels once per server process, in the background, as
+# soon as the first page is opened: a click never waits for a compile. Training waits for this if it comes first.
+threading.Thread(target=fast.warm_up, name="bnn-warm-up", daemon=True).start()
+
+# Two torch threads for the posterior sampler's batched matrix products, chosen by measurement on this 2-core
+# machine (alternating, median of 5): 100 posterior samples of a 100×100 map took 107 ms against 153 ms with one
+# thread, and 150 rows 4.2 ms against 5.4 ms. Training does not use them: the compiled trainer (for the BNN and
+# its plain twin) calls neither torch nor BLAS and releases the GIL, so two sessions training at once each keep
+# their speed (benchmarks/train_speed.py, tables 4 and 5).
 torch.set_num_threads(2)
 
 # Streamlit's default top padding pushes the charts below the fold on a 1280×720 projector.

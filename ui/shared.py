@@ -11,7 +11,7 @@ from bnn_core import BNNInputError, RunConfig, TrainedRun, TwinRun, train_twin
 
 from . import state
 from .controls import textbook_config
-from .training import train_live
+from .training import interrupted_message, live_training, train_live
 
 
 def require_run() -> TrainedRun | None:
@@ -37,13 +37,29 @@ def train_and_show(config: RunConfig) -> TrainedRun | None:
     return run
 
 
-def twin_for(run: TrainedRun) -> TwinRun:
-    """The run's deterministic twin, trained once per run and kept in the session."""
+def twin_for(run: TrainedRun) -> TwinRun | None:
+    """The run's deterministic twin, trained once per run (live, with Stop) and kept in the session.
+
+    None if the user stopped its training: the page then shows a button to train it again.
+    """
     kept = st.session_state.get(state.TWIN)
     if kept is not None and kept[0] is run:
         return kept[1]
-    with st.spinner(f"Training the plain network: same data, {run.config.train.epochs:,} epochs, same optimiser…"):
-        twin = train_twin(run)
+    message = interrupted_message("twin")
+    if message:
+        st.session_state[state.TWIN_PAUSED] = run
+    if st.session_state.get(state.TWIN_PAUSED) is run:
+        st.info(message or "The comparison on this page needs the plain network, which is not trained yet.")
+        if not st.button("Train the plain network", type="primary", key="train_twin"):
+            return None
+        st.session_state.pop(state.TWIN_PAUSED, None)
+    epochs = run.config.train.epochs
+    heading = f"**Training the plain network**: the same data, {epochs:,} epochs and optimiser, no KL term"
+    try:
+        twin = live_training(heading, epochs, "twin", lambda report: train_twin(run, report))
+    except BNNInputError as err:
+        st.error(str(err))
+        return None
     st.session_state[state.TWIN] = (run, twin)
     return twin
 

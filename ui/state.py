@@ -26,6 +26,7 @@ CHOSEN_DATASET = "bnn_chosen_dataset"  # name of the dataset the next Train uses
 TRAINING = "bnn_training"  # TrainingMark while a training run is under way
 DATASET_WIDGET = "form_dataset"  # the sidebar's dataset select box
 TWIN = "bnn_twin"  # (TrainedRun, TwinRun): the deterministic twin of that run
+TWIN_PAUSED = "bnn_twin_paused"  # the TrainedRun whose twin training the user stopped
 FORM_VERSION = "bnn_form_version"  # bumped when a preset is loaded: the form is redrawn afresh
 PRESET_LOADED = "bnn_preset_loaded"  # a one-time message after a preset button
 VIEW = "bnn_view"  # the main page's view choices (axes, marker size, mean toggle), kept across pages
@@ -39,6 +40,7 @@ class TrainingMark:
     Mutable on purpose: the progress callback bumps ``step`` without a Streamlit call.
     """
 
+    what: str  # "model" (a BNN) or "twin" (the plain network)
     epochs: int
     step: int = 0
 

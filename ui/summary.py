@@ -10,6 +10,7 @@ from bnn_core import TrainedRun, predictions_frame
 from .charts import show
 from .figures import training_curves
 
+ENGINE_NAMES = {"fast": "the compiled engine", "torchbnn": "torchbnn's autograd loop"}
 MAX_CURVE_POINTS = 600  # enough for a smooth line; the full history can be 100,000 steps
 
 
@@ -30,7 +31,13 @@ def metric_cards(run: TrainedRun) -> None:
     bottom[1].metric("Final CE", f"{m['final_ce']:.3f}", help="Cross-entropy of the last training step.")
     bottom[2].metric("Final KL", f"{m['final_kl']:.2f}", help=f"KL to the prior ({run.config.train.kl_reduction}).")
     bottom[3].metric("Training time", f"{m['train_seconds']:.1f} s", help="The optimisation loop only.")
-    st.caption(f"Trained {m['steps']:,} steps on {run.data.dataset.name}. NLL, ECE and Brier use the {where} rows.")
+    engine = ENGINE_NAMES[run.fit.engine]
+    st.caption(
+        f"Trained {m['steps']:,} steps on {run.data.dataset.name} with {engine}. "
+        f"NLL, ECE and Brier use the {where} rows."
+    )
+    if run.fit.note:  # the engine fell back from the one asked for: say so, and why
+        st.info(f"{run.fit.note[0].upper()}{run.fit.note[1:]}.", icon=":material/info:")
 
 
 def uncertain_points(run: TrainedRun, count: int = 10) -> None:

@@ -9,16 +9,21 @@ the previous model stays on screen.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun, train_run
+from bnn_core.train import ProgressCallback
 
 from . import state
 from .charts import show
 from .figures import training_curves
+
+T = TypeVar("T")
 
 REDRAW_SECONDS = 0.4  # a few redraws a second: smooth enough to watch, cheap next to training
 
@@ -35,24 +40,27 @@ def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
     )
 
 
-def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
-    """Train while showing progress; return the finished run (the caller decides to show it).
+def live_training(heading: str, epochs: int, what: str, work: Callable[[ProgressCallback], T]) -> T:
+    """Run ``work(on_progress)`` while showing a progress bar, live loss curves and a Stop button.
+
+    Args:
+        heading: the line above the bar, in Markdown.
+        what: "model" or "twin": which training a Stop press interrupts (see :func:`interrupted_message`).
 
     Raises:
         BNNInputError: the engine refused the data or settings, or training diverged.
     """
-    epochs = config.train.epochs
     box = st.empty()
     with box.container(border=True):
         head, stop = st.columns([5, 1], vertical_alignment="center")
-        head.markdown(f"**Training** on {dataset.name}: {epochs:,} steps")
-        stop.button("Stop", key="stop_training", help="Stop now and keep the model you had.")
+        head.markdown(heading)
+        stop.button("Stop", key=f"stop_{what}", help="Stop now and keep what you had.")
         bar = st.progress(0.0, text="Starting…")
         chart = st.empty()
     reports: list[Progress] = []
     started = time.perf_counter()
     next_draw = started
-    mark = state.TrainingMark(epochs)
+    mark = state.TrainingMark(what, epochs)
 
     def on_progress(progress: Progress) -> None:
         nonlocal next_draw
@@ -71,7 +79,7 @@ def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
 
     st.session_state[state.TRAINING] = mark
     try:
-        run = train_run(dataset, config, on_progress=on_progress)
+        result = work(on_progress)
     except BNNInputError:
         st.session_state.pop(state.TRAINING, None)
         box.empty()
@@ -80,14 +88,30 @@ def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
     # the next script run reports the interruption.
     st.session_state.pop(state.TRAINING, None)
     box.empty()
-    return run
+    return result
 
 
-def interrupted_message() -> str | None:
-    """If the previous script run was stopped mid-training, say so once."""
-    mark = st.session_state.pop(state.TRAINING, None)
-    if mark is None:
+def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
+    """Train a BNN while showing progress; return the finished run (the caller decides to show it).
+
+    Raises:
+        BNNInputError: the engine refused the data or settings, or training diverged.
+    """
+    heading = f"**Training** on {dataset.name}: {config.train.epochs:,} steps"
+    return live_training(heading, config.train.epochs, "model", lambda report: train_run(dataset, config, report))
+
+
+def interrupted_message(what: str = "model") -> str | None:
+    """If the previous script run was stopped while training ``what`` ("model" or "twin"), say so once."""
+    mark = st.session_state.get(state.TRAINING)
+    if mark is None or mark.what != what:
         return None
+    del st.session_state[state.TRAINING]
+    if what == "twin":
+        return (
+            f"Training of the plain network stopped after {mark.step:,} of {mark.epochs:,} steps. "
+            "The comparison on this page needs it."
+        )
     return (
         f"Training stopped after {mark.step:,} of {mark.epochs:,} steps. "
         "The model you had before is still shown; press Train to start again."

@@ -1,0 +1,275 @@
+"""The settings schema: every setting's name, type, bounds, default, label and help, declared once.
+
+The config dataclasses validate with it (:mod:`bnn_core.config`), the command line
+builds its flags and ``--help`` from it (:mod:`bnn_core.cli`), and the dashboard
+builds its sidebar widgets from it (``ui/controls.py``). A setting's ``name`` is
+its config field, its CLI flag (``test_size`` → ``--test-size``) and its widget key.
+
+Plain dataclasses rather than pydantic: the schema is about fifteen bounded scalars whose
+refusals must read as one plain sentence naming the allowed range, and whose bounds the
+CLI and the widgets reuse. pydantic would validate them, but its messages would have to be
+rewritten and its field metadata unpacked for both front ends, for no gain in what is checked.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BNNInputError
+
+BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
+CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One user-facing setting and its limits."""
+
+    name: str  # config field, CLI flag (with dashes) and widget key
+    label: str  # widget label; also names the setting in error messages
+    help: str  # the widget's tooltip and the CLI's --help text
+    default: Any
+    kind: type = float  # float, int or str; a tuple default means a list of ints (the hidden layers)
+    low: float | None = None  # smallest allowed value (for a list: of each item)
+    high: float | None = None  # largest allowed value
+    choices: tuple[str, ...] = ()  # the allowed words of a str setting
+    ladder: tuple[float, ...] = ()  # the values a log-scale slider offers; runs from low to high
+    step: float | None = None  # the widget's step for a linear slider or number field
+    length: tuple[int, int] | None = None  # for a list: fewest and most items
+    metavar: str | None = None  # the CLI's placeholder, e.g. SHARE
+    example: str | None = None  # a sensible value, shown when a value is refused
+    prefix: str | None = None  # a word starting with this is allowed too (a user's CSV: "csv:<file name>")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        """The allowed values in words, e.g. "from 0 to 0.9" or "one of mean, sum"."""
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        return f"from {self.bounds()}"
+
+    def bounds(self) -> str:
+        """The numeric bounds in words, e.g. "1 to 1,024"."""
+        return f"{_number(self.low)} to {_number(self.high)}"
+
+    def check(self, value: Any) -> Any:
+        """``value`` normalised (float, int, str or tuple of ints), or a one-sentence BNNInputError."""
+        if self.kind is str:
+            return self._check_word(value)
+        if isinstance(self.default, tuple):
+            return self._check_list(value)
+        number = self._check_number(value)
+        return int(number) if self.kind is int else number
+
+    def _refuse(self, problem: str, value: Any) -> BNNInputError:
+        example = f" (e.g. {self.example})" if self.example else ""
+        return BNNInputError(f"{self.label} must {problem}{example}, got {value!r}.")
+
+    def _check_word(self, value: Any) -> str:
+        if value in self.choices or (self.prefix and isinstance(value, str) and value.startswith(self.prefix)):
+            return value
+        if self.prefix:
+            raise BNNInputError(
+                f"Unknown {self.label.lower()} {value!r}; choose one of {', '.join(self.choices)}, or a CSV file."
+            )
+        raise BNNInputError(f"{self.label} must be one of {', '.join(self.choices)}; got {value!r}.")
+
+    def _check_number(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self._refuse(f"be a whole number {self.allowed()}" if self.kind is int else "be a number", value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise self._refuse("be a finite number", value)
+        if self.kind is int and not number.is_integer():
+            raise self._refuse(f"be a whole number {self.allowed()}", value)
+        if not self.low <= number <= self.high:
+            raise self._refuse(f"be {self.allowed()}", value)
+        return number
+
+    def _check_list(self, value: Any) -> tuple[int, ...]:
+        fewest, most = self.length
+        if not isinstance(value, tuple | list):
+            raise BNNInputError(f"{self.label} must be a list of unit counts such as [100], got {value!r}.")
+        if not fewest <= len(value) <= most:
+            raise BNNInputError(f"The network needs {fewest} to {most} hidden layers, got {len(value)}.")
+        return tuple(int(self._check_number(item)) for item in value)
+
+
+def _number(value: float | None) -> str:
+    """A bound in words: thousands separated, no trailing zeros."""
+    if value is None:
+        return "any"
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:g}"
+
+
+DATA = (
+    Setting(
+        "dataset",
+        "Dataset",
+        "What the network learns to classify: a built-in dataset (two_moons and circles are 2-D, generated with a "
+        "fixed seed), or your CSV.",
+        default="iris",
+        kind=str,
+        choices=BUILTIN_DATASETS,
+        metavar="NAME",
+        prefix=CSV_PREFIX,
+    ),
+    Setting(
+        "test_size",
+        "Test share",
+        "Share of rows held out, stratified, for honest test metrics. 0 trains on every row, as the article does.",
+        default=0.2,
+        low=0.0,
+        high=0.9,
+        step=0.05,
+        metavar="SHARE",
+    ),
+    Setting(
+        "scale",
+        "Feature scaling",
+        "standard: rescale each feature to mean 0 and std 1 using the training rows only; none: raw values. "
+        "Charts always show raw values.",
+        default="standard",
+        kind=str,
+        choices=("standard", "none"),
+    ),
+)
+
+MODEL = (
+    Setting(
+        "hidden",
+        "Hidden units",
+        "Units per hidden layer, input to output; the article has one layer of 100.",
+        default=(100,),
+        kind=int,
+        low=1,
+        high=1024,
+        step=10,
+        length=(1, 4),
+        metavar="UNITS",
+    ),
+    Setting(
+        "activation",
+        "Activation",
+        "The nonlinearity between layers.",
+        default="relu",
+        kind=str,
+        choices=("relu", "tanh", "sigmoid"),
+    ),
+    Setting(
+        "prior_mu",
+        "Prior mean μ₀",
+        "Centre of the Gaussian prior N(μ₀, σ₀²) on every weight and bias: what the KL term pulls them towards.",
+        default=0.0,
+        low=-5.0,
+        high=5.0,
+        step=0.05,
+        metavar="MU",
+        example="0",
+    ),
+    Setting(
+        "prior_sigma",
+        "Prior spread σ₀",
+        "Width of the prior on every weight, and each weight's starting spread (log scale). Wider: more varied "
+        "networks.",
+        default=0.1,
+        low=0.001,
+        high=10.0,
+        ladder=(0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+        metavar="SIGMA",
+        example="0.1",
+    ),
+)
+
+TRAIN = (
+    Setting(
+        "kl_weight",
+        "KL weight",
+        "Loss = cross-entropy + weight × KL (log scale). Higher pulls the weights towards the prior: more uncertainty.",
+        default=0.01,
+        low=0.0,
+        high=100.0,
+        ladder=(0.0, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+        metavar="W",
+        example="0.01",
+    ),
+    Setting(
+        "kl_reduction",
+        "KL reduction",
+        "torchbnn BKLLoss: 'mean' divides the KL by the number of weights (803 for iris), 'sum' does not, so 'sum' "
+        "makes the prior far stronger.",
+        default="mean",
+        kind=str,
+        choices=("mean", "sum"),
+    ),
+    Setting(
+        "epochs",
+        "Epochs",
+        "Adam steps over the whole training set (one full batch per step); the article uses 3000.",
+        default=3000,
+        kind=int,
+        low=1,
+        high=100_000,
+        step=100,
+        metavar="N",
+    ),
+    Setting(
+        "lr",
+        "Learning rate",
+        "Adam's step size (log scale). Too high and training can diverge.",
+        default=0.01,
+        low=1e-5,
+        high=1.0,
+        ladder=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0),
+        metavar="RATE",
+        example="0.01",
+    ),
+    Setting(
+        "engine",
+        "Engine",
+        "fast: the compiled training loop, the same maths and the same random numbers, many times quicker; "
+        "torchbnn: autograd through torchbnn's layers and BKLLoss, the reference.",
+        default="fast",
+        kind=str,
+        choices=("fast", "torchbnn"),
+    ),
+)
+
+RUN = (
+    Setting(
+        "seed",
+        "Seed",
+        "Fixes the split, the starting weights and every random draw: the same seed gives the same run.",
+        default=0,
+        kind=int,
+        low=0,
+        high=MAX_SEED,
+        step=1,
+        metavar="N",
+    ),
+    Setting(
+        "samples",
+        "Posterior samples",
+        "Networks drawn from the posterior to measure each point's uncertainty and the metrics.",
+        default=100,
+        kind=int,
+        low=1,
+        high=1000,
+        ladder=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+        metavar="S",
+    ),
+)
+
+SECTIONS = {"data": DATA, "model": MODEL, "train": TRAIN, "run": RUN}
+SETTINGS: dict[str, Setting] = {setting.name: setting for section in SECTIONS.values() for setting in section}
+
+
+def default(name: str) -> Any:
+    """The schema's default for ``name``, for a dataclass field."""
+    return SETTINGS[name].default
