@@ -1,31 +1,42 @@
 """Training and sampling speed: the article's own loop against the project's trainer, measured in one process.
 
-    python benchmarks/train_speed.py            # the full tables (a few minutes)
+    python benchmarks/train_speed.py            # the full tables (about 20 minutes)
     python benchmarks/train_speed.py --smoke    # tiny step counts: proves the script runs
 
 1. The article's settings (4→100→3, prior 0/0.1, KL weight 0.01 'mean', lr 0.01, 150 raw iris rows),
-   the reference loop and the project's default trainer alternating, median of several runs each,
+   the reference loop and the project's trainers alternating, median of several runs each,
    timing the optimisation loop only.
-2. How the cost grows with hidden width and with the number of rows (ms per step).
+2. How the cost grows with width, depth and rows (ms per step), across the compiled loop's size limit.
 3. Posterior sampling: S = 100 samples on 150 points, a loop of torchbnn forward passes against
    the vectorised sampler.
 4. Threads: one training, and two at once in two threads (as two browser sessions run them),
    with torch and BLAS limited to 1 or 2 threads.
+5. The plain twin: the compiled trainer against torch's loop with 1 and 2 threads, alone and beside a
+   busy neighbour process.
+6. Float32 drift (for information): both engines start from the same weights and draw the same noise;
+   in float64 they agree to rounding, in float32 their paths drift apart.
+7. breast_cancer at the app's defaults (30 features, 455 training rows, 3000 steps), alone and beside a
+   busy neighbour.
+8. Where a compiled step's time goes, each part timed in its own compiled loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numba
+import numpy as np
 import torch
 import torchbnn
 from threadpoolctl import threadpool_limits
@@ -36,14 +47,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bnn_core import (
     DataConfig,
     ModelConfig,
+    NetworkSpec,
+    RunConfig,
     TrainConfig,
     build_bnn,
+    build_twin,
+    fast,
     fit,
+    kernels,
     load_builtin,
+    noise,
     prepare,
     sample_probs,
-    train,
+    train_run,
 )
+from bnn_core.jit import jit
+
+ARTICLE = "article loop (torchbnn + BKLLoss + autograd + Adam)"
 
 
 def article_loop(x: torch.Tensor, y: torch.Tensor, hidden: int, steps: int, seed: int) -> float:
@@ -70,20 +90,19 @@ def article_loop(x: torch.Tensor, y: torch.Tensor, hidden: int, steps: int, seed
     return time.perf_counter() - start
 
 
-def project_trainer(
-    x: torch.Tensor, y: torch.Tensor, hidden: int, steps: int, seed: int, engine: str = "fast"
-) -> float:
-    """The project's fit() on the same settings; returns its loop seconds (train_seconds).
-
-    With engine "fast" this always times the compiled loop, even where fit's default would hand a
-    large problem to torch (that choice is timed separately, in the scaling table).
-    """
+def project_fit(x: torch.Tensor, y: torch.Tensor, hidden: int, steps: int, seed: int, engine: str) -> float:
+    """The project's fit() on the article's settings; returns its loop seconds (train_seconds)."""
     model = build_bnn(x.shape[1], 3, ModelConfig(hidden=(hidden,)), seed)
-    config = TrainConfig(epochs=steps, lr=0.01, kl_weight=0.01, kl_reduction="mean", engine=engine)
-    if engine == "fast":  # fit()'s own compiled path, past its size check
-        every = train.default_progress_every(steps)
-        return train._fit_fast(model, x, y, config, seed, None, every).train_seconds
-    return fit(model, x, y, config, seed).train_seconds
+    return fit(model, x, y, TrainConfig(epochs=steps, engine=engine), seed).train_seconds
+
+
+def compiled_loop(x: torch.Tensor, y: torch.Tensor, hidden: tuple[int, ...], steps: int, seed: int) -> float:
+    """The compiled loop alone, even where fit() would hand a large problem to torch; returns seconds."""
+    spec = NetworkSpec((x.shape[1], *hidden, 3), "relu")
+    trainer = fast.FastTrainer(spec, spec.init(seed), x, y, TrainConfig(epochs=steps), seed)
+    start = time.perf_counter()
+    trainer.run(steps)
+    return time.perf_counter() - start
 
 
 def data_of_size(rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -113,18 +132,29 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
         print("| " + " | ".join(row) + " |")
 
 
+@contextmanager
+def busy_neighbour() -> Iterator[None]:
+    """Another process keeping one core busy, as a shared server always has."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def article_comparison(steps: int, repeats: int) -> None:
     x, y = data_of_size(150)
-    project_trainer(x, y, 100, 5, 0)  # load the compiled loop from its cache before timing
     times = alternate(
         {
-            "article loop (torchbnn + BKLLoss + autograd + Adam)": lambda r: article_loop(x, y, 100, steps, r),
-            "project, engine='torchbnn'": lambda r: project_trainer(x, y, 100, steps, r, "torchbnn"),
-            "project, engine='fast' (default)": lambda r: project_trainer(x, y, 100, steps, r, "fast"),
+            ARTICLE: lambda r: article_loop(x, y, 100, steps, r),
+            "project, engine='torchbnn'": lambda r: project_fit(x, y, 100, steps, r, "torchbnn"),
+            "project, engine='fast' (default)": lambda r: project_fit(x, y, 100, steps, r, "fast"),
         },
         repeats,
     )
-    reference = statistics.median(times["article loop (torchbnn + BKLLoss + autograd + Adam)"])
+    reference = statistics.median(times[ARTICLE])
     rows = []
     for name, values in times.items():
         median = statistics.median(values)
@@ -136,40 +166,58 @@ def article_comparison(steps: int, repeats: int) -> None:
     )
 
 
+SHAPES = [  # (hidden layers, rows): across the compiled loop's size limit, fast.MAX_MULTIPLY_ADDS
+    ((100,), 150),
+    ((400,), 150),
+    ((1000,), 150),
+    ((100,), 1500),
+    ((1024,), 1500),
+    ((256, 256), 150),
+    ((100,), 15000),
+    ((100, 100, 100), 1500),
+    ((256, 256), 1500),
+    ((1024, 1024), 150),
+]
+
+
 def scaling(steps: int, repeats: int) -> None:
     rows = []
-    for hidden, n_rows in ((100, 150), (400, 150), (1000, 150), (100, 1500), (100, 15000), (1000, 15000)):
+    for hidden, n_rows in SHAPES:
         x, y = data_of_size(n_rows)
         engines: set[str] = set()
 
-        def default(seed: int) -> float:
-            model = build_bnn(x.shape[1], 3, ModelConfig(hidden=(hidden,)), seed)  # noqa: B023
-            result = fit(model, x, y, TrainConfig(epochs=steps), seed)  # noqa: B023
-            engines.add(result.engine)  # noqa: B023
+        def train(seed: int, engine: str) -> float:
+            model = build_bnn(x.shape[1], 3, ModelConfig(hidden=hidden), seed)  # noqa: B023
+            result = fit(model, x, y, TrainConfig(epochs=steps, engine=engine), seed)  # noqa: B023
+            if engine == "fast":
+                engines.add(result.engine)  # noqa: B023
             return result.train_seconds
 
         times = alternate(
             {
-                "article": lambda r: article_loop(x, y, hidden, steps, r),  # noqa: B023
-                "fast": lambda r: project_trainer(x, y, hidden, steps, r),  # noqa: B023
-                "default": default,
+                "torchbnn": lambda r: train(r, "torchbnn"),
+                "compiled": lambda r: compiled_loop(x, y, hidden, steps, r),  # noqa: B023
+                "default": lambda r: train(r, "fast"),
             },
             repeats,
         )
-        article, compiled, chosen = (statistics.median(times[k]) for k in ("article", "fast", "default"))
+        reference, compiled, chosen = (statistics.median(times[k]) for k in ("torchbnn", "compiled", "default"))
+        multiply_adds = n_rows * sum(a * b for a, b in zip((4, *hidden), (*hidden, 3), strict=True))
         rows.append(
             [
-                str(hidden),
+                "-".join(map(str, hidden)),
                 f"{n_rows:,}",
-                f"{1000 * article / steps:.2f}",
+                f"{multiply_adds / 1e6:.1f}",
+                f"{1000 * reference / steps:.2f}",
                 f"{1000 * compiled / steps:.2f}",
                 f"{1000 * chosen / steps:.2f} ({', '.join(sorted(engines))})",
-                f"{article / chosen:.1f}×",
+                f"{reference / chosen:.1f}×",
             ]
         )
     table(
-        f"2. Scaling: ms per step over {steps} steps, median of {repeats}",
-        ["hidden", "rows", "article loop", "compiled loop", "project default (engine used)", "speed-up"],
+        f"2. Scaling: ms per step over {steps} steps, median of {repeats} "
+        f"(the compiled loop hands over to torch above {fast.MAX_MULTIPLY_ADDS / 1e6:g} million multiply-adds a step)",
+        ["hidden", "rows", "M multiply-adds", "torchbnn loop", "compiled loop", "project default (engine)", "speed-up"],
         rows,
     )
 
@@ -180,7 +228,7 @@ def sampling(repeats: int) -> None:
 
     def loop(_: int) -> float:
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad():  # the article's way: each torchbnn forward pass draws its own noise
             torch.stack([model(x).softmax(-1) for _ in range(100)])
         return time.perf_counter() - start
 
@@ -198,7 +246,7 @@ def sampling(repeats: int) -> None:
     table(f"3. Posterior sampling, S = 100, N = 150, median of {repeats}", ["method", "ms", "speed-up"], rows)
 
 
-def concurrent_seconds(work: Callable[[], float], copies: int) -> float:
+def concurrent_seconds(work: Callable[[], object], copies: int) -> float:
     """Wall time of ``copies`` runs of ``work`` started together in separate threads."""
     threads = [threading.Thread(target=work) for _ in range(copies)]
     start = time.perf_counter()
@@ -209,14 +257,24 @@ def concurrent_seconds(work: Callable[[], float], copies: int) -> float:
     return time.perf_counter() - start
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        with threadpool_limits(count):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def threads(steps: int, repeats: int) -> None:
     x, y = data_of_size(150)
     rows = []
     for n_threads in (1, 2):
-        torch.set_num_threads(n_threads)
-        with threadpool_limits(n_threads):
+        with torch_threads(n_threads):
             for engine in ("torchbnn", "fast"):
-                work = lambda: project_trainer(x, y, 100, steps, 0, engine)  # noqa: B023, E731
+                work = lambda: project_fit(x, y, 100, steps, 0, engine)  # noqa: B023, E731
                 one = statistics.median(concurrent_seconds(work, 1) for _ in range(repeats))
                 two = statistics.median(concurrent_seconds(work, 2) for _ in range(repeats))
                 rows.append([str(n_threads), engine, f"{one:.2f}", f"{two:.2f}", f"{two / one:.2f}"])
@@ -227,16 +285,161 @@ def threads(steps: int, repeats: int) -> None:
     )
 
 
+def twin(steps: int, repeats: int) -> None:
+    x, y = data_of_size(150)
+
+    def train(engine: str) -> Callable[[], float]:
+        def run() -> float:
+            model = build_twin(4, 3, ModelConfig(), seed=0)
+            return fit(model, x, y, TrainConfig(epochs=steps, engine=engine), seed=0).train_seconds
+
+        return run
+
+    choices = [("compiled (engine='fast')", "fast", 1), ("torch loop, 1 thread", "torchbnn", 1)]
+    choices.append(("torch loop, 2 threads", "torchbnn", 2))
+    rows = []
+    for name, engine, n_threads in choices:
+        with torch_threads(n_threads):
+            alone = statistics.median(train(engine)() for _ in range(repeats))
+            with busy_neighbour():
+                loaded = statistics.median(train(engine)() for _ in range(repeats))
+        rows.append([name, f"{alone:.2f}", f"{loaded:.2f}"])
+    table(
+        f"5. The plain twin, {steps} steps on iris: loop seconds, median of {repeats}",
+        ["trainer", "alone", "beside a busy process"],
+        rows,
+    )
+
+
+def drift(steps: int) -> None:
+    """Largest parameter difference between the engines, relative to the largest parameter, per tensor."""
+    x, y = data_of_size(150)
+    start = build_bnn(4, 3, ModelConfig(), seed=0)
+    checkpoints = [s for s in (1, 10, 100, 1000, 3000) if s <= steps]
+    rows = []
+    for dtype in (torch.float64, torch.float32):
+        cells = []
+        for checkpoint in checkpoints:
+            trained = {}
+            for engine in ("fast", "torchbnn"):
+                model = copy.deepcopy(start).to(dtype)
+                fit(model, x.to(dtype), y, TrainConfig(epochs=checkpoint, engine=engine), seed=7)
+                trained[engine] = model.state_dict()
+            gap = max(
+                ((trained["fast"][key] - value).abs().max() / value.abs().max()).item()
+                for key, value in trained["torchbnn"].items()
+            )
+            cells.append(f"{gap:.1e}")
+        rows.append([str(dtype).removeprefix("torch."), *cells])
+    table(
+        "6. Drift between the engines from the same start and noise (largest |Δ| / largest |parameter|)",
+        ["dtype", *(f"after {c} steps" for c in checkpoints)],
+        rows,
+    )
+
+
+def breast_cancer(steps: int, repeats: int) -> None:
+    dataset = load_builtin("breast_cancer")
+    config = RunConfig(train=TrainConfig(epochs=steps))
+
+    def run() -> tuple[float, float]:
+        start = time.perf_counter()
+        result = train_run(dataset, config)
+        return time.perf_counter() - start, result.metrics["train_seconds"]
+
+    rows = []
+    for where in ("alone", "beside a busy process"):
+        with busy_neighbour() if where != "alone" else _nothing():
+            results = [run() for _ in range(repeats)]
+        wall = statistics.median(r[0] for r in results)
+        loop = statistics.median(r[1] for r in results)
+        rows.append([where, f"{wall:.2f}", f"{loop:.2f}"])
+    table(
+        f"7. breast_cancer at the defaults ({steps} steps, 30 → 100 → 2, 455 training rows), median of {repeats}",
+        ["machine", "train_run seconds", "train_seconds (loop only)"],
+        rows,
+    )
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@jit
+def _time_noise(key: np.uint64, work: kernels.Workspace, steps: int) -> None:
+    n_params = work.eps.shape[0]
+    for step in range(steps):
+        noise.fill_normals(key, step * n_params, work.eps, work.uniforms)
+
+
+@jit
+def _time_forward(net: kernels.Net, goal: kernels.Objective, work: kernels.Workspace, steps: int) -> None:
+    for _ in range(steps):
+        kernels._forward(net, goal.xt, work.weights, work.activations)
+
+
+@jit
+def _time_gradients(
+    net: kernels.Net, goal: kernels.Objective, state: kernels.State, work: kernels.Workspace, steps: int
+) -> None:
+    for _ in range(steps):
+        kernels.step_gradients(net, goal, state.mu, state.log_sigma, work)
+
+
+@jit
+def _time_adam(state: kernels.State, work: kernels.Workspace, adam: kernels.Adam, steps: int) -> None:
+    for step in range(steps):
+        kernels._adam_update(state.mu, work.grad_mu, state.m_mu, state.v_mu, adam, float(step + 1))
+        kernels._adam_update(state.log_sigma, work.grad_ls, state.m_ls, state.v_ls, adam, float(step + 1))
+
+
+def profile(steps: int, repeats: int) -> None:
+    x, y = data_of_size(150)
+    spec = NetworkSpec((4, 100, 3), "relu")
+    trainer = fast.FastTrainer(spec, spec.init(0), x, y, TrainConfig(), noise_key=1)
+    trainer.run(10)
+    parts: dict[str, Callable[[int], None]] = {
+        "whole step (train_steps)": lambda n: trainer.run(n),
+        "noise: 803 normals": lambda n: _time_noise(np.uint64(1), trainer.work, n),
+        "forward pass": lambda n: _time_forward(trainer.net, trainer.objective, trainer.work, n),
+        "loss and all gradients": lambda n: _time_gradients(
+            trainer.net, trainer.objective, trainer.state, trainer.work, n
+        ),
+        "Adam on μ and log σ": lambda n: _time_adam(trainer.state, trainer.work, trainer.adam, n),
+    }
+    for part in parts.values():
+        part(2)  # compile the timing loops
+    rows = []
+    for name, part in parts.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            part(steps)
+            times.append((time.perf_counter() - start) / steps)
+        rows.append([name, f"{1000 * statistics.median(times):.4f}"])
+    table(
+        f"8. Where a compiled step goes (iris 4→100→3, 150 rows; median of {repeats} × {steps} steps)",
+        ["part", "ms / step"],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny step counts, to prove the script runs")
     args = parser.parse_args()
-    steps, scale_steps, repeats = (20, 5, 1) if args.smoke else (3000, 200, 5)
+    small = args.smoke
     print(f"torch {torch.__version__}, numba {numba.__version__}, {os.cpu_count()} CPUs ({platform.machine()})")
-    article_comparison(steps, max(repeats, 1) if args.smoke else repeats)
-    scaling(scale_steps, 1 if args.smoke else 3)
-    sampling(3 if args.smoke else 20)
-    threads(20 if args.smoke else 1000, 1 if args.smoke else 3)
+    fast.warm_up()
+    article_comparison(20 if small else 3000, 1 if small else 5)
+    scaling(5 if small else 200, 1 if small else 3)
+    sampling(3 if small else 50)
+    threads(20 if small else 1000, 1 if small else 3)
+    twin(20 if small else 3000, 1 if small else 3)
+    drift(10 if small else 3000)
+    breast_cancer(20 if small else 3000, 1 if small else 3)
+    profile(20 if small else 3000, 1 if small else 5)
 
 
 if __name__ == "__main__":
