@@ -1,7 +1,10 @@
-"""Checks of arrays at the API boundary: rows of features passed to sampling, probes, maps or a loaded run.
+"""Checks of arrays at the API boundary: rows of features passed to training, sampling, probes, maps or a loaded
+run.
 
-A wrong feature count, a non-numeric dtype, or NaN or infinity is refused with one
-sentence, instead of a shape error from deep inside torch or a silently NaN answer.
+A wrong feature count, a non-numeric dtype, NaN or infinity, a value too large for the
+network's float32, or a label outside the classes is refused with one sentence, instead
+of a shape error from deep inside torch, memory written out of bounds by a compiled
+kernel, or a silently NaN answer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ def checked_rows(values: object, n_features: int, what: str) -> np.ndarray:
         values: a NumPy array, torch tensor or nested list of shape (M, n_features).
         what: how the caller names the values in the message, e.g. "the probe point".
     """
-    array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    array = _as_array(values, what)
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise BNNInputError(f"{_capital(what)} must hold real numbers, got values of type {array.dtype}.")
     if array.ndim != 2 or array.shape[1] != n_features:
@@ -27,13 +30,15 @@ def checked_rows(values: object, n_features: int, what: str) -> np.ndarray:
             f"{_capital(what)} must be rows of {n_features} feature values, got an array of shape {array.shape}."
         )
     rows = array.astype(np.float64, copy=False)
-    bad = np.argwhere(~np.isfinite(rows))
-    if len(bad):
-        row, column = (int(i) for i in bad[0])
-        raise BNNInputError(
-            f"{_capital(what)} hold {rows[row, column]} at row {row}, feature {column}; every value must be finite."
-        )
+    _refuse_non_finite(rows, what, "every value must be finite")
     return rows
+
+
+def network_inputs(rows: np.ndarray, what: str) -> torch.Tensor:
+    """Checked float64 rows (M, D) as the network's float32 tensor (M, D), refusing values beyond float32's range."""
+    inputs = rows.astype(np.float32)
+    _refuse_non_finite(inputs, what, f"every value must lie within ±{np.finfo(np.float32).max:.1e}", shown=rows)
+    return torch.from_numpy(inputs)
 
 
 def checked_inputs(x: object, n_features: int, what: str) -> torch.Tensor:
@@ -42,7 +47,45 @@ def checked_inputs(x: object, n_features: int, what: str) -> torch.Tensor:
         if not torch.isfinite(x).all():
             checked_rows(x, n_features, what)  # raises, naming the first bad value
         return x
-    return torch.from_numpy(checked_rows(x, n_features, what).astype(np.float32))
+    return network_inputs(checked_rows(x, n_features, what), what)
+
+
+def check_training_rows(x: torch.Tensor, y: torch.Tensor, n_features: int, n_classes: int) -> None:
+    """Refuse training rows a network of ``n_features`` inputs and ``n_classes`` outputs cannot learn from.
+
+    Shape: x (N, n_features) floating point, y (N,) integer labels in 0 … n_classes − 1.
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise BNNInputError("The training inputs must be a floating-point torch tensor.")
+    checked_rows(x, n_features, "the training inputs")
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32) or y.shape != (len(x),):
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise BNNInputError(f"The training labels must be {len(x)} integers, one per row, got {shape}.")
+    if len(y) == 0:
+        raise BNNInputError("There are no training rows.")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= n_classes:
+        raise BNNInputError(
+            f"The training labels must be class numbers from 0 to {n_classes - 1}, got labels from {low} to {high}."
+        )
+
+
+def _as_array(values: object, what: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError):
+        raise BNNInputError(f"{_capital(what)} must be rows of equal length holding numbers.") from None
+
+
+def _refuse_non_finite(rows: np.ndarray, what: str, rule: str, shown: np.ndarray | None = None) -> None:
+    """Name the first value of ``rows`` that is not finite (as ``shown`` holds it, if given)."""
+    bad = np.argwhere(~np.isfinite(rows))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        value = (rows if shown is None else shown)[row, column]
+        raise BNNInputError(f"Row {row}, feature {column} of {what} is {value:g}; {rule}.")
 
 
 def _capital(text: str) -> str:

@@ -22,7 +22,7 @@ import torch
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from .checks import checked_rows
+from .checks import checked_rows, network_inputs
 from .config import BUILTIN_DATASETS, CSV_PREFIX, DataConfig
 from .errors import BNNInputError
 from .seeds import split_seed
@@ -348,7 +348,7 @@ def model_inputs(raw: np.ndarray, scaler: Scaler | None, n_features: int) -> tor
     """
     values = checked_rows(raw, n_features, "the feature rows")
     scaled = scaler.transform(values) if scaler is not None else values
-    return torch.from_numpy(np.array(scaled, dtype=np.float32))  # a writable copy
+    return network_inputs(np.asarray(scaled, dtype=np.float64), "the scaled feature rows")
 
 
 @dataclass(frozen=True, eq=False)

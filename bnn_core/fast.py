@@ -19,9 +19,9 @@ from .config import TrainConfig
 from .network import ACTIVATIONS, ADAM_BETAS, ADAM_EPS, NetworkSpec, Params
 
 # Above this many multiply-adds per step (rows × Σ fan_in · fan_out) torch's float32 matrix kernels beat the
-# compiled loop, which keeps to plain vectorised loops: benchmarks/train_speed.py, table 2, measured the compiled
-# loop 1.1–1.5× faster than torch at about 10 million (256-256 at 150 rows, 1024 at 1,500 rows) and 1.6–7× slower
-# from 31 million up (100-100-100 at 1,500 rows; 1024-1024 at 150).
+# compiled loop, which keeps to plain vectorised loops: benchmarks/train_speed.py, table 2 (README), measured the
+# compiled loop 1.0–1.6× as fast as torch at about 10 million (1024 units at 1,500 rows, 256-256 at 150 rows, 100 at
+# 15,000 rows) and 1.7–3.3× slower from 31 million up (100-100-100 at 1,500 rows; 256-256 at 1,500; 1024-1024 at 150).
 MAX_MULTIPLY_ADDS = 15_000_000
 
 
@@ -103,8 +103,10 @@ class FastTrainer:
         self.net = kernel_net(spec)
         self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key)
         self.adam = kernels.Adam(float(config.lr), *ADAM_BETAS, ADAM_EPS)
-        moments = [np.zeros(spec.n_params) for _ in range(4)]
-        self.state = kernels.State(start.mu.copy(), start.log_sigma.copy(), *moments)
+        mu, log_sigma = aligned_zeros(spec.n_params), aligned_zeros(spec.n_params)
+        mu[:], log_sigma[:] = start.mu, start.log_sigma
+        moments = [aligned_zeros(spec.n_params) for _ in range(4)]
+        self.state = kernels.State(mu, log_sigma, *moments)
         self.work = workspace(spec, len(y))
         self.steps_done = 0
 

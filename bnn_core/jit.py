@@ -9,7 +9,8 @@ a change to any of them starts a fresh folder. The folder is under the user's ca
 folder, or, when that is not writable (a read-only install run by a user without a
 writable home), a private folder under the system's temp folder; if neither can be
 had, kernels compile once per process instead of failing. A ``NUMBA_CACHE_DIR`` the
-user set is left alone.
+user set is left alone. The folder is set in numba's settings (``numba.config.CACHE_DIR``),
+so other numba code in the same process caches there too.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def _configure_cache() -> bool:
     if folder is None or not _can_write(folder):
         print("bnn_core: no writable cache folder; compiled kernels are rebuilt in every process.", file=sys.stderr)
         return False
-    os.environ["NUMBA_CACHE_DIR"] = str(folder)
-    numba_config.reload_config()  # numba read its settings at import; make it see the folder
+    # numba's settings object, not the environment: children do not inherit it, and reload_config() would undo
+    # numba settings the host program made in code.
+    numba_config.CACHE_DIR = str(folder)
     return True
 
 

@@ -178,7 +178,7 @@ class NetworkSpec:
     def pack(self, model: nn.Module) -> Params:
         """Copy a network's parameters into the packed float64 layout."""
         mu, log_sigma = np.empty(self.n_params), np.empty(self.n_params)
-        for layer, module in zip(self.layers, _linear_layers(model), strict=True):
+        for layer, module in zip(self.layers, linear_layers(model), strict=True):
             for where, (mean, spread) in zip((layer.weights, layer.biases), _tensors(module), strict=True):
                 mu[where] = mean.detach().double().flatten().numpy()
                 if spread is not None:
@@ -190,7 +190,7 @@ class NetworkSpec:
     @torch.no_grad()
     def unpack(self, params: Params, model: nn.Module) -> None:
         """Write packed parameters into a network's tensors (in their dtype)."""
-        for layer, module in zip(self.layers, _linear_layers(model), strict=True):
+        for layer, module in zip(self.layers, linear_layers(model), strict=True):
             for where, (mean, spread) in zip((layer.weights, layer.biases), _tensors(module), strict=True):
                 mean.copy_(torch.from_numpy(params.mu[where]).view_as(mean))
                 if spread is not None:
@@ -239,7 +239,8 @@ class _UninitialisedBayesLinear(torchbnn.BayesLinear):
         pass
 
 
-def _linear_layers(model: nn.Module) -> list[nn.Module]:
+def linear_layers(model: nn.Module) -> list[torchbnn.BayesLinear | nn.Linear]:
+    """The model's ``BayesLinear`` and ``nn.Linear`` layers, input to output."""
     return [m for m in model.modules() if isinstance(m, torchbnn.BayesLinear | nn.Linear)]
 
 

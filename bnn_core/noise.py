@@ -1,7 +1,7 @@
 """The one random number generator: a counter-based stream of uniforms and standard normals.
 
 Value ``i`` of stream ``key`` is a pure function of ``(key, i)``: SplitMix64 hashes the
-position into 53 random bits, a uniform u in (0, 1), and Wichura's AS241 algorithm (the
+position into 52 random bits, a uniform u in (0, 1), and Wichura's AS241 algorithm (the
 inverse normal CDF, accurate to about 1e-16) turns u into a normal. Any stretch of a
 stream is computed directly, identically however it is asked for: the compiled trainer
 draws each step's noise inside its loop, the reference loop draws the same values in
@@ -25,12 +25,16 @@ _MIX_2 = 0x94D049BB133111EB
 
 @jit(inline="always")
 def uniform_at(key: np.uint64, position: int) -> float:
-    """Uniform in (0, 1) at ``position`` of stream ``key``: the top 53 bits of SplitMix64, plus half a step."""
+    """Uniform in (0, 1) at ``position`` of stream ``key``: the top 52 bits of SplitMix64, plus half a step.
+
+    52 bits, not 53: (k + ½)·2⁻⁵² is exact for every k < 2⁵², so the largest value is 1 − 2⁻⁵³,
+    never 1.0 (where Φ⁻¹ is infinite); with 53 bits the top value rounded up to 1.0.
+    """
     z = key + np.uint64(position + 1) * np.uint64(_GOLDEN)  # wraps modulo 2⁶⁴ on purpose
     z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX_1)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX_2)
     z = z ^ (z >> np.uint64(31))
-    return (np.float64(z >> np.uint64(11)) + 0.5) * 2.0**-53
+    return (np.float64(z >> np.uint64(12)) + 0.5) * 2.0**-52
 
 
 @jit(inline="always")

@@ -52,6 +52,7 @@ HISTORY_FILE = "history.csv"
 RUN_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE, HISTORY_FILE)
 STORE = ".bnn_runs"  # beside a run's link: <name>/<version>/ folders holding its files
 LOCK_FILE = ".lock"
+UNVERSIONED = "unversioned-"  # a run saved as a plain folder by an earlier version, moved into the store
 
 
 def package_versions() -> dict[str, str]:
@@ -89,8 +90,8 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     new version folder, ``.bnn_runs/<name>/<version>/`` beside ``out_dir``, and ``out_dir``
     is a symbolic link to it. Replacing a run is one atomic rename of that link: a save
     killed at any moment leaves either the old run or the new one. The next save removes
-    what a killed save left behind. Missing parent folders are created, and removed again
-    if the save fails.
+    what a killed save left behind. A save that fails leaves the earlier run as it was, and
+    removes what it made (missing parent folders included).
 
     Raises:
         BNNInputError: ``out_dir`` is a file, the current folder, a folder that holds something
@@ -102,24 +103,40 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     created = [folder for folder in (out.parent, *out.parent.parents) if not folder.exists()]
     version = store / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     try:
-        store.mkdir(parents=True, exist_ok=True)
         with _locked(store):
-            _remove_leftovers(out, store)
-            version.mkdir()
-            _write_files(run, version)
-            _point(out, version)
-            _remove_leftovers(out, store)  # the version just replaced
+            try:
+                _remove_leftovers(out, store)
+                version.mkdir()
+                _write_files(run, version)
+                _point(out, version)
+                _remove_leftovers(out, store)  # the version just replaced
+            except BaseException:
+                _undo(out, store, version)
+                raise
     except BaseException as err:
-        shutil.rmtree(version, ignore_errors=True)
-        if not out.is_symlink():  # nothing was saved under this name before: leave no trace of it
-            (store / LOCK_FILE).unlink(missing_ok=True)
-        for folder in (store, store.parent, *created):  # innermost first; only empty ones go
+        for folder in (store.parent, *created):  # innermost first; only empty ones go
             with contextlib.suppress(OSError):
                 folder.rmdir()
         if isinstance(err, OSError):
             raise BNNInputError(f"Cannot write the run to {out}: {err.strerror or err}.") from None
         raise
     return out
+
+
+def _target(out: Path) -> Path | None:
+    """The version folder ``out`` links to, or None if it is not a link."""
+    return out.resolve() if out.is_symlink() else None
+
+
+def _undo(out: Path, store: Path, version: Path) -> None:
+    """After a failed save, with the lock held: drop the new version unless the link already points at it; if
+    nothing is saved under this name, drop the name's store too."""
+    if _target(out) != version.resolve():
+        shutil.rmtree(version, ignore_errors=True)
+    if not out.exists():
+        (store / LOCK_FILE).unlink(missing_ok=True)  # safe: a waiting save checks it locked the file still there
+        with contextlib.suppress(OSError):
+            store.rmdir()
 
 
 def _write_files(run: TrainedRun, folder: Path) -> None:
@@ -145,18 +162,23 @@ def _fsync(path: Path) -> None:
 
 def _point(out: Path, version: Path) -> None:
     """Make ``out`` a link to ``version`` with one atomic rename (after clearing an empty or pre-link folder)."""
+    aside = None
     if out.is_dir() and not out.is_symlink():
         if any(out.iterdir()):
-            # A run saved before runs were versioned: it becomes a version itself, then the link replaces it.
-            out.rename(version.parent / f"unversioned-{uuid.uuid4().hex[:8]}")
+            # A run saved before runs were versioned becomes a version itself, then the link replaces it. Until
+            # the link is in place, load_run finds it in the store (see _recovered) and no save deletes it.
+            aside = version.parent / f"{UNVERSIONED}{uuid.uuid4().hex[:8]}"
+            out.rename(aside)
         else:
             out.rmdir()
     link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:8]}"
-    link.symlink_to(os.path.relpath(version, out.parent))
     try:
+        link.symlink_to(os.path.relpath(version, out.parent))
         os.replace(link, out)
     except BaseException:
         link.unlink(missing_ok=True)
+        if aside is not None:
+            aside.rename(out)
         raise
     _fsync(out.parent)
 
@@ -166,20 +188,31 @@ def _locked(store: Path) -> Iterator[None]:
     """Hold an exclusive lock on a run's version store, so two saves to one name never clean up each other.
 
     The operating system drops the lock when its process dies, so a killed save never blocks the next.
+    A failed first save deletes the lock file (and the store) while holding it, so a save that was
+    waiting checks that the file it locked is still the one in place, and otherwise starts again.
     """
-    with open(store / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = store / LOCK_FILE
+    while True:
+        store.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if lock.exists() and os.path.samestat(os.fstat(handle.fileno()), lock.stat()):
+                    yield
+                    return
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _remove_leftovers(out: Path, store: Path) -> None:
-    """Delete every version but the one ``out`` points to, and link files a killed save left (lock held)."""
-    current = out.resolve() if out.is_symlink() else None
+    """Delete every version but the one ``out`` points to, and link files a killed save left (lock held).
+
+    While ``out`` is no link, a run moved aside by a killed first versioned save is its only copy: it stays.
+    """
+    current = _target(out)
     for entry in store.iterdir():
-        if entry.name != LOCK_FILE and entry.resolve() != current:
+        keep = entry.name == LOCK_FILE or (current is None and entry.name.startswith(UNVERSIONED))
+        if not keep and entry.resolve() != current:
             shutil.rmtree(entry, ignore_errors=True)
     for link in out.parent.glob(f".{glob.escape(out.name)}.link-*"):
         link.unlink(missing_ok=True)
@@ -229,6 +262,9 @@ class LoadedRun:
 def load_run(run_dir: str | Path) -> LoadedRun:
     """Read a run directory, refusing a missing, wrong or corrupt file with a clear message.
 
+    Every file comes from one version. If a save replaces the run while it is read (the
+    version being read is then deleted), the read starts again on the new version.
+
     Raises:
         BNNInputError: a file is missing or unreadable, the config is invalid, or the
             weights' keys, shapes or values do not match the config.
@@ -236,9 +272,30 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     path = Path(run_dir)
     if path.is_file():
         raise BNNInputError(f"{path} is a file; give the run's folder.")
-    if not path.is_dir():
-        raise BNNInputError(f"{path} is not a run folder (no such directory).")
-    folder = path.resolve()  # one version throughout, even if a save replaces the link meanwhile
+    for _ in range(_READ_ATTEMPTS):
+        folder = path.resolve() if path.is_dir() else _recovered(path)
+        if folder is None:
+            raise BNNInputError(f"{path} is not a run folder (no such directory).")
+        try:
+            return _load_version(path, folder)
+        except BNNInputError:
+            if path.resolve() == folder or not path.is_dir():
+                raise  # the run did not change meanwhile: the problem is in its files
+    raise BNNInputError(f"{path} was replaced by a new save during each of {_READ_ATTEMPTS} reads; try again.")
+
+
+_READ_ATTEMPTS = 3
+
+
+def _recovered(path: Path) -> Path | None:
+    """A run saved as a plain folder whose first versioned save was killed before its link was made, or None."""
+    store = Path(os.path.abspath(path)).parent / STORE / path.name
+    moved = sorted(store.glob(f"{UNVERSIONED}*"), key=lambda folder: folder.stat().st_mtime) if store.is_dir() else []
+    return moved[-1] if moved else None
+
+
+def _load_version(path: Path, folder: Path) -> LoadedRun:
+    """Read and check the run files in ``folder`` (naming them under ``path`` in messages)."""
     for name in (CONFIG_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise BNNInputError(f"{path} is not a complete run: {name} is missing.")
@@ -288,7 +345,7 @@ def _scaler(values: Any, n_features: int) -> Scaler | None:
         raise BNNInputError('scaler must be null or {"mean": [...], "std": [...]}.')
     try:
         scaler = Scaler.from_dict(values)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BNNInputError("scaler means and stds must be numbers.") from None
     if scaler.mean.shape != (n_features,) or scaler.std.shape != (n_features,):
         raise BNNInputError(f"scaler needs {n_features} means and stds, one per feature.")

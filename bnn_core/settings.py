@@ -23,6 +23,7 @@ from .errors import BNNInputError
 BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
 CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
 MAX_SEED = 2**32 - 1
+_LONGEST_SHOWN = 40  # characters of a refused value quoted in the message
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ class Setting:
 
     def _refuse(self, problem: str, value: Any) -> BNNInputError:
         example = f" (e.g. {self.example})" if self.example else ""
-        return BNNInputError(f"{self.label} must {problem}{example}, got {value!r}.")
+        shown = repr(value)
+        shown = shown if len(shown) <= _LONGEST_SHOWN else f"{shown[: _LONGEST_SHOWN - 1]}…"
+        return BNNInputError(f"{self.label} must {problem}{example}, got {shown}.")
 
     def _check_word(self, value: Any) -> str:
         if value in self.choices or (self.prefix and isinstance(value, str) and value.startswith(self.prefix)):
@@ -83,7 +86,10 @@ class Setting:
     def _check_number(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self._refuse(f"be a whole number {self.allowed()}" if self.kind is int else "be a number", value)
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range, e.g. a seed of 400 digits
+            raise self._refuse(f"be {self.allowed()}", value) from None
         if not math.isfinite(number):
             raise self._refuse("be a finite number", value)
         if self.kind is int and not number.is_integer():

@@ -20,9 +20,18 @@ import torchbnn
 from torch import nn
 
 from . import fast, noise
+from .checks import check_training_rows
 from .config import TrainConfig
 from .errors import BNNInputError
-from .network import ADAM_BETAS, ADAM_EPS, NetworkSpec, UnsupportedNetwork, bayes_layers, n_bayes_parameters
+from .network import (
+    ADAM_BETAS,
+    ADAM_EPS,
+    NetworkSpec,
+    UnsupportedNetwork,
+    bayes_layers,
+    linear_layers,
+    n_bayes_parameters,
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,13 @@ def fit(
         progress_every: steps between callbacks (default: about 100 calls a run).
 
     Raises:
-        BNNInputError: the loss became NaN or infinite; the message names the setting to change.
+        BNNInputError: the rows do not fit the network (feature count, labels beyond its classes, NaN), or the
+            loss became NaN or infinite; the message names the setting to change.
     """
+    layers = linear_layers(model)
+    if not layers:
+        raise UnsupportedNetwork("fit() trains networks of BayesLinear or nn.Linear layers; this model has none")
+    check_training_rows(x, y, layers[0].in_features, layers[-1].out_features)
     every = progress_every or default_progress_every(config.epochs)
     fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
     note = ""

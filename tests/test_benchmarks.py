@@ -45,3 +45,9 @@ def test_map_speed_benchmark_runs() -> None:
 def test_resample_latency_benchmark_runs() -> None:
     out = _run("resample_latency.py", "--clicks", "1")
     assert "| app: Resample" in out and "| bare page" in out
+
+
+def test_truck_benchmark_runs() -> None:
+    out = _run("truck.py", "--seeds", "1", "--epochs", "30")
+    assert "| article (mean, 0.01, σ₀ 0.1) | 0 |" in out and "| textbook (sum, 0.01, σ₀ 1) | 0 |" in out
+    assert sum(line.startswith("- ") and "epistemic" in line for line in out.splitlines()) == 2  # a range each

@@ -11,6 +11,7 @@ import torch
 import torchbnn
 
 from bnn_core import (
+    BNNInputError,
     DataConfig,
     ModelConfig,
     NetworkSpec,
@@ -117,6 +118,42 @@ def test_fifty_steps_of_the_twin_agree_in_float64(iris_rows) -> None:
     (fast_state, _), (ref_state, _) = _train_both(twin, x, y, TrainConfig(epochs=50), torch.float64)
     for key, value in ref_state.items():
         np.testing.assert_allclose(fast_state[key].numpy(), value.numpy(), rtol=1e-8, atol=1e-15, err_msg=key)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 31, 32, 33, 65])
+@pytest.mark.parametrize("bayesian", [True, False])
+def test_any_row_count_trains_alike_on_both_engines(iris_rows, rows: int, bayesian: bool) -> None:
+    """The compiled loop pads the rows to a multiple of 32: the padding must carry no loss and no gradient."""
+    x, y = iris_rows
+    x, y = x[::2][:rows], y[::2][:rows]  # every other row, so even a few rows hold more than one class
+    build = build_bnn if bayesian else build_twin
+    model = build(4, 3, ModelConfig(hidden=(7, 5), activation="sigmoid"), seed=4)
+    (fast_state, fast_history), (ref_state, ref_history) = _train_both(
+        model, x, y, TrainConfig(epochs=50), torch.float64
+    )
+    for key, value in ref_state.items():
+        np.testing.assert_allclose(fast_state[key].numpy(), value.numpy(), rtol=1e-8, atol=1e-15, err_msg=key)
+    np.testing.assert_allclose(fast_history.total, ref_history.total, rtol=1e-8)
+    np.testing.assert_array_equal(fast_history.train_accuracy, ref_history.train_accuracy)
+
+
+@pytest.mark.parametrize("engine", ["fast", "torchbnn"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda x, y: (x, y + 2), r"class numbers from 0 to 2, got labels from 2 to 4"),
+        (lambda x, y: (x, y - 1), r"class numbers from 0 to 2, got labels from -1 to 1"),
+        (lambda x, y: (torch.cat([x, x[:, :1]], dim=1), y), r"rows of 4 feature values, got an array of shape"),
+        (lambda x, y: (x, y[:-1]), r"must be 150 integers, one per row, got \(149,\)"),
+        (lambda x, y: (x.index_put((torch.tensor([3]), torch.tensor([1])), torch.tensor(float("nan"))), y),
+         r"Row 3, feature 1 of the training inputs is nan"),
+        (lambda x, y: (x, y.float()), r"must be 150 integers"),
+    ],
+)  # fmt: skip
+def test_rows_a_network_cannot_learn_from_are_refused_by_both_engines(iris_rows, engine, change, message) -> None:
+    x, y = change(*iris_rows)
+    with pytest.raises(BNNInputError, match=message):
+        fit(build_bnn(4, 3, ModelConfig(), seed=0), x, y, TrainConfig(epochs=5, engine=engine), seed=0)
 
 
 def test_pack_and_unpack_round_trip_in_torchbnn_order() -> None:

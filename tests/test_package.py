@@ -15,10 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_A_LITTLE = (
-    "import os, bnn_core\n"
+    "import numba, bnn_core\n"
     "from bnn_core import RunConfig, TrainConfig, load_builtin, train_run\n"
     "run = train_run(load_builtin('iris'), RunConfig(train=TrainConfig(epochs=20), samples=5))\n"
-    "print(bnn_core.__file__, os.environ.get('NUMBA_CACHE_DIR'), run.metrics['engine'], run.metrics['steps'])\n"
+    "print(bnn_core.__file__, numba.config.CACHE_DIR, run.metrics['engine'], run.metrics['steps'])\n"
 )
 
 

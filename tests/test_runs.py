@@ -295,3 +295,110 @@ def test_a_link_this_package_did_not_make_is_left_alone(tmp_path: Path, quick_ru
     with pytest.raises(BNNInputError, match=r"is a link to .*not a run saved here"):
         save_run(quick_run, tmp_path / "mine")
     assert (tmp_path / "mine").resolve() == elsewhere.resolve()
+
+
+def test_a_save_that_fails_after_the_link_moved_keeps_the_new_run(
+    saved: Path, iris, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the rename (here: flushing the folder) must not delete the version the link points at."""
+    other = train_run(iris, RunConfig(train=TrainConfig(epochs=20), samples=5, seed=9))
+    real_fsync = runs_module._fsync
+
+    def fsync_fails_on_the_parent(path: Path) -> None:
+        if path == saved.parent:
+            raise OSError(5, "Input/output error")
+        real_fsync(path)
+
+    monkeypatch.setattr(runs_module, "_fsync", fsync_fails_on_the_parent)
+    with pytest.raises(BNNInputError, match="Input/output error"):
+        save_run(other, saved)
+    assert load_run(saved).config.seed == 9  # the link points at a whole run, not at a deleted folder
+
+
+def test_a_first_versioned_save_killed_before_its_link_still_loads_the_old_run(
+    tmp_path: Path, quick_run: TrainedRun, iris
+) -> None:
+    """The moment between moving a plain-folder run into the store and placing the link: the run is still found."""
+    legacy = tmp_path / "old"
+    legacy.mkdir()
+    for file in save_run(quick_run, tmp_path / "model").iterdir():
+        (legacy / file.name).write_bytes(file.read_bytes())
+    store = tmp_path / ".bnn_runs" / "old"
+    store.mkdir(parents=True)
+    legacy.rename(store / "unversioned-killed")  # what _point does first; a kill here leaves no link
+    assert load_run(legacy).config == quick_run.config
+    other = train_run(iris, RunConfig(train=TrainConfig(epochs=20), samples=5, seed=9))
+    save_run(other, legacy)
+    assert load_run(legacy).config.seed == 9 and len(_versions(legacy)) == 1
+
+
+def test_a_failed_link_puts_a_plain_folder_run_back(
+    tmp_path: Path, quick_run: TrainedRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = tmp_path / "old"
+    legacy.mkdir()
+    for file in save_run(quick_run, tmp_path / "model").iterdir():
+        (legacy / file.name).write_bytes(file.read_bytes())
+
+    def replace_fails(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs_module.os, "replace", replace_fails)
+    with pytest.raises(BNNInputError, match="No space left on device"):
+        save_run(quick_run, legacy)
+    assert legacy.is_dir() and not legacy.is_symlink() and load_run(legacy).config == quick_run.config
+
+
+def test_a_read_during_a_save_reads_the_new_run(saved: Path, iris, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that deletes the version being read makes the read start again on the new one."""
+    other = train_run(iris, RunConfig(train=TrainConfig(epochs=20), samples=5, seed=9))
+    real_checked_state = runs_module._checked_state
+    calls = []
+
+    def a_save_lands_midway(*args: object):
+        calls.append(args)
+        if len(calls) == 1:
+            save_run(other, saved)  # replaces the link and deletes the version being read
+        return real_checked_state(*args)
+
+    monkeypatch.setattr(runs_module, "_checked_state", a_save_lands_midway)
+    assert load_run(saved).config.seed == 9 and len(calls) == 2
+
+
+def test_the_store_lock_stays_exclusive_when_a_failed_save_deletes_it(tmp_path: Path) -> None:
+    """A save waiting for the lock while the holder deletes the lock file must lock the file then in place."""
+    import fcntl
+    import threading
+
+    store = tmp_path / ".bnn_runs" / "run"
+    holding, deleted = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def first() -> None:
+        with runs_module._locked(store):
+            holding.set()
+            time.sleep(0.2)  # the second save is waiting on this file now
+            (store / ".lock").unlink()
+            store.rmdir()
+            deleted.set()
+
+    def second() -> None:
+        if not holding.wait(timeout=30):
+            return
+        with runs_module._locked(store):
+            seen.append("deleted before" if deleted.is_set() else "too early")
+            try:
+                with open(store / ".lock") as probe:  # the file in place is the one held: nobody else gets it
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    seen.append("a third save got the lock too")
+            except BlockingIOError:
+                seen.append("exclusive")
+            except OSError as err:
+                seen.append(f"no lock file in place: {err}")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert seen == ["deleted before", "exclusive"]

@@ -95,3 +95,34 @@ def test_the_inverse_normal_cdf_matches_scipy_in_the_tails_too() -> None:
     uniforms = noise.uniforms(99, 0, 100_000)
     assert uniforms.min() > 0.0 and uniforms.max() < 1.0
     np.testing.assert_allclose(noise.normals(99, 0, 100_000), stats.norm.ppf(uniforms), rtol=1e-13, atol=1e-13)
+
+
+def _key_whose_first_hash_is(value: int) -> int:
+    """The stream key whose position 0 hashes to ``value``: SplitMix64's finaliser inverted step by step."""
+    mask = 2**64 - 1
+
+    def unshift(x: int, shift: int) -> int:  # inverse of x ^ (x >> shift)
+        result = x
+        for _ in range(64 // shift):
+            result = x ^ (result >> shift)
+        return result & mask
+
+    z = unshift(value, 31)
+    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & mask
+    z = unshift(z, 27)
+    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & mask
+    z = unshift(z, 30)
+    return (z - 0x9E3779B97F4A7C15) & mask  # position 0 adds the golden gamma once
+
+
+def test_the_largest_and_smallest_hash_give_uniforms_strictly_inside_zero_and_one() -> None:
+    """With 53 bits the largest hash rounded to exactly 1.0, where the inverse normal CDF is infinite."""
+    from scipy import stats
+
+    from bnn_core import noise
+
+    top, bottom = _key_whose_first_hash_is(2**64 - 1), _key_whose_first_hash_is(0)
+    assert noise.uniforms(top, 0, 1)[0] == 1.0 - 2.0**-53
+    assert noise.uniforms(bottom, 0, 1)[0] == 2.0**-53
+    high, low = noise.normals(top, 0, 1)[0], noise.normals(bottom, 0, 1)[0]
+    assert high == pytest.approx(stats.norm.isf(2.0**-53), rel=1e-12) and low == pytest.approx(-high, rel=1e-12)
