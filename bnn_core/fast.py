@@ -20,8 +20,8 @@ from .network import ACTIVATIONS, ADAM_BETAS, ADAM_EPS, NetworkSpec, Params
 
 # Above this many multiply-adds per step (rows × Σ fan_in · fan_out) torch's float32 matrix kernels beat the
 # compiled loop, which keeps to plain vectorised loops: benchmarks/train_speed.py, table 2 (README), measured the
-# compiled loop 1.0–1.6× as fast as torch at about 10 million (1024 units at 1,500 rows, 256-256 at 150 rows, 100 at
-# 15,000 rows) and 1.7–3.3× slower from 31 million up (100-100-100 at 1,500 rows; 256-256 at 1,500; 1024-1024 at 150).
+# compiled loop 1.0–1.8× as fast as torch at about 10 million (1024 units at 1,500 rows, 256-256 at 150 rows, 100 at
+# 15,000 rows) and 1.7–4.5× slower from 31 million up (100-100-100 at 1,500 rows; 256-256 at 1,500; 1024-1024 at 150).
 MAX_MULTIPLY_ADDS = 15_000_000
 
 

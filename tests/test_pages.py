@@ -196,3 +196,18 @@ def test_the_label_guess_prefers_text_then_few_values() -> None:
 
     assert likely_label_column(csv_preview(b"species,a,b\nx,1,2\ny,3,4\n")) == "species"
     assert likely_label_column(csv_preview(b"a,target,b\n1.5,0,2.5\n3.5,1,4.5\n7.5,0,8.5\n")) == "target"
+
+
+@pytest.mark.parametrize("name", ["uncertainty_map", "truck_probe", "calibration"])
+def test_a_stopped_plain_network_is_offered_again_and_then_compared(name: str, run: TrainedRun) -> None:
+    """After Stop during the twin's training the page says where it stopped; one press trains it and draws."""
+    stopped = state.TrainingMark("twin", run.config.train.epochs, step=120)
+    at = _page(name, **{state.RUN: run, state.TRAINING: stopped})
+    assert not at.exception
+    assert "Training of the plain network stopped after 120 of 300 steps" in at.info[0].value
+    assert not at.get("plotly_chart") and state.TWIN not in at.session_state
+    at.button(key="train_twin").click().run()
+    assert not at.exception and at.get("plotly_chart")
+    kept_run, twin = at.session_state[state.TWIN]
+    assert kept_run is run and twin.fit.steps == 300 and not twin.fit.cancelled
+    assert state.TWIN_PAUSED not in at.session_state
