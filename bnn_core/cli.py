@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .archive import unpacked_run
 from .config import RunConfig
 from .data import Dataset, load_builtin, read_csv
 from .errors import BNNInputError
@@ -24,6 +26,7 @@ from .runs import (
     METRICS_FILE,
     MODEL_FILE,
     PREDICTIONS_FILE,
+    LoadedRun,
     check_run_target,
     load_run,
     save_run,
@@ -65,7 +68,9 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     )
     _add_train_arguments(train)
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
-    show.add_argument("run_dir", metavar="DIR", help="a folder written by 'train --out DIR'")
+    show.add_argument(
+        "run_dir", metavar="DIR", help="a folder written by 'train --out DIR', or a run zip downloaded from the app"
+    )
     return parser
 
 
@@ -226,9 +231,16 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    run = load_run(args.run_dir)
+    path = Path(args.run_dir)
+    if path.is_file() and zipfile.is_zipfile(path):  # a run zip downloaded from the dashboard
+        with unpacked_run(path.read_bytes(), str(path)) as folder:
+            return _print_run(load_run(folder), path)
+    return _print_run(load_run(path), path)
+
+
+def _print_run(run: LoadedRun, shown: Path) -> int:
     c = run.config
-    print(f"{run.path} is a valid run: {_shape(len(run.feature_names), len(run.class_names), c)} BNN on {run.dataset}")
+    print(f"{shown} is a valid run: {_shape(len(run.feature_names), len(run.class_names), c)} BNN on {run.dataset}")
     print(f"  classes: {', '.join(run.class_names)}; features: {', '.join(run.feature_names)}")
     print(
         f"  settings: {c.model.activation}, prior N({c.model.prior_mu:g}, {c.model.prior_sigma:g}²), "

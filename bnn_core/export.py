@@ -11,7 +11,7 @@ from .uncertainty import PointUncertainty
 PREDICTION_COLUMNS = ("split", "label", "predicted", "entropy", "aleatoric", "epistemic", "variation_ratio")
 
 
-def _feature_column(name: str) -> str:
+def feature_column(name: str) -> str:
     """A feature's column name in predictions.csv; prefixed only when it would clash with an output column."""
     clashes = name in PREDICTION_COLUMNS or name == "predicted_std" or name.startswith("p_")
     return f"feature_{name}" if clashes else name
@@ -23,7 +23,7 @@ def predictions_frame(data: PreparedData, uncertainty: PointUncertainty) -> pd.D
     names = np.asarray(dataset.class_names, dtype=object)
     columns: dict[str, object] = {"split": np.where(data.is_test, "test", "train")}
     for j, feature in enumerate(dataset.feature_names):
-        columns[_feature_column(feature)] = dataset.x[:, j]
+        columns[feature_column(feature)] = dataset.x[:, j]
     columns["label"] = names[dataset.y]
     columns["predicted"] = names[uncertainty.predicted.numpy()]
     for c, class_name in enumerate(dataset.class_names):

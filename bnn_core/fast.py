@@ -158,9 +158,9 @@ def warm_up() -> None:
     with _compiled:
         if _ready.is_set():
             return
+        noise.warm_up()  # first: sampling needs only the generator, so a chart can be drawn meanwhile
         spec = NetworkSpec((2, 3, 2), "relu")
         x, y = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
         FastTrainer(spec, spec.init(0), x, y, TrainConfig(epochs=1), noise_key=0).run(1)
-        noise.normals(0, 0, 1)
         kernels.kl_sum(np.zeros(1), np.zeros(1), 0.0, 1.0)
         _ready.set()

@@ -107,7 +107,7 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
             try:
                 _remove_leftovers(out, store)
                 version.mkdir()
-                _write_files(run, version)
+                write_run_files(run, version)
                 _point(out, version)
                 _remove_leftovers(out, store)  # the version just replaced
             except BaseException:
@@ -139,7 +139,7 @@ def _undo(out: Path, store: Path, version: Path) -> None:
             store.rmdir()
 
 
-def _write_files(run: TrainedRun, folder: Path) -> None:
+def write_run_files(run: TrainedRun, folder: Path) -> None:
     """Every run file, flushed to disk, so the link never points at a half-written run."""
     state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
     save_file(state, str(folder / MODEL_FILE))
@@ -253,6 +253,9 @@ class LoadedRun:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     metrics: dict[str, Any]
+    folder: Path  # the version folder every file was read from
+    label_column: str | None = None  # the CSV column that held the classes, if the data was a CSV
+    ignored_columns: tuple[str, ...] = ()  # text columns of that CSV that were not features
 
     def inputs(self, raw: np.ndarray) -> torch.Tensor:
         """Raw feature rows (M, D) → the model's float32 inputs (M, D), scaled as in training."""
@@ -316,7 +319,14 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
     model.load_state_dict(_checked_state(folder / MODEL_FILE, path / MODEL_FILE, model))
     metrics_file = folder / METRICS_FILE
     metrics = _read_json(metrics_file, path / METRICS_FILE) if metrics_file.is_file() else {}
-    return LoadedRun(path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics)
+    label_column = raw.get("label_column")
+    ignored = raw.get("ignored_columns") or []
+    if not (label_column is None or isinstance(label_column, str)) or not all(isinstance(c, str) for c in ignored):
+        raise BNNInputError(f"{path / CONFIG_FILE} is invalid: label_column and ignored_columns must be names.")
+    return LoadedRun(
+        path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics, folder,
+        label_column, tuple(ignored),
+    )  # fmt: skip
 
 
 def _read_json(file: Path, shown: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import fast, noise
+from . import noise
 from .checks import checked_inputs
 from .network import NetworkSpec, bayes_layers
 from .seeds import DRAWS, stream_seed
@@ -90,7 +90,7 @@ def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: in
     if n_samples < 1:
         raise ValueError("sample_probs needs n_samples ≥ 1")
     x = checked_inputs(x, spec.sizes[0], "the inputs")
-    fast.warm_up()  # the noise generator is compiled code; compile it before the first draw, once
+    noise.warm_up()  # the generator is compiled code: compile (or load) it before the first draw, once
     per_draw = max(layer.fan_in * layer.fan_out for layer in spec.layers)
     draws_per_chunk = max(1, _CHUNK_FLOATS // per_draw)
     chunks = []
