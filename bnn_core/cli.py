@@ -19,6 +19,7 @@ from .config import RunConfig
 from .data import Dataset, load_builtin, read_csv
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
+from .gallery import Preset, build_gallery
 from .network import layer_sizes
 from .runs import (
     CONFIG_FILE,
@@ -68,6 +69,13 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     )
     _add_train_arguments(train)
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
+    gallery = commands.add_parser(
+        "gallery",
+        help="retrain the dashboard's gallery of ready runs",
+        description="Train every preset of the dashboard's gallery (bnn_core/gallery.py); write each to OUT/<name>/.",
+        formatter_class=_HelpFormatter,
+    )
+    gallery.add_argument("--out", default="gallery", metavar="DIR", help="the gallery folder")
     show.add_argument(
         "run_dir", metavar="DIR", help="a folder written by 'train --out DIR', or a run zip downloaded from the app"
     )
@@ -254,11 +262,20 @@ def _print_run(run: LoadedRun, shown: Path) -> int:
     return 0
 
 
+def _gallery(args: argparse.Namespace) -> int:
+    def announce(preset: Preset) -> None:
+        print(f"training {preset.slug}: {preset.title}", file=sys.stderr)
+
+    for folder in build_gallery(Path(args.out), announce):
+        print(f"wrote {folder}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     args = build_parser(prog).parse_args(argv)
     try:
-        return _train(args) if args.command == "train" else _show(args)
+        return {"train": _train, "show": _show, "gallery": _gallery}[args.command](args)
     except BNNInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE_ERROR

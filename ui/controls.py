@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from bnn_core import SETTINGS, RunConfig, Setting
+from bnn_core.gallery import textbook_config
 
 from . import state
 
 WIDGET_PREFIX = "form_"  # a setting's widget key is this plus its name; the hidden layers take two widgets
 LAYERS_KEY, UNITS_KEY = "form_layers", "form_units"
 LAYERS_LABEL, UNITS_LABEL = "Hidden layers", "Units per layer"
-
-
-def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
-    """``config`` with the textbook ELBO: KL summed, weighted ≈ 1/N, and a unit prior.
-
-    ``mean`` with weight 0.01 (the article) weighs the prior hundreds of times less, so the
-    posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
-    """
-    ladder = [w for w in SETTINGS["kl_weight"].ladder if w > 0]
-    weight = min(ladder, key=lambda w: abs(math.log(w * n_train)))  # the form's value nearest 1/N
-    return replace(
-        config,
-        model=replace(config.model, prior_sigma=1.0),
-        train=replace(config.train, kl_reduction="sum", kl_weight=weight),
-    )
 
 
 def _widget_values(config: RunConfig, dataset: str) -> dict[str, Any]:

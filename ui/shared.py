@@ -8,9 +8,9 @@ from dataclasses import replace
 import streamlit as st
 
 from bnn_core import BNNInputError, RunConfig, TrainedRun, TwinRun, train_twin
+from bnn_core.gallery import textbook_config
 
 from . import state
-from .controls import textbook_config
 from .training import interrupted_message, live_training, train_live
 
 
