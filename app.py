@@ -1,4 +1,4 @@
-"""The app's entry point: the navigation, and the main page (train live, then resample side by side)."""
+"""The app's entry point: the frame every page shares, the navigation, and the main page."""
 
 # ruff: noqa: E402
 import streamlit as st
@@ -14,51 +14,24 @@ import plotly.graph_objects  # noqa: F401
 import sklearn  # noqa: F401
 import torch  # noqa: F401
 
-from bnn_core import BNNInputError, RunConfig, TrainedRun
-from ui import page, side_by_side, state, summary
-from ui.controls import settings_form
-from ui.training import interrupted_message, train_live
+from bnn_core import TrainedRun
+from ui import shell, side_by_side, summary
 
 _loading.empty()
 
 INTRO = """
-A **Bayesian neural network** learns a distribution over each weight instead of one value: every prediction
-comes from one network drawn at random, and where the draws disagree, it is unsure. **Left:** true labels.
-**Right:** one posterior sample's labels; bigger markers mean less certain. Press **Resample** (or **r**) to
-draw again, or change the prior and KL weight on the left and press **Train**.
+Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels.
+**Right:** one sample's labels, bigger where less certain. **Resample** (or **r**) draws another network.
 """
 
 
-def _train_if_asked() -> None:
-    try:
-        config = settings_form()
-        if config is None:
-            message = interrupted_message()
-            if message:
-                st.info(message)
-            return
-        state.show_run(train_live(state.dataset_by_name(config.data.dataset), config))
-    except BNNInputError as err:
-        st.error(str(err))
-
-
-def _run_to_show() -> TrainedRun:
-    run = state.current_run()
-    if run is None:
-        with st.spinner("Training the article's network on iris for your first visit…"):
-            run = state.default_run(RunConfig())
-        state.show_run(run)
-    return run
+def _draw(run: TrainedRun):
+    side_by_side.draw(run)
+    return summary.draw(run)
 
 
 def train_and_resample() -> None:
-    page.setup("Train and resample")
-    st.title("A Bayesian neural network, live")
-    st.markdown(INTRO)
-    _train_if_asked()
-    run = _run_to_show()
-    side_by_side.draw(run)
-    summary.draw(run)
+    shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, _draw, ":material/casino:")
 
 
 PAGES = [
@@ -70,4 +43,8 @@ PAGES = [
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ]
 
-st.navigation(PAGES, position="top").run()
+navigation = st.navigation(PAGES, position="top")
+shell.read_link_once()
+shell.sidebar()
+navigation.run()
+shell.finish()

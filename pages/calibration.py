@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from bnn_core import TrainedRun, calibration
-from ui import page, shared
+from ui import shared, shell
 from ui.calibration_figures import confidence_histogram, reliability_diagram
 from ui.charts import show
 
@@ -52,16 +52,9 @@ def draw(run: TrainedRun) -> None:
     show(confidence_histogram(confidences), key="confidence_histogram")
 
 
-def main() -> None:
-    page.setup("Calibration")
-    st.title("Is it as often right as it is sure?")
-    st.markdown(
-        "A calibrated model that says 80% is right 80% of the time. Reliability diagrams bin the held-out "
-        "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin."
-    )
-    run = shared.require_run()
-    if run is not None:
-        draw(run)
+INTRO = (
+    "A calibrated model that says 80% is right 80% of the time. Reliability diagrams bin the held-out "
+    "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin."
+)
 
-
-main()
+shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:")

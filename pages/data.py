@@ -7,8 +7,17 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from bnn_core import BUILTIN_DATASETS, BNNInputError, Dataset, RunConfig, csv_preview, likely_label_column, read_csv
-from ui import page, shared, state
+from bnn_core import (
+    BUILTIN_DATASETS,
+    BNNInputError,
+    Dataset,
+    RunConfig,
+    TrainedRun,
+    csv_preview,
+    likely_label_column,
+    read_csv,
+)
+from ui import shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
 from ui.charts import show
 
@@ -92,13 +101,7 @@ def describe_dataset(dataset: Dataset) -> None:
         right.caption(f"The first {shown} of {dataset.n_features} features.")
 
 
-def main() -> None:
-    page.setup("Data")
-    st.title("The data")
-    st.markdown(
-        "Pick a built-in dataset or upload your own CSV. The chosen data is what **Train** uses, on every page; "
-        "feature and class names follow it into every chart."
-    )
+def draw(run: TrainedRun) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         builtin_picker()
@@ -107,4 +110,9 @@ def main() -> None:
     describe_dataset(state.dataset_by_name(state.chosen_dataset_name()))
 
 
-main()
+INTRO = (
+    "Pick a built-in dataset or upload your own CSV. The chosen data is what **Train** uses, on every page; "
+    "feature and class names follow it into every chart."
+)
+
+shell.run_page("Data", "The data", INTRO, draw, ":material/table_view:")

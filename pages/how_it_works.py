@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import page
+from bnn_core import TrainedRun
+from ui import shell
 
 
-def main() -> None:
-    page.setup("How it works")
-    st.title("How a Bayesian neural network works")
-
+def draw(run: TrainedRun) -> None:
     st.header("1. Weights as distributions")
     st.markdown(
         "A plain network learns one number per weight. A Bayesian network learns a **distribution** per weight: "
@@ -62,8 +60,9 @@ def main() -> None:
         r"\qquad\text{sum: } \texttt{kl\_weight}\cdot\mathrm{KL}"
     )
     st.markdown(
-        "*In the sidebar:* **KL weight** and **KL reduction**; the **Textbook ELBO** button sets sum, a weight "
-        "near 1/N and σ₀ = 1. Then compare the *Uncertainty map* and *Show it a truck* pages."
+        "*In the sidebar:* **KL weight** and **KL reduction**; **Load the textbook ELBO** sets sum, a weight near "
+        "1/N and σ₀ = 1, and the gallery's *textbook ELBO* run is ready trained. Then compare the *Uncertainty "
+        "map* and *Show it a truck* pages."
     )
 
     st.header("5. Total, aleatoric and epistemic uncertainty")
@@ -95,4 +94,6 @@ def main() -> None:
     )
 
 
-main()
+INTRO = "The ideas behind every chart in this app, each tied to the control that shows it."
+
+shell.run_page("How it works", "How a Bayesian neural network works", INTRO, draw, ":material/menu_book:")

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
-from ui import page, shared
+from ui import links, shared, shell, state
 from ui.charts import show
 from ui.map_figures import probe_spread
 from ui.probe_text import EPISTEMIC_NOTABLE, describe
@@ -14,6 +14,13 @@ from ui.probe_text import EPISTEMIC_NOTABLE, describe
 SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
 OPEN_SLIDERS = 8  # more features than this start folded away
+TRUCK = "far outside the data (the truck)"
+LINKED = "the point in the link"
+
+
+def _current_point(run: TrainedRun) -> np.ndarray:
+    """The sliders' point (D,)."""
+    return np.array([st.session_state[_slider_key(run, name)] for name in run.data.dataset.feature_names])
 
 
 def _slider_key(run: TrainedRun, name: str) -> str:
@@ -35,9 +42,16 @@ def _apply_preset(run: TrainedRun, presets: dict[str, np.ndarray]) -> None:
 def choose_preset(run: TrainedRun) -> dict[str, np.ndarray]:
     """The preset picker; a choice moves every slider to that point."""
     presets = probe_presets(run.data)
-    if _slider_key(run, run.data.dataset.feature_names[0]) not in st.session_state:
-        st.session_state["probe_preset"] = "far outside the data (the truck)"
+    linked = st.session_state.pop(state.LINK_POINT, None)
+    if linked is not None:  # a link's point, once: the sliders start there
+        presets = {LINKED: np.asarray(linked), **presets}
+        st.session_state["probe_preset"] = LINKED
         _apply_preset(run, presets)
+    elif _slider_key(run, run.data.dataset.feature_names[0]) not in st.session_state:
+        st.session_state["probe_preset"] = TRUCK
+        _apply_preset(run, presets)
+    if st.session_state.get("probe_preset") == LINKED:
+        presets = {LINKED: _current_point(run), **presets}
     st.selectbox(
         "Start from",
         list(presets),
@@ -101,21 +115,15 @@ def draw(run: TrainedRun) -> None:
     n_features = run.data.dataset.n_features
     with st.expander(f"Set each of the {n_features} features", expanded=n_features <= OPEN_SLIDERS):
         point = feature_sliders(run)
+    state.remember_in_link(point=links.numbers_text(point))
     with answers:
         show_answers(run, twin, point)
 
 
-def main() -> None:
-    page.setup("Show it a truck")
-    st.title("Show it a truck")
-    st.markdown(
-        "Shown a truck, a car-versus-bike classifier should not answer. A plain network still picks a class "
-        "with confidence; a BNN's posterior samples should disagree. Set a point's features (the sliders reach "
-        "far beyond the data) and compare the two."
-    )
-    run = shared.require_run()
-    if run is not None:
-        draw(run)
+INTRO = (
+    "Shown a truck, a car-versus-bike classifier should not answer. A plain network still picks a class "
+    "with confidence; a BNN's posterior samples should disagree. Set a point's features (the sliders reach "
+    "far beyond the data) and compare the two."
+)
 
-
-main()
+shell.run_page("Show it a truck", "Show it a truck", INTRO, draw, ":material/local_shipping:")

@@ -7,17 +7,20 @@ import streamlit as st
 
 from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median, twin_map
 from bnn_core.probe import GRID_MARGIN
-from ui import page, shared, state
+from ui import links, shared, shell, state
 from ui.charts import show
 from ui.map_figures import grid_heatmap
 
-MEASURES = {
-    "Confidence": ("confidence", "confidence"),
-    "Predicted class": ("predicted", "class"),
-    "Total uncertainty": ("entropy", "nats"),
-    "Epistemic": ("epistemic", "nats"),
-    "Aleatoric": ("aleatoric", "nats"),
+MEASURES = {  # label: (GridMap field, colour-bar kind, the link's word)
+    "Confidence": ("confidence", "confidence", "confidence"),
+    "Predicted class": ("predicted", "class", "class"),
+    "Total uncertainty": ("entropy", "nats", "total"),
+    "Epistemic": ("epistemic", "nats", "epistemic"),
+    "Aleatoric": ("aleatoric", "nats", "aleatoric"),
 }
+MEASURE_OF = {word: label for label, (_, _, word) in MEASURES.items()}
+HOLD_CHOICES = ("training median", "a point I choose")
+SHOW_WORD = "map_show"  # the view's record of the colouring, as links name it
 RESOLUTION = 100
 
 
@@ -28,12 +31,22 @@ def _held_values(run: TrainedRun, x_feature: int, y_feature: int) -> tuple[float
     others = [j for j in range(len(names)) if j not in (x_feature, y_feature)]
     if not others:
         return tuple(base)
+    state.restore("map_hold")
     with st.expander("Hold the other features at…", expanded=False):
-        chosen = st.radio("Other features", ("training median", "a point I choose"), horizontal=True, key="map_hold")
-        if chosen == "a point I choose":
+        chosen = st.radio("Other features", HOLD_CHOICES, horizontal=True, key="map_hold")
+        state.keep("map_hold")
+        if chosen == HOLD_CHOICES[1]:
             for j in others:
                 low, high = float(raw[:, j].min()), float(raw[:, j].max())
-                base[j] = st.slider(names[j], low, high, float(base[j]), key=f"map_hold_{names[j]}")
+                key = f"map_hold_{names[j]}"
+                state.restore(key)
+                if key in st.session_state:  # from a link or an earlier visit: inside the slider's range
+                    st.session_state[key] = float(np.clip(st.session_state[key], low, high))
+                else:
+                    st.session_state[key] = float(base[j])
+                base[j] = st.slider(names[j], low, high, key=key)
+                state.keep(key)
+            state.remember_in_link(hold=links.numbers_text(base))
         else:
             st.caption(", ".join(f"{names[j]} = {base[j]:.3g}" for j in others))
     return tuple(float(v) for v in base)
@@ -48,10 +61,21 @@ def _outside_share(run: TrainedRun, grid: FeatureGrid, values: np.ndarray) -> tu
 
 def draw(run: TrainedRun) -> None:
     names = list(run.data.dataset.feature_names)
+    for key, default in (("map_x", names[0]), ("map_y", names[min(1, len(names) - 1)])):
+        state.restore(key)
+        if st.session_state.get(key) not in names:  # new, or an axis of another dataset
+            st.session_state[key] = default
+    view = st.session_state.setdefault(state.VIEW, {})
+    if "map_measure" not in st.session_state:  # Streamlit forgot it on another page, or a link chose it
+        st.session_state["map_measure"] = MEASURE_OF[view.get(SHOW_WORD, links.SHOWS[0])]
     left, right = st.columns(2)
-    x_name = left.selectbox("Horizontal axis", names, index=0, key="map_x")
-    y_name = right.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key="map_y")
-    measure = st.segmented_control("Show", list(MEASURES), default="Confidence", key="map_measure") or "Confidence"
+    x_name = left.selectbox("Horizontal axis", names, key="map_x")
+    y_name = right.selectbox("Vertical axis", names, key="map_y")
+    measure = st.segmented_control("Show", list(MEASURES), key="map_measure") or "Confidence"
+    view[SHOW_WORD] = MEASURES[measure][2]
+    for key in ("map_x", "map_y"):
+        state.keep(key)
+    state.remember_in_link(x=x_name, y=y_name, show=MEASURES[measure][2])
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     base = _held_values(run, x_feature, y_feature)
     twin = shared.twin_for(run)
@@ -65,7 +89,7 @@ def draw(run: TrainedRun) -> None:
 
     with st.spinner(f"Asking {samples} posterior samples about {RESOLUTION * RESOLUTION:,} points…"):
         grid, bnn, plain = state.memo("map", (run, twin, x_feature, y_feature, base), compute)
-    field, kind = MEASURES[measure]
+    field, kind, _ = MEASURES[measure]
     train = ~run.data.is_test
     points = (run.data.dataset.x[train, x_feature], run.data.dataset.x[train, y_feature], run.data.dataset.y[train])
     axes = (x_name, y_name)
@@ -89,17 +113,10 @@ def draw(run: TrainedRun) -> None:
     shared.textbook_offer(run, "far from the data it is almost as sure as the plain network")
 
 
-def main() -> None:
-    page.setup("Uncertainty map")
-    st.title("Where does it know, and where does it guess?")
-    st.markdown(
-        "Both networks are asked about every point of a 100 × 100 grid over two features, reaching well beyond "
-        "the data. Dots are the training rows. A plain network extrapolates with confidence; a BNN's posterior "
-        "samples disagree where it has seen nothing."
-    )
-    run = shared.require_run()
-    if run is not None:
-        draw(run)
+INTRO = (
+    "Both networks are asked about every point of a 100 × 100 grid over two features, reaching well beyond "
+    "the data. Dots are the training rows. A plain network extrapolates with confidence; a BNN's posterior "
+    "samples disagree where it has seen nothing."
+)
 
-
-main()
+shell.run_page("Uncertainty map", "Where does it know, and where does it guess?", INTRO, draw, ":material/map:")

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
 from ui import state
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 TIMEOUT = 180  # training happens inside the script run
 
 
@@ -45,14 +46,18 @@ def small_run(iris: Dataset) -> TrainedRun:
     return train_run(iris, RunConfig(train=TrainConfig(epochs=200), samples=30))
 
 
-def test_first_visit_shows_a_trained_model_without_any_click() -> None:
+def test_first_visit_shows_the_gallery_article_run_without_training() -> None:
+    shipped = json.loads((ROOT / "gallery" / "article" / "metrics.json").read_text())
     at = _page()
     assert not at.exception
     run = at.session_state[state.RUN]
     assert run.config == RunConfig()  # the defaults: the article's network on iris
+    assert at.session_state[state.PRESET] == "article"
+    assert run.metrics["train_seconds"] == shipped["train_seconds"]  # read from the gallery, not trained now
     titles = set(_charts(at))
     assert {"True labels", "Posterior sample #0"} <= titles
-    assert "Bayesian neural network" in at.markdown[0].value
+    assert "Bayesian network" in at.markdown[0].value
+    assert at.query_params["preset"] == "article"
 
 
 def test_train_with_few_epochs_draws_charts_and_metrics(small_run: TrainedRun) -> None:
@@ -146,7 +151,7 @@ def test_a_preset_fills_the_form_and_train_uses_exactly_what_is_shown(small_run:
     at.number_input(key="form_epochs").set_value(300)
     next(b for b in at.button if b.label == "Load the textbook ELBO").click().run()
     assert at.number_input(key="form_epochs").value == 3000
-    assert "Press Train to use them" in at.sidebar.info[0].value
+    assert "Press Train to use them" in at.toast[0].value
     _train(at)
     config = at.session_state[state.RUN].config
     assert config.train.epochs == 3000 and config.train.kl_reduction == "sum" and config.model.prior_sigma == 1.0

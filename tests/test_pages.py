@@ -47,20 +47,13 @@ def run() -> TrainedRun:
 
 
 @pytest.mark.parametrize("name", ["uncertainty_map", "truck_probe", "calibration"])
-def test_without_a_model_the_page_says_so_and_offers_to_train(name: str) -> None:
+def test_a_page_opened_straight_from_a_link_shows_the_gallery_article_model(name: str) -> None:
+    """A link straight to a page never says "no model": it shows the article's run from the gallery, untrained."""
     at = _page(name)
-    assert not at.exception
-    assert "no trained model in this session" in at.info[0].value
-    assert at.button(key="train_default").label == "Train the default model"
-    assert not at.get("plotly_chart")
-
-
-def test_the_default_button_trains_the_default_settings() -> None:
-    at = _page("calibration", **{state.FORM_CONFIG: QUICK})
-    at.button(key="train_default").click().run()
     assert not at.exception and not at.error
-    assert at.session_state[state.RUN].config == RunConfig()
-    assert len(at.get("plotly_chart")) == 3
+    assert at.session_state[state.PRESET] == "article" and at.session_state[state.RUN].config == RunConfig()
+    assert at.get("plotly_chart")
+    assert "The article's network" in at.markdown[1].value  # the status strip: what to notice
 
 
 def test_uncertainty_map_draws_both_networks_over_a_100_by_100_grid(run: TrainedRun) -> None:

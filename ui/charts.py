@@ -6,14 +6,40 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-# The mode bar covered chart titles on hover and is of little use on stage.
-_CONFIG = {"displayModeBar": False}
+CHART_FORMAT = "chart_format"  # session key: the format of the toolbar's download, "png" or "svg"
+FORMATS = {"png": "PNG (2× size)", "svg": "SVG"}
+# Only the download and reset-axes buttons: the rest are of little use on stage.
+_REMOVED = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "toggleSpikelines"]
 
 
-def show(figure: go.Figure, key: str | None = None, where: DeltaGenerator | None = None) -> None:
+def chart_config(name: str) -> dict:
+    """plotly's toolbar: a camera that downloads the chart as ``name``.png at 2× or .svg (see :data:`FORMATS`)."""
+    fmt = st.session_state.get(CHART_FORMAT, "png")
+    return {
+        "displaylogo": False,
+        "modeBarButtonsToRemove": _REMOVED,
+        "toImageButtonOptions": {"format": fmt, "filename": name, "scale": 2 if fmt == "png" else 1},
+        "responsive": True,
+    }
+
+
+def show(
+    figure: go.Figure,
+    key: str | None = None,
+    where: DeltaGenerator | None = None,
+    name: str | None = None,
+    fit: bool = False,
+) -> None:
     """Draw ``figure`` full width in ``where`` (the current container by default).
+
+    Args:
+        name: the file name of the toolbar's download (default: ``key``).
+        fit: take the height from the page's CSS, which sizes the chart to the window (see ``ui/page.py``).
 
     ``theme=None`` keeps the figure's own styling: Streamlit's theme would turn axis text light grey
     and replace the colour scales the maps rely on.
     """
-    (where or st).plotly_chart(figure, width="stretch", theme=None, key=key, config=_CONFIG)
+    config = chart_config(name or key or "chart")
+    (where or st).plotly_chart(
+        figure, width="stretch", height="stretch" if fit else "content", theme=None, key=key, config=config
+    )

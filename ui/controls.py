@@ -38,27 +38,34 @@ def _seed_widgets(config: RunConfig, dataset: str) -> None:
         st.session_state.setdefault(key, value)
 
 
-def _load_preset(textbook: bool) -> None:
-    """Button callback: put the article's settings, or the textbook ELBO, into the form (Train still needed).
+def fill_form(config: RunConfig, message: str) -> None:
+    """Put ``config`` into the form (Train still needed to use it), and say ``message`` once.
 
     The form is redrawn under a new key, so a value typed but not yet submitted cannot linger
-    in the browser and be sent with the next Train instead of the preset shown.
+    in the browser and be sent with the next Train instead of the values shown.
     """
+    st.session_state.update(_widget_values(config, config.data.dataset))
+    st.session_state[state.FORM_CONFIG] = config
+    st.session_state[state.CHOSEN_DATASET] = config.data.dataset
+    st.session_state[state.FORM_VERSION] = st.session_state.get(state.FORM_VERSION, 0) + 1
+    st.session_state[state.PRESET_LOADED] = message
+
+
+def _load_preset(textbook: bool) -> None:
+    """Button callback: the article's settings, or the textbook ELBO, on the dataset and test share in the form."""
     dataset = st.session_state.get(state.DATASET_WIDGET, state.chosen_dataset_name())
+    test_size = st.session_state.get("form_test_size", RunConfig().data.test_size)
     config = RunConfig()
+    config = replace(config, data=replace(config.data, dataset=dataset, test_size=test_size))
     if textbook:
-        test_size = st.session_state.get("form_test_size", config.data.test_size)
         n_train = round(state.dataset_by_name(dataset).n_rows * (1 - test_size))
         config = textbook_config(config, max(n_train, 1))
-        config = replace(config, data=replace(config.data, test_size=test_size))
-    st.session_state.update(_widget_values(config, dataset))
-    st.session_state[state.FORM_VERSION] = st.session_state.get(state.FORM_VERSION, 0) + 1
     name = "the textbook ELBO" if textbook else "the article's settings"
-    st.session_state[state.PRESET_LOADED] = f"Loaded {name} into the form. Press Train to use them."
+    fill_form(config, f"Loaded {name} into the form. Press Train to use them.")
 
 
 def preset_buttons() -> None:
-    """Two one-click starting points above the form."""
+    """Two one-click starting points for the form, below it."""
     st.sidebar.button(
         "Load the article's settings",
         on_click=_load_preset,
@@ -73,10 +80,6 @@ def preset_buttons() -> None:
         width="stretch",
         help="KL 'sum' weighted ≈ 1/N, prior σ₀ = 1, 3000 epochs: the posterior stays wide where data is missing.",
     )
-    message = st.session_state.pop(state.PRESET_LOADED, None)
-    if message:
-        st.toast(message)
-        st.sidebar.info(message)
 
 
 def _number(value: float) -> str:
@@ -136,8 +139,12 @@ def settings_form() -> RunConfig | None:
     """
     last: RunConfig = st.session_state.get(state.FORM_CONFIG, RunConfig())
     _seed_widgets(last, state.chosen_dataset_name())
-    preset_buttons()
+    message = st.session_state.pop(state.PRESET_LOADED, None)
+    if message:
+        st.toast(message)
     with st.sidebar.form(form_key(), border=False):
+        # First, so it is on screen without scrolling the sidebar.
+        submitted = st.form_submit_button("Train", type="primary", width="stretch")
         st.subheader("Data")
         dataset = SETTINGS["dataset"]
         st.selectbox(
@@ -164,7 +171,7 @@ def settings_form() -> RunConfig | None:
             setting_widget(SETTINGS[name])
         with st.expander("Engine"):
             setting_widget(SETTINGS["engine"])
-        submitted = st.form_submit_button("Train", type="primary", width="stretch")
+    preset_buttons()
     if not submitted:
         return None
     return _config_from_widgets()

@@ -30,12 +30,12 @@ def class_colors(n_classes: int) -> list[str]:
     return [palette[i % len(palette)] for i in range(n_classes)]
 
 
-def layout_spec(title: str, height: int) -> dict:
-    """The shared layout: big type, white background, legend under the plot."""
+def layout_spec(title: str, height: int | None) -> dict:
+    """The shared layout: big type, white background, legend under the plot; no height: the page sizes it."""
     return {
         "title": {"text": title, "font": {"size": 20}, "x": 0.01, "xanchor": "left"},
         "font": _FONT,
-        "height": height,
+        **({"height": height} if height is not None else {"autosize": True}),
         "template": _white_template(),
         "margin": {"l": 72, "r": 20, "t": 60, "b": 20},
         "legend": {
@@ -94,7 +94,7 @@ def class_scatter(
     axis_titles: tuple[str, str],
     ranges: tuple[tuple[float, float], tuple[float, float]],
     rings: Sequence[Ring] = (),
-    height: int = 500,
+    height: int | None = None,
 ) -> go.Figure:
     """Scatter of points coloured by class, train as circles and test as diamonds, with optional rings.
 

@@ -1,4 +1,8 @@
-"""What every page shares: page config, a tighter top margin, and the r key for Resample."""
+"""What every page shares: page config, a layout that fits a 1280×720 projector, presenter mode, and the keys.
+
+Keys (never while typing in a field, or while a slider, list or radio has the focus, where arrows move it):
+``r`` resample, ``p`` play or pause, ``←``/``→`` previous or next gallery preset, ``1``–``6`` the pages.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import torch
 
 from bnn_core import fast
 
+from . import state
+
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing
 # what exists once the heavy imports are done keeps later collections to new objects. This runs once
@@ -22,8 +28,9 @@ from bnn_core import fast
 gc.collect()
 gc.freeze()
 
-# Compile (or load from numba's cache) the engine's kernels once per server process, in the background, as
-# soon as the first page is opened: a click never waits for a compile. Training waits for this if it comes first.
+# Compile (or load from numba's cache) the trainer's kernels once per server process, in the background, as
+# soon as the first page is opened: a click never waits for a compile. The first chart needs only the noise
+# generator, which warm_up compiles first (0.6 s cold). Training waits for this if it comes first.
 threading.Thread(target=fast.warm_up, name="bnn-warm-up", daemon=True).start()
 
 # Two torch threads for the posterior sampler's batched matrix products, chosen by measurement on this 2-core
@@ -33,30 +40,53 @@ threading.Thread(target=fast.warm_up, name="bnn-warm-up", daemon=True).start()
 # their speed (benchmarks/train_speed.py, tables 4 and 5).
 torch.set_num_threads(2)
 
-# Streamlit's default top padding pushes the charts below the fold on a 1280×720 projector.
+# Tighter margins, and charts that size themselves to the window: at 1280×720 the main page shows both
+# charts, the Resample button and the sample's summary without scrolling (tests/test_browser.py measures it).
 _CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.4rem; padding-bottom: 2rem; }
+h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem 0 !important; }
+.st-key-intro p, .st-key-status_strip p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.2rem; }
+[class*="st-key-fit_chart"] [data-testid="stPlotlyChart"] { height: max(300px, calc(100vh - 330px)) !important; }
+[class*="st-key-fit_chart"] .js-plotly-plot, [class*="st-key-fit_chart"] .plot-container,
+[class*="st-key-fit_chart"] .svg-container { height: 100% !important; }
 </style>
 """
 
-# Streamlit reserves R for its own "rerun" shortcut, so st.button(shortcut="r") is refused. This
-# listener runs in the capture phase, before Streamlit's key handling, and only acts when a Resample
-# button is on the page and the user is not typing in a field; elsewhere R keeps its usual meaning.
-_RESAMPLE_KEY = """
+# Presenter mode: no sidebar, no Streamlit chrome, larger type, and the charts take the room the title had.
+_PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], .st-key-intro { display: none !important; }
+html { font-size: 18px; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.6rem; max-width: 100%; }
+[class*="st-key-fit_chart"] [data-testid="stPlotlyChart"] { height: max(300px, calc(100vh - 290px)) !important; }
+</style>
+"""
+
+# Streamlit reserves R for its own "rerun" shortcut, so st.button(shortcut="r") is refused. This listener runs
+# in the capture phase, before Streamlit's key handling, and presses the app's own buttons; a key whose button
+# is not on the page keeps its usual meaning.
+_KEYS = """
 <script>
-if (!window.__bnnResampleKey) {
-  window.__bnnResampleKey = true;
+if (!window.__bnnKeys) {
+  window.__bnnKeys = true;
+  const buttons = { r: "resample", R: "resample", p: "play", P: "play",
+                    ArrowLeft: "preset_prev", ArrowRight: "preset_next" };
+  const busy = (el) => el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)
+    || ["slider", "listbox", "option", "combobox", "radio", "tab", "spinbutton"].includes(el.getAttribute("role")));
   window.addEventListener("keydown", (event) => {
-    if (event.key !== "r" && event.key !== "R") return;
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const target = event.target;
-    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
-    const button = document.querySelector(".st-key-resample button");
-    if (!button) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || busy(event.target)) return;
+    let target = null;
+    if (buttons[event.key]) {
+      target = document.querySelector(`.st-key-${buttons[event.key]} button`);
+    } else if (/^[1-9]$/.test(event.key)) {
+      target = document.querySelectorAll('[data-testid="stTopNavLink"]')[Number(event.key) - 1] || null;
+    }
+    if (!target) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    button.click();
+    target.click();
   }, true);
 }
 </script>
@@ -64,7 +94,19 @@ if (!window.__bnnResampleKey) {
 
 
 def setup(title: str, icon: str = ":material/casino:") -> None:
-    """Call first on every page: wide layout, tighter margins, the r shortcut."""
+    """Call first on every page: wide layout, the projector layout, presenter mode if on, the keys."""
     st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
     st.html(_CSS)
-    st.html(_RESAMPLE_KEY, unsafe_allow_javascript=True)
+    if state.presenting():
+        st.html(_PRESENT_CSS)
+    st.html(_KEYS, unsafe_allow_javascript=True)
+
+
+def title(heading: str) -> None:
+    """The page's title; in presenter mode with the button that leaves it (the sidebar is hidden then)."""
+    if not state.presenting():
+        st.title(heading)
+        return
+    left, right = st.columns([4, 1.4], vertical_alignment="center")
+    left.title(heading)
+    right.button("Exit presenter mode", key="leave_present", on_click=state.set_presenting, args=(False,))

@@ -1,28 +1,15 @@
-"""What the extra pages share: the session's model (or a button to train one), its twin, and the
+"""What the extra pages share: training a model from a page's button, the run's twin, and the offer of the
 "textbook ELBO" settings that make the BNN's uncertainty visible."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import streamlit as st
 
 from bnn_core import BNNInputError, RunConfig, TrainedRun, TwinRun, train_twin
 from bnn_core.gallery import textbook_config
 
-from . import state
+from . import sources, state
 from .training import interrupted_message, live_training, train_live
-
-
-def require_run() -> TrainedRun | None:
-    """The session's model; without one, say so and offer to train the default settings."""
-    run = state.current_run()
-    if run is not None:
-        return run
-    st.info("There is no trained model in this session yet. Train one here, or on the main page.")
-    if st.button("Train the default model", type="primary", key="train_default"):
-        return train_and_show(RunConfig(data=replace(RunConfig().data, dataset=state.chosen_dataset_name())))
-    return None
 
 
 def train_and_show(config: RunConfig) -> TrainedRun | None:
@@ -33,7 +20,8 @@ def train_and_show(config: RunConfig) -> TrainedRun | None:
         st.error(str(err))
         return None
     st.session_state[state.FORM_CONFIG] = config
-    state.show_run(run)
+    preset = sources.preset_for(config)
+    state.show_run(run, preset=preset.slug if preset else None)
     return run
 
 

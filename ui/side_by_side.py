@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, accuracy, draw_probs
 
-from . import state
+from . import links, state
 from .charts import show
 from .figures import Points, Ring, class_scatter, legend_html, padded_range, uncertainty_sizes
 
@@ -20,6 +21,9 @@ MAX_POINTS = 3000  # beyond this a browser scatter gets sluggish; a fixed random
 MEASURES = {"entropy": "total", "epistemic": "epistemic", "aleatoric": "aleatoric"}
 WRONG_COLOR, CHANGED_COLOR = "#d62728", "#111111"
 HEADER_HEIGHT = 64  # px
+PLAY_SECONDS = 0.8  # Play draws a new sample this often
+TICK_GAP = 0.6  # s: a rerun sooner than this after a tick (a widget, say) does not advance the sample
+LAST_TICK = "bnn_last_tick"
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,28 +47,35 @@ def plotted_rows(n_rows: int) -> np.ndarray:
 
 
 def choose_view(run: TrainedRun) -> View:
-    """Axis pickers and the posterior-mean toggle (a change redraws both charts)."""
+    """Axis pickers, marker size and the posterior-mean toggle (a change redraws both charts), stacked: they
+    live in the View pop-over above the left chart, so that the charts fit a projector's height."""
     names = list(run.data.dataset.feature_names)
     x_key, y_key = f"axis_x:{run.data.dataset.name}", f"axis_y:{run.data.dataset.name}"  # per dataset
     for key in (x_key, y_key, "size_measure", "show_mean"):
         state.restore(key)
-    left, middle, size, mean = st.columns([2, 2, 2.2, 2], vertical_alignment="bottom")
-    x_name = left.selectbox("Horizontal axis", names, index=0, key=x_key)
-    y_name = middle.selectbox("Vertical axis", names, index=min(1, len(names) - 1), key=y_key)
-    measure = size.selectbox(
+    for key, default in ((x_key, names[0]), (y_key, names[min(1, len(names) - 1)])):
+        if st.session_state.get(key) not in names:  # seeded here, not with index=: that warns with a saved value
+            st.session_state[key] = default
+    x_name = st.selectbox("Horizontal axis", names, key=x_key)
+    y_name = st.selectbox("Vertical axis", names, key=y_key)
+    measure = st.selectbox(
         "Marker size shows",
         list(MEASURES),
         format_func=lambda name: f"{MEASURES[name]} uncertainty",
         key="size_measure",
         help="Bigger marker = more uncertain. Epistemic: the samples disagree. Aleatoric: each sample is unsure.",
     )
-    show_mean = mean.toggle(
+    show_mean = st.toggle(
         "Posterior mean",
         key="show_mean",
         help=f"A third chart: the prediction averaged over {run.config.samples} posterior samples.",
     )
     for key in (x_key, y_key, "size_measure", "show_mean"):
         state.keep(key)
+    word = next(word for word, key in links.SIZES.items() if key == measure)
+    chosen = {"x": x_name, "y": y_name, "size": word, "mean": "1" if show_mean else "0"}
+    defaults = {"x": names[0], "y": names[min(1, len(names) - 1)], "size": "total", "mean": "0"}
+    state.remember_in_link(**{name: value for name, value in chosen.items() if value != defaults[name]})
     rows = plotted_rows(run.data.dataset.n_rows)
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     raw = run.data.dataset.x
@@ -142,13 +153,21 @@ def _header() -> DeltaGenerator:
     return st.container(height=height, border=False, vertical_alignment="center")
 
 
-def true_label_chart(run: TrainedRun, view: View) -> None:
+def legend_and_view(run: TrainedRun) -> View:
+    """The header over the true labels: the legend, and the View pop-over with the view's choices."""
     with _header():
+        legend, choices = st.columns([3, 1.3], vertical_alignment="center")
         extra = [("●", "train"), ("◆", "test")] if run.data.has_test else []
-        st.markdown(legend_html(run.data.dataset.class_names, extra), unsafe_allow_html=True)
+        legend.markdown(legend_html(run.data.dataset.class_names, extra), unsafe_allow_html=True)
+        with choices.popover("View", icon=":material/tune:", width="stretch", help="Axes, marker size, mean"):
+            return choose_view(run)
+
+
+def true_label_chart(run: TrainedRun, view: View) -> None:
     points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
     fig = class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
-    show(fig, key="true_chart")
+    with st.container(key="fit_chart_truth"):
+        show(fig, key="true_chart", name=f"{state.run_label(run)}-true-labels", fit=True)
 
 
 def mean_chart(run: TrainedRun, view: View) -> None:
@@ -167,7 +186,8 @@ def mean_chart(run: TrainedRun, view: View) -> None:
             unsafe_allow_html=True,
         )
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
-    show(fig, key="mean_chart")
+    with st.container(key="fit_chart_mean"):
+        show(fig, key="mean_chart", name=f"{state.run_label(run)}-posterior-mean", fit=True)
 
 
 def sample_predictions(run: TrainedRun, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -179,10 +199,22 @@ def sample_predictions(run: TrainedRun, k: int) -> tuple[np.ndarray, np.ndarray]
     return probs.numpy(), (probs.argmax(1) != before.argmax(1)).numpy()
 
 
-@st.fragment
 def sample_panel(run: TrainedRun, view: View) -> None:
-    """The right-hand chart. A Resample press reruns only this fragment."""
+    """The right-hand chart, as a fragment: a Resample press (or a tick of Play) reruns only this part."""
+    every = PLAY_SECONDS if st.session_state.get(state.PLAYING) else None
+    st.fragment(_sample_panel, run_every=every)(run, view)
+
+
+def _toggle_play() -> None:
+    st.session_state[state.PLAYING] = not st.session_state.get(state.PLAYING, False)
+
+
+def _sample_panel(run: TrainedRun, view: View) -> None:
+    if st.session_state.get(state.PLAYING) and time.monotonic() - st.session_state.get(LAST_TICK, 0.0) > TICK_GAP:
+        state.next_sample()  # Play: a new posterior sample on every tick, so the posterior "breathes"
+        st.session_state[LAST_TICK] = time.monotonic()
     k = state.sample_index()
+    _link_sample(k)
     probs, changed = sample_predictions(run, k)
     predicted = probs.argmax(1)
     sizes = uncertainty_sizes(getattr(run.evaluation.uncertainty, view.measure).numpy(), run.data.dataset.n_classes)
@@ -194,8 +226,12 @@ def sample_panel(run: TrainedRun, view: View) -> None:
     title = f"Posterior sample #{k}"
     with _header():
         # Side by side when there is room; stacked in the narrower columns of the three-chart view.
-        button, line = (st.container(), st.container()) if view.show_mean else st.columns([1.4, 3])
-        button.button(
+        if view.show_mean:
+            resample, play = st.columns([3, 2], gap="small")
+            line = st.container()
+        else:
+            resample, play, line = st.columns([2.2, 1.5, 4.3], gap="small", vertical_alignment="center")
+        resample.button(
             "Resample",
             key="resample",
             type="primary",
@@ -203,10 +239,28 @@ def sample_panel(run: TrainedRun, view: View) -> None:
             on_click=state.next_sample,
             help="Draw the next network from the posterior (keyboard: r).",
         )
+        playing = bool(st.session_state.get(state.PLAYING))
+        if play.button(
+            "Pause" if playing else "Play",
+            key="play",
+            width="stretch",
+            on_click=_toggle_play,
+            help=f"Draw a new sample every {PLAY_SECONDS:g} s (keyboard: p).",
+        ):
+            st.rerun()  # the whole page: the fragment's timer is set when the page is drawn
         n_wrong = int((predicted != run.data.dataset.y).sum())
         line.markdown(_sample_summary(run, k, probs, n_wrong, int(changed.sum())), unsafe_allow_html=True)
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
-    show(fig, key="sample_chart")
+    with st.container(key="fit_chart_sample"):
+        show(fig, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
+
+
+def _link_sample(k: int) -> None:
+    """Keep the URL's ``sample`` in step: this fragment reruns alone, without the page's own URL update."""
+    if k:
+        st.query_params["sample"] = str(k)
+    elif "sample" in st.query_params:
+        del st.query_params["sample"]
 
 
 def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_changed: int) -> str:
@@ -227,9 +281,10 @@ def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_
 
 def draw(run: TrainedRun) -> None:
     """The side-by-side charts for ``run``."""
-    view = choose_view(run)
-    columns = st.columns(3 if view.show_mean else 2, gap="medium")
+    state.restore("show_mean")  # chosen in the View pop-over, which sits inside the first column
+    columns = st.columns(3 if st.session_state.get("show_mean") else 2, gap="medium")
     with columns[0]:
+        view = legend_and_view(run)
         true_label_chart(run, view)
     if view.show_mean:
         with columns[1]:

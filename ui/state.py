@@ -1,9 +1,9 @@
-"""Per-session state and the few things that may be cached across sessions.
+"""Per-session state, under key names defined once.
 
 Everything a user trains or uploads lives in ``st.session_state`` under the keys
-below, so two browser sessions never see each other's models. Only immutable
-inputs (built-in datasets, the default first-visit run) go through
-``st.cache_data``, which hands every caller its own copy.
+below, so two browser sessions never see each other's models. The built-in
+datasets go through ``st.cache_data``, which hands every caller its own copy; the
+shared runs (gallery and server cache) are in :mod:`ui.sources`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, load_builtin, train_run
+from bnn_core import BUILTIN_DATASETS, Dataset, TrainedRun, load_builtin
 
 T = TypeVar("T")
 
@@ -31,6 +31,13 @@ FORM_VERSION = "bnn_form_version"  # bumped when a preset is loaded: the form is
 PRESET_LOADED = "bnn_preset_loaded"  # a one-time message after a preset button
 VIEW = "bnn_view"  # the main page's view choices (axes, marker size, mean toggle), kept across pages
 MEMO = "bnn_memo"  # (inputs, result) of the last slow computation per page
+PRESET = "bnn_preset"  # slug of the gallery preset on screen, while the run on screen is that preset
+PENDING = "bnn_pending"  # RunConfig submitted with Train: trained once the page has drawn the run it replaces
+PRESENT = "bnn_present"  # presenter mode on
+PLAYING = "bnn_playing"  # the posterior sample advances by itself
+LINK_READ = "bnn_link_read"  # the URL this session opened with has been applied
+LINK_POINT = "bnn_link_point"  # the truck page's point from the URL, applied when that page first draws
+PAGE_PARAMS = "bnn_page_params"  # this page's part of the URL (axes, map colouring, probe point)
 
 
 @dataclass
@@ -49,12 +56,6 @@ class TrainingMark:
 def builtin_dataset(name: str) -> Dataset:
     """A built-in dataset (each caller gets its own copy)."""
     return load_builtin(name)
-
-
-@st.cache_data(show_spinner=False, max_entries=2)
-def default_run(config: RunConfig) -> TrainedRun:
-    """The first-visit model: trained once per server on the defaults, then copied into each session."""
-    return train_run(builtin_dataset(config.data.dataset), config)
 
 
 def dataset_names() -> list[str]:
@@ -85,10 +86,24 @@ def current_run() -> TrainedRun | None:
     return st.session_state.get(RUN)
 
 
-def show_run(run: TrainedRun) -> None:
-    """Put a finished run on screen, starting again at posterior sample #0."""
+def show_run(run: TrainedRun, preset: str | None = None, sample: int = 0) -> None:
+    """Put a finished run on screen at posterior sample ``sample``; ``preset`` names it if it is a gallery run."""
     st.session_state[RUN] = run
-    st.session_state[SAMPLE_INDEX] = 0
+    st.session_state[SAMPLE_INDEX] = sample
+    st.session_state[PRESET] = preset
+    st.session_state[PLAYING] = False
+
+
+def shown_preset() -> str | None:
+    return st.session_state.get(PRESET)
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(PRESENT, False))
+
+
+def set_presenting(on: bool) -> None:
+    st.session_state[PRESENT] = on
 
 
 def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:
@@ -130,3 +145,19 @@ def sample_index() -> int:
 
 def next_sample() -> None:
     st.session_state[SAMPLE_INDEX] = sample_index() + 1
+
+
+def remember_in_link(**params: str) -> None:
+    """A page's own URL parameters (``x``, ``show``, ``point``…), written into the URL at the end of the run."""
+    st.session_state.setdefault(PAGE_PARAMS, {}).update(params)
+
+
+def page_params() -> dict[str, str]:
+    """This run's page parameters (see :func:`remember_in_link`), taken once."""
+    return st.session_state.pop(PAGE_PARAMS, {})
+
+
+def run_label(run: TrainedRun) -> str:
+    """A short name for file names: the gallery preset, or the dataset and seed."""
+    preset = shown_preset() if current_run() is run else None
+    return preset or f"{run.data.dataset.name.removeprefix('csv:')}-seed{run.config.seed}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, predictions_frame
+from bnn_core.archive import run_zip
 
-from .charts import show
+from . import state
+from .charts import CHART_FORMAT, FORMATS, show
 from .figures import training_curves
 
 ENGINE_NAMES = {"fast": "the compiled engine", "torchbnn": "torchbnn's autograd loop"}
@@ -62,18 +65,63 @@ def uncertain_points(run: TrainedRun, count: int = 10) -> None:
     )
 
 
-def finished_curves(run: TrainedRun) -> None:
+def finished_curves(run: TrainedRun, where: DeltaGenerator) -> None:
     history = run.fit.history
     steps = np.arange(1, len(history.ce) + 1)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_CURVE_POINTS)).astype(int))
     fig = training_curves(steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps))
-    show(fig, key="history_chart")
+    show(fig, key="history_chart", where=where, name=f"{state.run_label(run)}-training")
 
 
-def draw(run: TrainedRun) -> None:
+def downloads(run: TrainedRun) -> None:
+    """The run's files, and the format of each chart's own download (the camera in its toolbar)."""
+    label = state.run_label(run)
+    cells = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+    cells[0].download_button(
+        "Predictions (CSV)",
+        data=lambda: predictions_frame(run.data, run.evaluation.uncertainty).to_csv(index=False),
+        file_name=f"{label}-predictions.csv",
+        mime="text/csv",
+        on_click="ignore",
+        width="stretch",
+        help="One row per point: split, features, label, predicted class, probabilities, uncertainties.",
+    )
+    cells[1].download_button(
+        "Training history (CSV)",
+        data=lambda: run.fit.history.frame().to_csv(index=False),
+        file_name=f"{label}-history.csv",
+        mime="text/csv",
+        on_click="ignore",
+        width="stretch",
+        help="Every step's cross-entropy, KL, total loss and train accuracy.",
+    )
+    cells[2].download_button(
+        "The run (zip)",
+        data=lambda: run_zip(run),
+        file_name=f"{label}.zip",
+        mime="application/zip",
+        on_click="ignore",
+        width="stretch",
+        help="Weights, settings, metrics, predictions, history. Read it with `python -m bnn_core show FILE.zip`, "
+        "or load it again on the Data page.",
+    )
+    cells[3].radio(
+        "Chart downloads (the camera in each chart's toolbar)",
+        list(FORMATS),
+        format_func=FORMATS.get,
+        key=CHART_FORMAT,
+        horizontal=True,
+    )
+
+
+def draw(run: TrainedRun) -> DeltaGenerator:
+    """Everything below the charts; returns where the loss curves are, for a training started meanwhile."""
     metric_cards(run)
+    downloads(run)
     st.subheader("The points it is least sure about")
     st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
     uncertain_points(run)
     st.subheader("How training went")
-    finished_curves(run)
+    curves = st.empty()
+    finished_curves(run, curves)
+    return curves

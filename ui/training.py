@@ -15,11 +15,12 @@ from typing import TypeVar
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun, train_run
+from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun
 from bnn_core.train import ProgressCallback
 
-from . import state
+from . import sources, state
 from .charts import show
 from .figures import training_curves
 
@@ -40,23 +41,32 @@ def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
     )
 
 
-def live_training(heading: str, epochs: int, what: str, work: Callable[[ProgressCallback], T]) -> T:
+def live_training(
+    heading: str,
+    epochs: int,
+    what: str,
+    work: Callable[[ProgressCallback], T],
+    where: DeltaGenerator | None = None,
+    curves: DeltaGenerator | None = None,
+) -> T:
     """Run ``work(on_progress)`` while showing a progress bar, live loss curves and a Stop button.
 
     Args:
         heading: the line above the bar, in Markdown.
         what: "model" or "twin": which training a Stop press interrupts (see :func:`interrupted_message`).
+        where: where the bar and Stop go (default: here, in a box with the curves under the bar).
+        curves: where the loss curves go, if not under the bar.
 
     Raises:
         BNNInputError: the engine refused the data or settings, or training diverged.
     """
-    box = st.empty()
-    with box.container(border=True):
+    box = (where or st).empty()
+    with box.container(border=where is None):
         head, stop = st.columns([5, 1], vertical_alignment="center")
         head.markdown(heading)
         stop.button("Stop", key=f"stop_{what}", help="Stop now and keep what you had.")
         bar = st.progress(0.0, text="Starting…")
-        chart = st.empty()
+        chart = curves if curves is not None else st.empty()
     reports: list[Progress] = []
     started = time.perf_counter()
     next_draw = started
@@ -91,14 +101,23 @@ def live_training(heading: str, epochs: int, what: str, work: Callable[[Progress
     return result
 
 
-def train_live(dataset: Dataset, config: RunConfig) -> TrainedRun:
-    """Train a BNN while showing progress; return the finished run (the caller decides to show it).
+def train_live(
+    dataset: Dataset, config: RunConfig, where: DeltaGenerator | None = None, curves: DeltaGenerator | None = None
+) -> TrainedRun:
+    """The run for ``config``: from the gallery or the server's cache at once, else trained while showing
+    progress (also when another session is training the same run: this one watches). The caller decides to
+    show it.
 
     Raises:
         BNNInputError: the engine refused the data or settings, or training diverged.
     """
+    ready = sources.ready_run(dataset, config)
+    if ready is not None:
+        return ready
     heading = f"**Training** on {dataset.name}: {config.train.epochs:,} steps"
-    return live_training(heading, config.train.epochs, "model", lambda report: train_run(dataset, config, report))
+    return live_training(
+        heading, config.train.epochs, "model", lambda report: sources.obtain_run(dataset, config, report)
+    )
 
 
 def interrupted_message(what: str = "model") -> str | None:

@@ -1,0 +1,237 @@
+"""The frame around every page: the sidebar, the link in the URL, and training that keeps the old charts.
+
+Every script run goes: :func:`read_link_once` (the first run of a session applies the URL),
+:func:`sidebar` (the gallery, presenter mode and the settings form, the same on every page),
+the page itself through :func:`run_page` (the run on screen is drawn first; a pending Train
+then trains in the status strip above it and the page is redrawn when the model is ready),
+and last :func:`write_link`, which puts the state back into the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun
+from bnn_core.gallery import PRESETS
+
+from . import links, page, sources, state
+from .controls import fill_form, settings_form
+from .training import interrupted_message, train_live
+
+LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the first page shows it
+LINK_SAMPLE = "bnn_link_sample"
+LINK_PROBLEMS = "bnn_link_problems"  # sentences about bad parameters, shown once
+GALLERY_WIDGET = "gallery_choice"
+STATUS_HEIGHT = 58  # px: the strip above the charts, for what to notice, or the progress of a training
+
+
+def read_link_once() -> None:
+    """On a session's first script run, take the model, the view and presenter mode from the URL."""
+    if st.session_state.get(state.LINK_READ):
+        return
+    st.session_state[state.LINK_READ] = True
+    link = links.parse(st.query_params.to_dict())
+    problems = list(link.problems)
+    if link.present is not None:
+        state.set_presenting(link.present)
+    if link.csv_dataset is not None:
+        problems.append(
+            f"This link shows a model trained on the CSV {link.csv_dataset!r}. Uploaded files stay in the browser "
+            "that uploaded them: upload it on the Data page and train. The default model is shown meanwhile."
+        )
+    shown = link.config if link.config is not None else sources.preset_named(sources.FIRST_PRESET).config
+    dataset = shown.data.dataset
+    problems += _apply_view(link, state.builtin_dataset(dataset).feature_names, dataset)
+    st.session_state[LINK_CONFIG] = link.config
+    st.session_state[LINK_SAMPLE] = link.sample or 0
+    st.session_state[LINK_PROBLEMS] = problems
+
+
+def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[str]:
+    """Seed the view's widgets from the link (they read their values from the session); return the problems."""
+    view = st.session_state.setdefault(state.VIEW, {})
+    problems = []
+    for axis, given, keys in (
+        ("x", link.x, (f"axis_x:{dataset}", "map_x")),
+        ("y", link.y, (f"axis_y:{dataset}", "map_y")),
+    ):
+        if given is None:
+            continue
+        if given not in names:
+            problems.append(links.feature_problem(axis, given, names))
+            continue
+        view.update(dict.fromkeys(keys, given))
+    if link.size is not None:
+        view["size_measure"] = links.SIZES[link.size]
+    if link.mean is not None:
+        view["show_mean"] = link.mean
+    if link.show is not None:
+        view["map_show"] = link.show
+    for name, values in (("hold", link.hold), ("point", link.point)):
+        if values is not None and len(values) != len(names):
+            problems.append(links.vector_problem(name, len(values), len(names)))
+        elif values is not None and name == "hold":
+            view["map_hold"] = "a point I choose"
+            view.update({f"map_hold_{feature}": value for feature, value in zip(names, values, strict=True)})
+        elif values is not None:
+            st.session_state[state.LINK_POINT] = values
+    return problems
+
+
+def show_link_problems() -> None:
+    problems = st.session_state.pop(LINK_PROBLEMS, None)
+    if problems:
+        st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def finish() -> None:
+    """After the page: the gallery picker in its slot, and the state in the URL."""
+    with st.session_state.pop(GALLERY_SLOT):
+        gallery_picker()
+    write_link()
+
+
+def write_link() -> None:
+    """Put the run on screen, the sample, presenter mode and this page's choices into the URL."""
+    run = state.current_run()
+    page_params = state.page_params()
+    if run is None:
+        return
+    params = links.settings_params(run.config, state.shown_preset())
+    if state.sample_index():
+        params["sample"] = str(state.sample_index())
+    if state.presenting():
+        params["present"] = "1"
+    params.update(page_params)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+GALLERY_SLOT = "bnn_gallery_slot"
+
+
+def sidebar() -> None:
+    """The gallery and presenter mode above the settings form; a Train press is trained by the page.
+
+    The gallery is drawn last, into a slot at the top (see :func:`finish`): it shows the run on screen,
+    which a first visit only knows once the page has run.
+    """
+    with st.sidebar:
+        st.session_state[GALLERY_SLOT] = st.container()
+        st.toggle(
+            "Presenter mode",
+            value=state.presenting(),
+            key="present_toggle",
+            on_change=lambda: state.set_presenting(st.session_state["present_toggle"]),
+            help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–6 pages.",
+        )
+    try:
+        config = settings_form()
+    except BNNInputError as err:
+        st.sidebar.error(str(err))
+        return
+    if config is not None:
+        st.session_state[state.PENDING] = config
+
+
+def gallery_picker() -> None:
+    """Ready runs: a choice loads one at once, with a line on what to notice; ← and → step through them."""
+    slugs = [preset.slug for preset in PRESETS]
+    shown = state.shown_preset()
+    st.session_state[GALLERY_WIDGET] = shown  # follows the run on screen, also when it changed elsewhere
+    st.selectbox(
+        "Gallery of ready runs",
+        slugs,
+        index=None,
+        key=GALLERY_WIDGET,
+        format_func=lambda slug: sources.preset_named(slug).title,
+        placeholder="Your own run (pick one to load it)",
+        on_change=lambda: show_preset(st.session_state[GALLERY_WIDGET]),
+        help="Pre-trained runs that each show one idea. Loading one takes no training.",
+    )
+    previous, following = st.columns(2)
+    position = slugs.index(shown) if shown in slugs else -1
+    previous.button("← Previous", key="preset_prev", width="stretch", on_click=show_preset,
+                    args=(slugs[(position - 1) % len(slugs)],))  # fmt: skip
+    following.button("Next →", key="preset_next", width="stretch", on_click=show_preset,
+                     args=(slugs[(position + 1) % len(slugs)],))  # fmt: skip
+
+
+def show_preset(slug: str | None) -> None:
+    """Put gallery preset ``slug`` on screen and its settings into the form (a callback: no training)."""
+    if slug is None:
+        return
+    preset = sources.preset_named(slug)
+    state.show_run(sources.gallery_run(slug), preset=slug)
+    fill_form(preset.config, f"Loaded “{preset.title}” from the gallery.")
+
+
+def status_strip() -> DeltaGenerator:
+    """A fixed-height strip above a page's charts: what to notice, or a training's progress, without a jump."""
+    return st.container(height=STATUS_HEIGHT, border=False, key="status_strip")
+
+
+def page_run(where: DeltaGenerator) -> TrainedRun:
+    """The session's run; on a first visit the link's model (trained if nobody has it yet) or the article's."""
+    run = state.current_run()
+    if run is not None:
+        return run
+    config: RunConfig | None = st.session_state.pop(LINK_CONFIG, None)
+    sample = st.session_state.pop(LINK_SAMPLE, 0)
+    if config is not None and config.data.dataset in BUILTIN_DATASETS:
+        try:
+            with where:
+                run = train_live(state.dataset_by_name(config.data.dataset), config)
+        except BNNInputError as err:
+            st.error(f"The model this link names could not be trained: {err} The default model is shown.")
+        else:
+            preset = sources.preset_for(config)
+            state.show_run(run, preset=preset.slug if preset else None, sample=sample)
+            st.session_state[state.FORM_CONFIG] = config
+            return run
+    state.show_run(sources.gallery_run(sources.FIRST_PRESET), preset=sources.FIRST_PRESET, sample=sample)
+    return state.current_run()
+
+
+def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -> None:
+    """Train the settings submitted with Train in ``where`` (loss curves in ``curves``), then redraw the page."""
+    config: RunConfig | None = st.session_state.pop(state.PENDING, None)
+    if config is None:
+        return
+    try:
+        run = train_live(state.dataset_by_name(config.data.dataset), config, where=where, curves=curves)
+    except BNNInputError as err:
+        with where:
+            st.error(str(err))
+        return
+    preset = sources.preset_for(config)
+    state.show_run(run, preset=preset.slug if preset else None)
+    st.rerun()
+
+
+def run_page(
+    title: str, heading: str, intro: str, draw: Callable[[TrainedRun], DeltaGenerator | None], icon: str
+) -> None:
+    """A whole page: its title and intro, the status strip, ``draw(run)``, then any pending training.
+
+    ``draw`` may return a placeholder for the loss curves of a training started from the sidebar.
+    """
+    page.setup(title, icon)
+    page.title(heading)
+    with st.container(key="intro"):
+        st.markdown(intro)
+    show_link_problems()
+    status = status_strip()
+    run = page_run(status)
+    with status:
+        message = interrupted_message()
+        preset = state.shown_preset()
+        if message:
+            st.info(message)
+        elif preset is not None:
+            st.markdown(f"**{sources.preset_named(preset).title}.** {sources.preset_named(preset).notice}")
+    curves = draw(run)
+    train_pending(status, curves)

@@ -1,0 +1,77 @@
+"""Where a run on screen comes from: the shipped gallery, the server-wide cache of finished runs, or training.
+
+Only immutable, finished things are shared between sessions here (``st.cache_resource``):
+the gallery's runs and the :class:`~bnn_core.cache.RunCache`. Each session gets its own
+copy of a shared run, and a run on a user's upload is never shared.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, train_run
+from bnn_core.cache import RunCache
+from bnn_core.gallery import PRESETS, PRESETS_BY_SLUG, Preset
+from bnn_core.restore import restore_run
+from bnn_core.train import ProgressCallback
+
+ROOT = Path(__file__).resolve().parents[1]
+GALLERY = ROOT / "gallery"
+FIRST_PRESET = "article"  # what a first visit shows, without training
+
+
+def runs_folder() -> Path:
+    """Where the app saves runs: ``$BNN_RUNS_DIR``, or ``runs/`` beside the app."""
+    return Path(os.environ.get("BNN_RUNS_DIR") or ROOT / "runs")
+
+
+@st.cache_resource(show_spinner=False, max_entries=len(PRESETS))
+def _shared_gallery_run(slug: str) -> TrainedRun:
+    """A gallery run, read once per server; never handed out itself (see :func:`gallery_run`)."""
+    return restore_run(GALLERY / slug)
+
+
+def gallery_run(slug: str) -> TrainedRun:
+    """This session's own copy of the gallery preset ``slug`` (no training)."""
+    return copy.deepcopy(_shared_gallery_run(slug))
+
+
+def preset_for(config: RunConfig) -> Preset | None:
+    """The gallery preset trained with exactly ``config``, if there is one."""
+    return next((preset for preset in PRESETS if preset.config == config), None)
+
+
+def preset_named(slug: str) -> Preset:
+    return PRESETS_BY_SLUG[slug]
+
+
+@st.cache_resource(show_spinner=False)
+def run_cache() -> RunCache:
+    """Finished runs on built-in data, shared by every session of this server."""
+    return RunCache()
+
+
+def ready_run(dataset: Dataset, config: RunConfig) -> TrainedRun | None:
+    """The run for ``config`` on ``dataset`` if it needs no training: a gallery preset, or in the server's cache."""
+    preset = preset_for(config)
+    if preset is not None and dataset.name == preset.config.data.dataset:
+        return gallery_run(preset.slug)
+    return run_cache().get(config) if dataset.name in BUILTIN_DATASETS else None
+
+
+def obtain_run(dataset: Dataset, config: RunConfig, on_progress: ProgressCallback) -> TrainedRun:
+    """The run for ``config`` on ``dataset``: ready (see :func:`ready_run`), or trained.
+
+    Runs on built-in data are trained once per server, however many sessions ask at once
+    (each waits and watches the progress); runs on an upload are trained for this session only.
+    """
+    ready = ready_run(dataset, config)
+    if ready is not None:
+        return ready
+    if dataset.name in BUILTIN_DATASETS:
+        return run_cache().get_or_train(config, lambda report: train_run(dataset, config, report), on_progress)
+    return train_run(dataset, config, on_progress=on_progress)
