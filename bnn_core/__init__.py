@@ -30,6 +30,7 @@ from .evaluation import Evaluation, evaluate, posterior_uncertainty, run_metrics
 from .experiment import TrainedRun, TwinRun, train_run, train_twin
 from .export import predictions_frame
 from .geometry import features_outside, inside_data, span_range
+from .loading import LoadedRun, load_run
 from .network import (
     ACTIVATIONS,
     NetworkSpec,
@@ -42,7 +43,7 @@ from .network import (
     n_bayes_parameters,
 )
 from .probe import FeatureGrid, GridMap, Probe, bnn_map, feature_grid, probe, probe_presets, training_median, twin_map
-from .runs import LoadedRun, load_run, save_run
+from .runs import save_run
 from .sample import draw_noise, draw_probs, sample_probs, twin_probs
 from .settings import SETTINGS, Setting
 from .train import FitResult, History, Progress, fit

@@ -20,6 +20,7 @@ from .data import Dataset, load_builtin, read_csv
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
 from .gallery import Preset, build_gallery
+from .loading import LoadedRun, load_run
 from .network import layer_sizes
 from .runs import (
     CONFIG_FILE,
@@ -27,9 +28,7 @@ from .runs import (
     METRICS_FILE,
     MODEL_FILE,
     PREDICTIONS_FILE,
-    LoadedRun,
     check_run_target,
-    load_run,
     save_run,
 )
 from .settings import SECTIONS, SETTINGS, Setting

@@ -22,7 +22,8 @@ from .errors import BNNInputError
 from .evaluation import evaluate
 from .experiment import TrainedRun
 from .export import feature_column
-from .runs import HISTORY_FILE, PREDICTIONS_FILE, LoadedRun, load_run
+from .loading import LoadedRun, load_run
+from .runs import HISTORY_FILE, PREDICTIONS_FILE
 from .train import FitResult, History
 
 ENGINES = ("fast", "torchbnn")

@@ -17,7 +17,7 @@ from bnn_core import (
     likely_label_column,
     read_csv,
 )
-from ui import shared, shell, state
+from ui import saved, shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
 from ui.charts import show
 
@@ -107,12 +107,14 @@ def draw(run: TrainedRun) -> None:
         builtin_picker()
     with right:
         csv_upload()
+    saved.draw(run)
     describe_dataset(state.dataset_by_name(state.chosen_dataset_name()))
 
 
 INTRO = (
     "Pick a built-in dataset or upload your own CSV. The chosen data is what **Train** uses, on every page; "
-    "feature and class names follow it into every chart."
+    "feature and class names follow it into every chart. Below: save the run on screen, load a saved run or a "
+    "run zip."
 )
 
 shell.run_page("Data", "The data", INTRO, draw, ":material/table_view:")

@@ -75,7 +75,9 @@ def draw(run: TrainedRun) -> None:
     view[SHOW_WORD] = MEASURES[measure][2]
     for key in ("map_x", "map_y"):
         state.keep(key)
-    state.remember_in_link(x=x_name, y=y_name, show=MEASURES[measure][2])
+    chosen = {"x": x_name, "y": y_name, "show": MEASURES[measure][2]}
+    defaults = {"x": names[0], "y": names[min(1, len(names) - 1)], "show": links.SHOWS[0]}
+    state.remember_in_link(**{name: value for name, value in chosen.items() if value != defaults[name]})
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     base = _held_values(run, x_feature, y_feature)
     twin = shared.twin_for(run)

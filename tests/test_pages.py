@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import (
@@ -204,3 +205,32 @@ def test_a_stopped_plain_network_is_offered_again_and_then_compared(name: str, r
     kept_run, twin = at.session_state[state.TWIN]
     assert kept_run is run and twin.fit.steps == 300 and not twin.fit.cancelled
     assert state.TWIN_PAUSED not in at.session_state
+
+
+def test_save_a_run_under_a_name_list_it_and_load_it_back(run: TrainedRun, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BNN_RUNS_DIR", str(tmp_path))
+    at = _page("data", **{state.RUN: run})
+    next(t for t in at.text_input if t.label == "Name").input("../../etc/evil")
+    next(b for b in at.button if b.label == "Save the run on screen").click().run()
+    assert "A run's name may hold letters" in at.error[0].value and not list(tmp_path.iterdir())
+    next(t for t in at.text_input if t.label == "Name").input("iris short")
+    next(b for b in at.button if b.label == "Save the run on screen").click().run()
+    assert not at.exception and (tmp_path / "iris-short" / "config.json").is_file()
+    fresh = _page("data")  # another session: the gallery's article run on screen, the saved run in the list
+    assert fresh.selectbox(key="saved_choice").options == ["iris-short"]
+    fresh.button(key="load_saved").click().run()
+    loaded = fresh.session_state[state.RUN]
+    assert loaded.config == run.config and fresh.session_state[state.PRESET] is None
+    assert torch.equal(loaded.evaluation.uncertainty.mean_probs, run.evaluation.uncertainty.mean_probs)
+
+
+def test_a_run_zip_uploads_into_this_session_and_a_bad_zip_is_one_sentence(run: TrainedRun) -> None:
+    from bnn_core.archive import run_zip
+
+    at = _page("data")
+    at.file_uploader(key="run_zip").set_value(("evil.zip", b"not a zip at all", "application/zip")).run()
+    at.button(key="load_zip").click().run()
+    assert at.error[0].value == "evil.zip is not a zip file." and at.session_state[state.PRESET] == "article"
+    at.file_uploader(key="run_zip").set_value(("mine.zip", run_zip(run), "application/zip")).run()
+    at.button(key="load_zip").click().run()
+    assert not at.exception and at.session_state[state.RUN].config == run.config

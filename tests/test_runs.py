@@ -26,6 +26,7 @@ from bnn_core import (
     save_run,
     train_run,
 )
+from bnn_core import loading as loading_module
 from bnn_core import runs as runs_module
 
 
@@ -352,7 +353,7 @@ def test_a_failed_link_puts_a_plain_folder_run_back(
 def test_a_read_during_a_save_reads_the_new_run(saved: Path, iris, monkeypatch: pytest.MonkeyPatch) -> None:
     """A save that deletes the version being read makes the read start again on the new one."""
     other = train_run(iris, RunConfig(train=TrainConfig(epochs=20), samples=5, seed=9))
-    real_checked_state = runs_module._checked_state
+    real_checked_state = loading_module._checked_state
     calls = []
 
     def a_save_lands_midway(*args: object):
@@ -361,7 +362,7 @@ def test_a_read_during_a_save_reads_the_new_run(saved: Path, iris, monkeypatch: 
             save_run(other, saved)  # replaces the link and deletes the version being read
         return real_checked_state(*args)
 
-    monkeypatch.setattr(runs_module, "_checked_state", a_save_lands_midway)
+    monkeypatch.setattr(loading_module, "_checked_state", a_save_lands_midway)
     assert load_run(saved).config.seed == 9 and len(calls) == 2
 
 
@@ -402,3 +403,28 @@ def test_the_store_lock_stays_exclusive_when_a_failed_save_deletes_it(tmp_path: 
     for thread in threads:
         thread.join(timeout=60)
     assert seen == ["deleted before", "exclusive"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("iris textbook", "iris-textbook"), ("  moons_v2.final ", "moons_v2.final"), ("A-1", "A-1")],
+)
+def test_a_run_name_becomes_a_folder_inside_the_runs_folder(tmp_path: Path, name: str, expected: str) -> None:
+    assert runs_module.run_path(tmp_path, name) == tmp_path / expected
+
+
+@pytest.mark.parametrize("name", ["", "   ", "../escape", "a/b", ".hidden", "-rf", "x" * 65, "naïve", "a\\b", ".."])
+def test_a_name_that_could_leave_the_folder_or_hide_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(BNNInputError, match=r"^(Give the run a name|A run's name may hold letters)"):
+        runs_module.run_path(tmp_path, name)
+
+
+def test_saved_runs_lists_runs_from_the_app_and_the_command_line(tmp_path: Path, quick_run: TrainedRun) -> None:
+    save_run(quick_run, tmp_path / "b-app")
+    plain = tmp_path / "a-cli"
+    plain.mkdir()
+    for file in (tmp_path / "b-app").iterdir():
+        (plain / file.name).write_bytes(file.read_bytes())
+    (tmp_path / "notes").mkdir()
+    assert [p.name for p in runs_module.saved_runs(tmp_path)] == ["a-cli", "b-app"]
+    assert runs_module.saved_runs(tmp_path / "missing") == []

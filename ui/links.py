@@ -53,6 +53,8 @@ def parse(params: Mapping[str, str]) -> Link:
         problems.append(f"preset={preset!r} is not in the gallery; choose one of {', '.join(PRESETS_BY_SLUG)}.")
         preset = None
     config = None
+    if csv_dataset is not None:  # the other settings belong to the model on that CSV: the default is shown
+        settings, preset = {}, None
     if preset is not None or settings:
         base = PRESETS_BY_SLUG[preset].config if preset is not None else RunConfig()
         config = RunConfig.from_flat({**base.to_flat(), **settings})

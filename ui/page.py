@@ -56,10 +56,13 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem 0 !important; }
 # Presenter mode: no sidebar, no Streamlit chrome, larger type, and the charts take the room the title had.
 _PRESENT_CSS = """
 <style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-[data-testid="stToolbar"], [data-testid="stDecoration"], .st-key-intro { display: none !important; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"],
+.st-key-intro, .st-key-below_charts { display: none !important; }
+/* The header (with the page links in its toolbar) hidden but laid out: with display none, Streamlit folds the
+   page links away, and the 1-6 keys press them. */
+[data-testid="stHeader"] { visibility: hidden; height: 0 !important; min-height: 0 !important; }
 html { font-size: 18px; }
-[data-testid="stMainBlockContainer"] { padding-top: 0.6rem; max-width: 100%; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.6rem; padding-bottom: 0; max-width: 100%; }
 [class*="st-key-fit_chart"] [data-testid="stPlotlyChart"] { height: max(300px, calc(100vh - 290px)) !important; }
 </style>
 """
@@ -81,7 +84,8 @@ if (!window.__bnnKeys) {
     if (buttons[event.key]) {
       target = document.querySelector(`.st-key-${buttons[event.key]} button`);
     } else if (/^[1-9]$/.test(event.key)) {
-      target = document.querySelectorAll('[data-testid="stTopNavLink"]')[Number(event.key) - 1] || null;
+      const link = document.querySelectorAll('[data-testid="stTopNavLink"]')[Number(event.key) - 1];
+      target = link ? link.querySelector("span") || link : null;  // the page change listens on the link's inside
     }
     if (!target) return;
     event.preventDefault();

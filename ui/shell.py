@@ -87,10 +87,42 @@ def show_link_problems() -> None:
         st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
 
 
+# The browser's address is the state: this copies it. navigator.clipboard needs a secure page (https or
+# localhost); elsewhere the hidden field's text is selected and copied the older way.
+_COPY_LINK = """
+<button class="bnn-copy-link" type="button">Copy link</button>
+<script>
+for (const button of document.querySelectorAll("button.bnn-copy-link:not([data-ready])")) {
+  button.dataset.ready = "1";
+  button.addEventListener("click", async () => {
+    const url = window.location.href;
+    try {
+      await navigator.clipboard.writeText(url);
+    } catch (error) {
+      const field = Object.assign(document.createElement("textarea"), { value: url });
+      document.body.appendChild(field);
+      field.select();
+      document.execCommand("copy");
+      field.remove();
+    }
+    button.textContent = "Link copied";
+    setTimeout(() => { button.textContent = "Copy link"; }, 2000);
+  });
+}
+</script>
+<style>
+button.bnn-copy-link { width: 100%; padding: 0.45rem; border-radius: 0.5rem; border: 1px solid #ccc;
+  background: white; font: inherit; cursor: pointer; }
+button.bnn-copy-link:hover { border-color: #0b5cad; color: #0b5cad; }
+</style>
+"""
+
+
 def finish() -> None:
-    """After the page: the gallery picker in its slot, and the state in the URL."""
+    """After the page: the gallery picker and Copy link in their slot, and the state in the URL."""
     with st.session_state.pop(GALLERY_SLOT):
         gallery_picker()
+        st.html(_COPY_LINK, unsafe_allow_javascript=True)
     write_link()
 
 

@@ -115,13 +115,15 @@ def downloads(run: TrainedRun) -> None:
 
 
 def draw(run: TrainedRun) -> DeltaGenerator:
-    """Everything below the charts; returns where the loss curves are, for a training started meanwhile."""
-    metric_cards(run)
-    downloads(run)
-    st.subheader("The points it is least sure about")
-    st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
-    uncertain_points(run)
-    st.subheader("How training went")
-    curves = st.empty()
-    finished_curves(run, curves)
+    """Everything below the charts (hidden in presenter mode, so that the page fits the screen); returns where
+    the loss curves are, for a training started meanwhile."""
+    with st.container(key="below_charts"):
+        metric_cards(run)
+        downloads(run)
+        st.subheader("The points it is least sure about")
+        st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
+        uncertain_points(run)
+        st.subheader("How training went")
+        curves = st.empty()
+        finished_curves(run, curves)
     return curves
