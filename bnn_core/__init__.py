@@ -7,133 +7,95 @@ The engine behind the dashboard. It never imports Streamlit. Typical use::
     run = train_run(load_builtin("iris"), RunConfig())
     print(run.metrics["test_accuracy"])
     save_run(run, "runs/iris")
+
+Names load on first use (PEP 562), so ``import bnn_core`` is cheap and ``bnn_core.noise``
+needs only NumPy and numba: the app compiles the noise generator while torch, pandas and
+scikit-learn are still importing.
 """
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .data import (
-    BUILTIN_DATASETS,
-    MAX_CLASSES,
-    MAX_FEATURES,
-    MAX_ROWS,
-    Dataset,
-    PreparedData,
-    Scaler,
-    csv_columns,
-    csv_preview,
-    likely_label_column,
-    load_builtin,
-    prepare,
-    read_csv,
-)
-from .errors import BNNInputError
-from .evaluation import Evaluation, evaluate, posterior_uncertainty, run_metrics
-from .experiment import TrainedRun, TwinRun, train_run, train_twin
-from .export import predictions_frame
-from .geometry import features_outside, inside_data, span_range
-from .loading import LoadedRun, load_run
-from .network import (
-    ACTIVATIONS,
-    NetworkSpec,
-    Params,
-    bayes_layers,
-    build_bnn,
-    build_twin,
-    kl_divergence,
-    layer_sizes,
-    n_bayes_parameters,
-)
-from .probe import FeatureGrid, GridMap, Probe, bnn_map, feature_grid, probe, probe_presets, training_median, twin_map
-from .runs import save_run
-from .sample import draw_noise, draw_probs, sample_probs, twin_probs
-from .settings import SETTINGS, Setting
-from .train import FitResult, History, Progress, fit
-from .uncertainty import (
-    Calibration,
-    PointUncertainty,
-    ReliabilityBins,
-    accuracy,
-    brier,
-    calibration,
-    ece,
-    entropy,
-    nll,
-    point_uncertainty,
-    reliability,
-)
-from .version import __version__
+from __future__ import annotations
 
-__all__ = [
-    "ACTIVATIONS",
-    "BUILTIN_DATASETS",
-    "MAX_CLASSES",
-    "MAX_FEATURES",
-    "MAX_ROWS",
-    "SETTINGS",
-    "BNNInputError",
-    "Calibration",
-    "DataConfig",
-    "Dataset",
-    "Evaluation",
-    "FeatureGrid",
-    "FitResult",
-    "GridMap",
-    "History",
-    "LoadedRun",
-    "ModelConfig",
-    "NetworkSpec",
-    "Params",
-    "PointUncertainty",
-    "PreparedData",
-    "Probe",
-    "Progress",
-    "ReliabilityBins",
-    "RunConfig",
-    "Scaler",
-    "Setting",
-    "TrainConfig",
-    "TrainedRun",
-    "TwinRun",
-    "__version__",
-    "accuracy",
-    "bayes_layers",
-    "bnn_map",
-    "brier",
-    "build_bnn",
-    "build_twin",
-    "calibration",
-    "csv_columns",
-    "csv_preview",
-    "draw_noise",
-    "draw_probs",
-    "ece",
-    "entropy",
-    "evaluate",
-    "feature_grid",
-    "features_outside",
-    "fit",
-    "inside_data",
-    "kl_divergence",
-    "layer_sizes",
-    "likely_label_column",
-    "load_builtin",
-    "load_run",
-    "n_bayes_parameters",
-    "nll",
-    "point_uncertainty",
-    "posterior_uncertainty",
-    "predictions_frame",
-    "prepare",
-    "probe",
-    "probe_presets",
-    "read_csv",
-    "reliability",
-    "run_metrics",
-    "sample_probs",
-    "save_run",
-    "span_range",
-    "train_run",
-    "train_twin",
-    "training_median",
-    "twin_map",
-    "twin_probs",
-]
+import importlib
+from typing import Any
+
+# submodule: the public names it provides
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig"),
+    "data": (
+        "BUILTIN_DATASETS",
+        "MAX_CLASSES",
+        "MAX_FEATURES",
+        "MAX_ROWS",
+        "Dataset",
+        "PreparedData",
+        "Scaler",
+        "csv_columns",
+        "csv_preview",
+        "likely_label_column",
+        "load_builtin",
+        "prepare",
+        "read_csv",
+    ),
+    "errors": ("BNNInputError",),
+    "evaluation": ("Evaluation", "evaluate", "posterior_uncertainty", "run_metrics"),
+    "experiment": ("TrainedRun", "TwinRun", "train_run", "train_twin"),
+    "export": ("predictions_frame",),
+    "geometry": ("features_outside", "inside_data", "span_range"),
+    "loading": ("LoadedRun", "load_run"),
+    "network": (
+        "ACTIVATIONS",
+        "NetworkSpec",
+        "Params",
+        "bayes_layers",
+        "build_bnn",
+        "build_twin",
+        "kl_divergence",
+        "layer_sizes",
+        "n_bayes_parameters",
+    ),
+    "probing": (
+        "FeatureGrid",
+        "GridMap",
+        "Probe",
+        "bnn_map",
+        "feature_grid",
+        "probe",
+        "probe_presets",
+        "training_median",
+        "twin_map",
+    ),
+    "runs": ("save_run",),
+    "sample": ("draw_noise", "draw_probs", "sample_probs", "twin_probs"),
+    "settings": ("SETTINGS", "Setting"),
+    "train": ("FitResult", "History", "Progress", "fit"),
+    "uncertainty": (
+        "Calibration",
+        "PointUncertainty",
+        "ReliabilityBins",
+        "accuracy",
+        "brier",
+        "calibration",
+        "ece",
+        "entropy",
+        "nll",
+        "point_uncertainty",
+        "reliability",
+    ),
+    "version": ("__version__",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` the first time it is asked for."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'bnn_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

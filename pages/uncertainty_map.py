@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median, twin_map
-from bnn_core.probe import GRID_MARGIN
+from bnn_core.probing import GRID_MARGIN
 from ui import links, shared, shell, state
 from ui.charts import show
 from ui.map_figures import grid_heatmap

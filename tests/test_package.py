@@ -152,3 +152,26 @@ def test_a_change_to_any_compiled_source_gives_a_fresh_cache_folder(tmp_path: Pa
         seen.add(jit.source_fingerprint())
         (tmp_path / name).write_text(text)
     assert len(seen) == 1 + len(jit.COMPILED_SOURCES)
+
+
+def test_names_load_on_first_use_and_the_noise_generator_needs_no_torch() -> None:
+    script = (
+        "import sys, bnn_core.noise\n"
+        "light = sorted(m for m in ('torch', 'sklearn', 'pandas', 'torchbnn') if m in sys.modules)\n"
+        "import bnn_core, bnn_core.probing\n"
+        "from bnn_core import probe, RunConfig\n"
+        "print(light, callable(probe) and not isinstance(probe, type(sys)), RunConfig().model.hidden)\n"
+        "print(sorted(name for name in bnn_core.__all__ if not hasattr(bnn_core, name)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == ["[] True (100,)", "[]"]
+
+
+def test_no_public_name_is_also_a_submodule_name() -> None:
+    import bnn_core
+
+    modules = {path.stem for path in (ROOT / "bnn_core").glob("*.py")}
+    assert not modules & set(bnn_core.__all__)  # an imported submodule would shadow the lazy name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        bnn_core.no_such_name  # noqa: B018
