@@ -1,16 +1,26 @@
 """The app's entry point: the frame every page shares, the navigation, and the main page."""
 
 # ruff: noqa: E402
+import plotly.graph_objects as go
 import streamlit as st
 
 # The first import of torch and friends takes several seconds in a fresh server: say so instead of a blank page.
+# Meanwhile the browser fetches and starts plotly.js (about a second) for an empty, invisible chart, so the
+# first real chart does not wait for it (benchmarks/first_chart.py).
+_BLANK = {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": {"visible": False},
+          "yaxis": {"visible": False}}  # fmt: skip
 _loading = st.empty()
-_loading.caption("Loading PyTorch, torchbnn and scikit-learn…")
+with _loading.container():
+    st.caption("Loading PyTorch, torchbnn and scikit-learn…")
+    st.plotly_chart(go.Figure(layout=_BLANK), config={"staticPlot": True}, key="plotly_preload")
+
+from ui import warm
+
+warm.start()  # the noise generator compiles while the imports below run
 
 # Heavy imports next, before anything else: a click during the very first (cold) import once left pandas
 # half-initialised.
 import pandas  # noqa: F401
-import plotly.graph_objects  # noqa: F401
 import sklearn  # noqa: F401
 import torch  # noqa: F401
 

@@ -51,3 +51,14 @@ def test_truck_benchmark_runs() -> None:
     out = _run("truck.py", "--seeds", "1", "--epochs", "30")
     assert "| article (mean, 0.01, σ₀ 0.1) | 0 |" in out and "| textbook (sum, 0.01, σ₀ 1) | 0 |" in out
     assert sum(line.startswith("- ") and "epistemic" in line for line in out.splitlines()) == 2  # a range each
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_first_chart_benchmark_runs() -> None:
+    out = _run("first_chart.py", "--repeats", "1")
+    first, switching = out.split("Switching to the next gallery preset")
+    for row in ("| app, cold numba cache |", "| app, warm |", "| floor page (imports + 2 charts) |"):
+        assert row in first
+    assert "| app, cold numba cache | 8 |" in switching and "| app, warm | 8 |" in switching  # one per preset
+    assert "| article |" in switching and "| breast-cancer |" in switching  # the reading times

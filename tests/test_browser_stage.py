@@ -43,7 +43,19 @@ def _wait_for_title(page, text: str, timeout_ms: float = 120_000) -> None:
     )
 
 
+# The button each key presses (the digits press the navigation's links).
+_KEY_TARGETS = {"r": ".st-key-resample button", "p": ".st-key-play button", "ArrowLeft": ".st-key-preset_prev button",
+                "ArrowRight": ".st-key-preset_next button"}  # fmt: skip
+
+
 def _press(page, key: str) -> None:
+    """Press ``key`` with the page focused, once its listener and its button are drawn.
+
+    The browser draws the sidebar and the listener a little after the charts, and can report the
+    script run finished before it has drawn them all.
+    """
+    target = _KEY_TARGETS.get(key, '[data-testid="stTopNavLink"]')
+    page.wait_for_function("s => window.__bnnKeys && document.querySelector(s)", arg=target)
     page.locator("h1").first.click()  # the page has the focus, not a field
     page.keyboard.press(key)
 

@@ -38,8 +38,8 @@ def _seed_widgets(config: RunConfig, dataset: str) -> None:
         st.session_state.setdefault(key, value)
 
 
-def fill_form(config: RunConfig, message: str) -> None:
-    """Put ``config`` into the form (Train still needed to use it), and say ``message`` once.
+def fill_form(config: RunConfig, message: str | None = None) -> None:
+    """Put ``config`` into the form (Train still needed to use it), and say ``message`` once, if given.
 
     The form is redrawn under a new key, so a value typed but not yet submitted cannot linger
     in the browser and be sent with the next Train instead of the values shown.

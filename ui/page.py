@@ -7,7 +7,6 @@ Keys (never while typing in a field, or while a slider, list or radio has the fo
 from __future__ import annotations
 
 import gc
-import threading
 
 # Heavy modules first, on whichever page a session opens first: a click during the very first
 # (cold) import once left pandas half-initialised, and the freeze below should see them loaded.
@@ -17,8 +16,6 @@ import sklearn  # noqa: F401
 import streamlit as st
 import torch
 
-from bnn_core import fast
-
 from . import state
 
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
@@ -27,11 +24,6 @@ from . import state
 # per server process, on the first import of this module.
 gc.collect()
 gc.freeze()
-
-# Compile (or load from numba's cache) the trainer's kernels once per server process, in the background, as
-# soon as the first page is opened: a click never waits for a compile. The first chart needs only the noise
-# generator, which warm_up compiles first (0.6 s cold). Training waits for this if it comes first.
-threading.Thread(target=fast.warm_up, name="bnn-warm-up", daemon=True).start()
 
 # Two torch threads for the posterior sampler's batched matrix products, chosen by measurement on this 2-core
 # machine (alternating, median of 5): 100 posterior samples of a 100×100 map took 107 ms against 153 ms with one

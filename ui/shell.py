@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun
 from bnn_core.gallery import PRESETS
 
-from . import links, page, sources, state
+from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
 from .training import interrupted_message, train_live
 
@@ -124,6 +124,7 @@ def finish() -> None:
         gallery_picker()
         st.html(_COPY_LINK, unsafe_allow_javascript=True)
     write_link()
+    warm.FIRST_PAGE_DRAWN.set()
 
 
 def write_link() -> None:
@@ -198,7 +199,7 @@ def show_preset(slug: str | None) -> None:
         return
     preset = sources.preset_named(slug)
     state.show_run(sources.gallery_run(slug), preset=slug)
-    fill_form(preset.config, f"Loaded “{preset.title}” from the gallery.")
+    fill_form(preset.config)  # no toast: the status strip names the preset (and a first toast costs 0.3 s)
 
 
 def status_strip() -> DeltaGenerator:
