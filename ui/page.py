@@ -39,6 +39,8 @@ _CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 2.4rem; padding-bottom: 2rem; }
 h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem 0 !important; }
 .st-key-intro p, .st-key-status_strip p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.2rem; }
+/* The sample's two-line summary beside Resample, within the fixed-height header. */
+.st-key-sample_line p { font-size: 0.92rem; line-height: 1.3; margin-bottom: 0; }
 [class*="st-key-fit_chart"] [data-testid="stPlotlyChart"] { height: max(300px, calc(100vh - 330px)) !important; }
 [class*="st-key-fit_chart"] .js-plotly-plot, [class*="st-key-fit_chart"] .plot-container,
 [class*="st-key-fit_chart"] .svg-container { height: 100% !important; }

@@ -249,7 +249,8 @@ def _sample_panel(run: TrainedRun, view: View) -> None:
         ):
             st.rerun()  # the whole page: the fragment's timer is set when the page is drawn
         n_wrong = int((predicted != run.data.dataset.y).sum())
-        line.markdown(_sample_summary(run, k, probs, n_wrong, int(changed.sum())), unsafe_allow_html=True)
+        summary = _sample_summary(run, k, probs, n_wrong, int(changed.sum()))
+        line.container(key="sample_line").markdown(summary, unsafe_allow_html=True)
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
     with st.container(key="fit_chart_sample"):
         show(fig, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
@@ -264,19 +265,23 @@ def _link_sample(k: int) -> None:
 
 
 def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_changed: int) -> str:
-    """One short line on sample #k: its accuracies, and how many points are wrong or changed since #k−1.
+    """Two short lines on sample #k: its accuracies; how many points are wrong, and changed since #k−1.
 
-    It doubles as the legend of the rings drawn in the chart.
+    The second line doubles as the legend of the rings drawn in the chart. Two lines, not one that
+    wraps where it may: the header beside Resample has a fixed height.
     """
     probs_t, labels = torch.from_numpy(probs), run.data.y
     train, test = run.data.train_mask, run.data.test_mask
-    parts = [f"**#{k}** · train {accuracy(probs_t[train], labels[train]):.1%}"]
+    scores = [f"**#{k}**", f"train {accuracy(probs_t[train], labels[train]):.1%}"]
     if run.data.has_test:
-        parts.append(f"test {accuracy(probs_t[test], labels[test]):.1%}")
-    parts.append(f'<span style="color:{WRONG_COLOR}">◯</span>&nbsp;{n_wrong} wrong')
+        scores.append(f"test {accuracy(probs_t[test], labels[test]):.1%}")
+    rings = [f'<span style="color:{WRONG_COLOR}">◯</span>&nbsp;{n_wrong}&nbsp;wrong']
     if k:
-        parts.append(f'<span style="color:{CHANGED_COLOR}">◯</span>&nbsp;{n_changed} changed since #{k - 1}')
-    return " · ".join(parts)
+        since = f"class changed since sample #{k - 1}"  # in the hover, so that the line stays short
+        rings.append(
+            f'<span title="{since}"><span style="color:{CHANGED_COLOR}">◯</span>&nbsp;{n_changed}&nbsp;changed</span>'
+        )
+    return " · ".join(scores) + "<br>" + " · ".join(rings)
 
 
 def draw(run: TrainedRun) -> None:
