@@ -6,13 +6,16 @@ import streamlit as st
 
 # The first import of torch and friends takes several seconds in a fresh server: say so instead of a blank page.
 # Meanwhile the browser fetches and starts plotly.js (about a second) for an empty, invisible chart, so the
-# first real chart does not wait for it (benchmarks/first_chart.py).
+# first real chart does not wait for it (benchmarks/first_chart.py). Once a session: the browser keeps it.
+_PLOTLY_STARTED = "bnn_plotly_started"  # session key (ui.state cannot be imported before torch)
 _BLANK = {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": {"visible": False},
           "yaxis": {"visible": False}}  # fmt: skip
 _loading = st.empty()
 with _loading.container():
     st.caption("Loading PyTorch, torchbnn and scikit-learn…")
-    st.plotly_chart(go.Figure(layout=_BLANK), config={"staticPlot": True}, key="plotly_preload")
+    if not st.session_state.get(_PLOTLY_STARTED):
+        st.plotly_chart(go.Figure(layout=_BLANK), config={"staticPlot": True}, key="plotly_preload")
+        st.session_state[_PLOTLY_STARTED] = True
 
 from ui import warm
 

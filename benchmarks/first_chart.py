@@ -9,7 +9,7 @@ with both charts drawn, and also from the page load. "Cold" gives the server an 
 numba cache, so everything compiles: the noise generator while the server imports, the
 trainer's kernels once the first page is drawn (during the preset switches). Then every
 gallery preset is stepped through with the → button, timing the click until the new
-preset's charts are drawn. Last, the time to read each gallery run from disk.
+preset's posterior sample is drawn. Last, the time to read each gallery run from disk.
 """
 
 from __future__ import annotations
@@ -53,12 +53,17 @@ FIRST_CHART = """async () => {
 
 NEXT_PRESET = """async ([title]) => {
     const next = () => document.querySelector('.st-key-preset_next button');
-    await new Promise(resolve => { const wait = () => next() ? resolve() : requestAnimationFrame(wait); wait(); });
+    const sample = () => Array.from(document.querySelectorAll('.js-plotly-plot')).find(d => d.layout
+        && d.layout.title && String(d.layout.title.text).startsWith('Posterior sample #'));
+    await new Promise(resolve => { const wait = () => next() && sample() ? resolve() : requestAnimationFrame(wait);
+                                   wait(); });
+    const old = sample(), oldData = old.data;  // the chart stays on screen until the new one replaces it
     const start = performance.now();
     next().click();
     const done = () => {
         const strip = document.querySelector('.st-key-status_strip');
-        return strip && strip.innerText.includes(title) && document.querySelectorAll('.js-plotly-plot').length >= 2;
+        const now = sample();
+        return strip && strip.innerText.includes(title) && now && (now !== old || now.data !== oldData);
     };
     return await new Promise(resolve => {
         const poll = () => done() ? resolve(performance.now() - start) : requestAnimationFrame(poll);

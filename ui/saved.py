@@ -45,9 +45,10 @@ def load_picker() -> None:
 
 def zip_upload() -> None:
     """A run zip (downloaded from this app, say) back on screen, for this session only."""
+    limit_mb = min(MAX_ZIP_BYTES >> 20, int(st.get_option("server.maxUploadSize")))  # the server's limit may be less
     uploaded = st.file_uploader(
         "A run zip", type=["zip"], key="run_zip", help=f"As the main page's download gives it; at most "
-        f"{MAX_ZIP_BYTES >> 20} MB. It is not shared with other users."
+        f"{limit_mb} MB. It is not shared with other users."
     )  # fmt: skip
     if uploaded is not None and st.button("Load the zip", key="load_zip"):
         show_loaded(lambda: open_run_zip(uploaded.getvalue(), uploaded.name), f"Loaded {uploaded.name}.")
