@@ -1,4 +1,4 @@
-"""The app's entry point: the frame every page shares, the navigation, and the main page."""
+"""The app's entry point: the frame every page shares, and the navigation between the pages in app_pages/."""
 
 # ruff: noqa: E402
 import plotly.graph_objects as go
@@ -27,33 +27,20 @@ import pandas  # noqa: F401
 import sklearn  # noqa: F401
 import torch  # noqa: F401
 
-from bnn_core import TrainedRun
-from ui import shell, side_by_side, summary
+# side_by_side and summary: the main page's modules, imported here so that the loading caption covers them
+from ui import shell, side_by_side, summary  # noqa: F401
 
 _loading.empty()
 
-INTRO = """
-Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels.
-**Right:** one sample's labels, bigger where less certain. **Resample** (or **r**) draws another network.
-"""
-
-
-def _draw(run: TrainedRun):
-    side_by_side.draw(run)
-    return summary.draw(run)
-
-
-def train_and_resample() -> None:
-    shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, _draw, ":material/casino:")
-
-
+# The pages live in app_pages/, not pages/: Streamlit runs a file in pages/ on its own when its URL is opened
+# directly, without this script, so a link straight to a page had no sidebar, navigation or URL state.
 PAGES = [
-    st.Page(train_and_resample, title="Train and resample", icon=":material/casino:", default=True),
-    st.Page("pages/uncertainty_map.py", title="Uncertainty map", icon=":material/map:"),
-    st.Page("pages/truck_probe.py", title="Show it a truck", icon=":material/local_shipping:"),
-    st.Page("pages/calibration.py", title="Calibration", icon=":material/target:"),
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
-    st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
+    st.Page("app_pages/train_and_resample.py", title="Train and resample", icon=":material/casino:", default=True),
+    st.Page("app_pages/uncertainty_map.py", title="Uncertainty map", icon=":material/map:"),
+    st.Page("app_pages/truck_probe.py", title="Show it a truck", icon=":material/local_shipping:"),
+    st.Page("app_pages/calibration.py", title="Calibration", icon=":material/target:"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/table_view:"),
+    st.Page("app_pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ]
 
 navigation = st.navigation(PAGES, position="top")

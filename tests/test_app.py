@@ -162,9 +162,9 @@ def test_view_choices_survive_a_visit_to_another_page(small_run: TrainedRun) -> 
     at = _page(small_run)
     at.selectbox(key="axis_y:iris").set_value("petal width (cm)").run()
     at.toggle(key="show_mean").set_value(True).run()
-    at.switch_page("pages/how_it_works.py").run()  # Streamlit drops the main page's widget values here
+    at.switch_page("app_pages/how_it_works.py").run()  # Streamlit drops the main page's widget values here
     assert "show_mean" not in at.session_state
-    at.switch_page("app.py").run()
+    at.switch_page("app_pages/train_and_resample.py").run()
     assert at.selectbox(key="axis_y:iris").value == "petal width (cm)"
     assert at.toggle(key="show_mean").value is True
 

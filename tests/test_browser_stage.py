@@ -153,3 +153,15 @@ def test_keys_never_fire_while_typing(tmp_path: Path) -> None:
         wait_idle(page)
         assert _sample(page)["title"] == "Posterior sample #0"
         assert "preset=article" in page.url and page.locator("h1:has-text('A Bayesian')").count() == 1
+
+
+def test_a_link_straight_to_a_page_has_the_whole_frame(tmp_path: Path) -> None:
+    with streamlit_server() as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{url}/uncertainty_map?show=epistemic")
+        page.wait_for_function("() => window.location.search.includes('preset=article')")  # the URL follows
+        wait_idle(page)
+        assert "show=epistemic" in page.url
+        assert page.locator('[data-testid="stTopNavLink"]').count() == 6
+        assert page.locator(".st-key-preset_next button").count() == 1  # the sidebar, with the gallery
+        page.screenshot(path=str(tmp_path / "map-from-a-link.png"))

@@ -26,7 +26,7 @@ from bnn_core import (
 from ui import state
 from ui.probe_text import describe
 
-PAGES = Path(__file__).resolve().parents[1] / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 TIMEOUT = 180
 QUICK = RunConfig(train=TrainConfig(epochs=60), samples=20)
 

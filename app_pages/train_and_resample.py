@@ -1,0 +1,21 @@
+"""Train and resample: true labels beside the labels of one posterior sample, and the run's numbers."""
+
+from __future__ import annotations
+
+from streamlit.delta_generator import DeltaGenerator
+
+from bnn_core import TrainedRun
+from ui import shell, side_by_side, summary
+
+INTRO = """
+Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels.
+**Right:** one sample's labels, bigger where less certain. **Resample** (or **r**) draws another network.
+"""
+
+
+def draw(run: TrainedRun) -> DeltaGenerator:
+    side_by_side.draw(run)
+    return summary.draw(run)
+
+
+shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, draw, ":material/casino:")
