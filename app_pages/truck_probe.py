@@ -97,9 +97,9 @@ def show_answers(run: TrainedRun, twin: TwinRun, point: np.ndarray) -> None:
     best, twin_best = int(np.argmax(result.mean_probs)), int(np.argmax(result.twin_probs))
     cells = st.columns(5)
     cells[0].metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
-    cells[1].metric("Total uncertainty", f"{result.entropy:.3f} nats", help="Entropy of the mean prediction.")
-    cells[2].metric("Epistemic", f"{result.epistemic:.3f} nats", help="The samples disagree: missing knowledge.")
-    cells[3].metric("Aleatoric", f"{result.aleatoric:.3f} nats", help="Each sample is unsure: overlapping classes.")
+    cells[1].metric("Total (nats)", f"{result.entropy:.3f}", help="Entropy of the mean prediction.")
+    cells[2].metric("Epistemic (nats)", f"{result.epistemic:.3f}", help="The samples disagree: missing knowledge.")
+    cells[3].metric("Aleatoric (nats)", f"{result.aleatoric:.3f}", help="Each sample is unsure: overlapping classes.")
     cells[4].metric(f"Plain network: {classes[twin_best]}", f"{result.twin_probs[twin_best]:.1%}")
     show(probe_spread(result.sample_probs, result.mean_probs, result.twin_probs, classes), key="probe_spread")
     if result.epistemic < EPISTEMIC_NOTABLE:
