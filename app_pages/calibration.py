@@ -36,7 +36,7 @@ def draw(run: TrainedRun) -> None:
     plain = calibration(twin.probs[rows], labels)
     st.markdown(f"Measured on {where}. The BNN's probabilities are the mean of {run.config.samples} samples.")
     cells = st.columns(6)
-    for offset, (name, result) in enumerate((("BNN", bnn), ("Plain network", plain))):
+    for offset, (name, result) in enumerate((("BNN", bnn), ("plain", plain))):  # short: six cards share a row
         cells[offset].metric(f"ECE, {name}", f"{result.ece:.3f}", help="Expected calibration error: lower is better.")
         cells[2 + offset].metric(f"NLL, {name}", f"{result.nll:.3f}", help="Mean −log p(true class).")
         cells[4 + offset].metric(f"Brier, {name}", f"{result.brier:.3f}", help="Squared error of the probabilities.")

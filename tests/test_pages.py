@@ -108,7 +108,7 @@ def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> N
     bnn = calibration(run.evaluation.uncertainty.mean_probs[test], run.data.y[test])
     assert metrics["ECE, BNN"] == f"{bnn.ece:.3f}" and metrics["Brier, BNN"] == f"{bnn.brier:.3f}"
     plain = calibration(at.session_state[state.TWIN][1].probs[test], run.data.y[test])
-    assert metrics["NLL, Plain network"] == f"{plain.nll:.3f}"
+    assert metrics["NLL, plain"] == f"{plain.nll:.3f}"
     titles = [figure["layout"]["title"]["text"] for figure in _figures(at)]
     assert titles[0].startswith("BNN: reliability") and titles[1].startswith("plain network: reliability")
 

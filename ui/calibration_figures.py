@@ -28,10 +28,12 @@ def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) ->
             "width": (edges[1] - edges[0]) * 0.92,
             "name": "accuracy in bin",
             "marker": {"color": MODEL_COLORS[model]},
-            "text": [f"n={n}" for n in bins.counts.numpy()[filled]],
+            "text": [str(n) for n in bins.counts.numpy()[filled]],  # the row count; "n=" made it too wide
             "textposition": "outside",
-            "textfont": {"size": 15},
-            "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{text}<extra></extra>",
+            "textfont": {"size": 14},
+            "constraintext": "none",  # plotly shrank the counts to the bars' width, unreadably small
+            "cliponaxis": False,
+            "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{text} rows<extra></extra>",
         },
         {
             "type": "scatter",
