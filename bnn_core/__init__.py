@@ -67,6 +67,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "runs": ("save_run",),
     "sample": ("draw_noise", "draw_probs", "sample_probs", "twin_probs"),
     "settings": ("SETTINGS", "Setting"),
+    "threads": ("one_thread_per_call",),
     "train": ("FitResult", "History", "Progress", "fit"),
     "uncertainty": (
         "Calibration",

@@ -32,6 +32,7 @@ from .runs import (
     save_run,
 )
 from .settings import SECTIONS, SETTINGS, Setting
+from .threads import one_thread_per_call
 from .train import Progress
 
 USAGE_ERROR = 2
@@ -273,6 +274,7 @@ def _gallery(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     args = build_parser(prog).parse_args(argv)
+    one_thread_per_call()
     try:
         return {"train": _train, "show": _show, "gallery": _gallery}[args.command](args)
     except BNNInputError as err:

@@ -14,7 +14,9 @@ import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import sklearn  # noqa: F401
 import streamlit as st
-import torch
+import torch  # noqa: F401
+
+from bnn_core.threads import one_thread_per_call
 
 from . import state
 
@@ -25,12 +27,9 @@ from . import state
 gc.collect()
 gc.freeze()
 
-# Two torch threads for the posterior sampler's batched matrix products, chosen by measurement on this 2-core
-# machine (alternating, median of 5): 100 posterior samples of a 100×100 map took 107 ms against 153 ms with one
-# thread, and 150 rows 4.2 ms against 5.4 ms. Training does not use them: the compiled trainer (for the BNN and
-# its plain twin) calls neither torch nor BLAS and releases the GIL, so two sessions training at once each keep
-# their speed (benchmarks/train_speed.py, tables 4 and 5).
-torch.set_num_threads(2)
+# One OpenMP/BLAS thread per call, with the sessions themselves as the parallelism: a shared server is never
+# quiet, and two pool threads per session spun 5–10× slower once anything else ran (bnn_core/threads.py).
+one_thread_per_call()
 
 # Tighter margins, and charts that size themselves to the window: at 1280×720 the main page shows both
 # charts, the Resample button and the sample's summary without scrolling (tests/test_browser.py measures it).
