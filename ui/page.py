@@ -94,8 +94,12 @@ def setup(title: str, icon: str = ":material/casino:") -> None:
     """Call first on every page: wide layout, the projector layout, presenter mode if on, the keys."""
     st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
     st.html(_CSS)
-    if state.presenting():
-        st.html(_PRESENT_CSS)
+    # Always one element here, so the elements below (the Resample fragment among them) keep their positions,
+    # and with them their ids, when presenter mode changes: a press sent with an id the server no longer knows
+    # is dropped ("Couldn't find fragment").
+    with st.container():
+        if state.presenting():
+            st.html(_PRESENT_CSS)
     st.html(_KEYS, unsafe_allow_javascript=True)
 
 

@@ -82,9 +82,11 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
 
 
 def show_link_problems() -> None:
+    """The link's unused parameters, once; in a slot that is always there (see :func:`ui.page.setup`)."""
     problems = st.session_state.pop(LINK_PROBLEMS, None)
+    slot = st.container()
     if problems:
-        st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
+        slot.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
 
 
 # The browser's address is the state: this copies it. navigator.clipboard needs a secure page (https or
@@ -219,7 +221,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
             with where:
                 run = train_live(state.dataset_by_name(config.data.dataset), config)
         except BNNInputError as err:
-            st.error(f"The model this link names could not be trained: {err} The default model is shown.")
+            where.error(f"The model this link names could not be trained: {err} The default model is shown.")
         else:
             preset = sources.preset_for(config)
             state.show_run(run, preset=preset.slug if preset else None, sample=sample)
