@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from bnn_core import (
@@ -17,6 +18,7 @@ from bnn_core import (
     likely_label_column,
     read_csv,
 )
+from bnn_core.data import rows_note
 from ui import saved, shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
 from ui.charts import show
@@ -26,15 +28,23 @@ PREVIEW_ROWS = 200
 PREVIEW_UPLOAD = 5  # rows of an upload shown before choosing its label column
 
 
-def _train_on(dataset: Dataset) -> None:
-    """Make ``dataset`` the one to train on, and train it now with the last settings."""
-    state.choose_dataset(dataset.name)
+def _train_on(dataset: Dataset, shown: str) -> None:
+    """Train ``dataset`` now with the last settings; only then is it the data in use, on every page.
+
+    ``shown`` names the file or dataset in a refusal. A refusal or a Stop leaves the data in use, the
+    sidebar and the run on screen as they were: nothing is written to the session before training ends.
+    """
     last: RunConfig = st.session_state.get(state.FORM_CONFIG, RunConfig())
-    if shared.train_and_show(replace(last, data=replace(last.data, dataset=dataset.name))) is not None:
-        st.success(
-            f"Trained on {dataset.name}. Every page now uses this model: open *Train and resample* at the top "
-            "to resample it."
-        )
+    config = replace(last, data=replace(last.data, dataset=dataset.name))
+    if shared.train_and_show(config, dataset, shown) is None:
+        return
+    if dataset.name not in BUILTIN_DATASETS:
+        st.session_state[state.USER_DATASET] = dataset
+    state.choose_dataset(dataset.name)
+    st.success(
+        f"Trained on {dataset.name}. Every page now uses this model: open *Train and resample* at the top "
+        "to resample it."
+    )
 
 
 def builtin_picker() -> None:
@@ -42,16 +52,17 @@ def builtin_picker() -> None:
     index = BUILTIN_DATASETS.index(chosen) if chosen in BUILTIN_DATASETS else 0
     choice = st.selectbox("Built-in dataset", BUILTIN_DATASETS, index=index, key="data_builtin")
     if st.button("Use and train", key="use_builtin"):
-        _train_on(state.builtin_dataset(choice))
+        _train_on(state.builtin_dataset(choice), choice)
 
 
 def csv_upload() -> None:
     """Upload a CSV, pick its label column, and train on it; a bad file changes nothing."""
     uploaded = st.file_uploader(
-        "Your CSV: numeric feature columns and one label column",
+        "Your CSV: feature columns and one label column",
         type=["csv", "tsv", "txt"],
         key="csv_upload",
-        help="Commas, semicolons or tabs. Up to 200,000 rows, 1,000 features and 50 classes.",
+        help="Commas, semicolons or tabs; UTF-8, UTF-16 or Windows-1252 text. Up to 200,000 rows, "
+        "1,000 features and 50 classes.",
     )
     if uploaded is None:
         return
@@ -59,7 +70,7 @@ def csv_upload() -> None:
     try:
         preview = csv_preview(content, name=uploaded.name)
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(f"{err} The data in use has not changed.")
         return
     st.dataframe(preview.head(PREVIEW_UPLOAD), height=180, width="stretch", hide_index=True)
     columns = list(preview.columns)
@@ -68,7 +79,8 @@ def csv_upload() -> None:
         columns,
         index=columns.index(likely_label_column(preview)),
         key=f"csv_label:{uploaded.name}",
-        help="The column that holds the classes; every other column with numbers becomes a feature.",
+        help="The column that holds the classes. Number columns become features, text with up to 20 values "
+        "one-hot features; dates, IDs and other text are left out, and rows with a missing cell are dropped.",
     )
     if st.button("Use this CSV and train", type="primary", key="use_csv"):
         try:
@@ -76,17 +88,17 @@ def csv_upload() -> None:
         except BNNInputError as err:
             st.error(f"{err} The data in use has not changed.")
             return
-        st.session_state[state.USER_DATASET] = dataset
-        _train_on(dataset)
+        _train_on(dataset, uploaded.name)
 
 
 def describe_dataset(dataset: Dataset) -> None:
     """Preview, class balance and a scatter matrix of the data the next Train uses."""
     st.subheader(f"In use: {dataset.name}")
     notes = f"{dataset.n_rows:,} rows · {dataset.n_features} features · {dataset.n_classes} classes"
-    if dataset.ignored_columns:
-        notes += f" · text columns left out: {', '.join(dataset.ignored_columns)}"
     st.caption(notes)
+    if dataset.column_fates:  # a CSV: how each of its columns is used, and the rows it lost
+        st.caption(rows_note(dataset))
+        st.dataframe(pd.DataFrame(dataset.column_fates, columns=["CSV column", "used as"]), hide_index=True)
     st.dataframe(dataset.frame().head(PREVIEW_ROWS), height=260, width="stretch")
     counts = np.bincount(dataset.y, minlength=dataset.n_classes)
     left, right = st.columns([1, 2], gap="medium")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .archive import unpacked_run
-from .config import RunConfig
-from .data import Dataset, load_builtin, read_csv
+from .config import CSV_PREFIX, RunConfig
+from .data import Dataset, load_builtin, read_csv, rows_note
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
 from .gallery import Preset, build_gallery
@@ -221,19 +221,30 @@ def summary(run: TrainedRun, out: Path) -> str:
     )
 
 
+def csv_note(dataset: Dataset) -> str:
+    """What was read from a CSV: the rows used, then each column and what it is used as."""
+    width = max(len(column) for column, _ in dataset.column_fates)
+    return "\n".join(
+        [
+            f"read {dataset.name.removeprefix(CSV_PREFIX)}: {rows_note(dataset)}",
+            *(f"  {column:<{width}}  {fate}" for column, fate in dataset.column_fates),
+        ]
+    )
+
+
 def _train(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
     config = config_from_args(args, dataset.name)
     out = Path(args.out)
     check_run_target(out)  # refuse a bad --out before spending time on training
-    if dataset.ignored_columns:
-        print(f"note: ignoring text columns {', '.join(dataset.ignored_columns)}", file=sys.stderr)
     bar = ProgressBar(sys.stderr)
     try:
         run = train_run(dataset, config, on_progress=bar)
     finally:
         bar.close()
     save_run(run, out)
+    if dataset.column_fates:  # after training, so that a refusal stays the only line on stderr
+        print(csv_note(dataset))
     print(summary(run, out))
     return 0
 

@@ -56,6 +56,36 @@ def test_train_on_a_csv_with_flags(tmp_path: Path) -> None:
     assert pd.read_csv(out / "predictions.csv").columns[:4].tolist() == ["split", "a", "b", "label"]
 
 
+PENGUINS = """species,island,bill_length_mm,body_mass_g,sex,year
+Adelie,Torgersen,39.1,3750,male,2007
+Adelie,Torgersen,NA,NA,NA,2007
+Adelie,Biscoe,36.7,3450,female,2008
+Adelie,Dream,37.8,3400,male,2007
+Gentoo,Biscoe,46.1,"4,500",female,2007
+Gentoo,Biscoe,50,"5,700",male,2007
+Gentoo,Biscoe,48.7,"4,450",NA,2009
+Gentoo,Biscoe,45.5,"4,650",female,2008
+"""
+
+
+def test_train_on_a_penguins_csv_prints_how_each_column_is_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "penguins.csv"
+    csv.write_text(PENGUINS, encoding="utf-16")  # with a byte-order mark, as Excel's "Unicode text"
+    out = tmp_path / "penguins-run"
+    assert main(["train", "--out", str(out), "--csv", str(csv), "--label", "species", "--epochs", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "read penguins.csv: 6 of 8 rows are used: 2 had a missing cell" in printed
+    assert "\n  island          one-hot (3 levels)\n" in printed and "\n  body_mass_g     feature\n" in printed
+    assert "\n  species         label\n" in printed and "\n  year            feature\n" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["feature_names"][:3] == ["island=Biscoe", "island=Dream", "island=Torgersen"]
+    assert config["class_names"] == ["Adelie", "Gentoo"]
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert sorted(predictions["body_mass_g"]) == [3400, 3450, 3750, 4500, 4650, 5700]  # "4,500" read as 4500
+
+
 def test_engine_flag_picks_the_trainer(tmp_path: Path) -> None:
     """Plumbing only: the engines' equivalence is tested in test_fast.py."""
     for engine in ("torchbnn", "fast"):
@@ -92,7 +122,8 @@ BAD_INPUTS = [
     (["--csv", "{bin}", "--label", "y"], "is not a text CSV file"),
     (["--csv", "{csv:a,y\n1,p\n2,q,3,4\n}", "--label", "y"], "could not be parsed as CSV"),
     (["--csv", "{csv:a,y\n1,p\n2,q\n}", "--label", "species"], "has no column 'species'"),
-    (["--csv", "{csv:name,y\nx,p\nz,q\n}", "--label", "y"], "has no numeric feature column"),
+    (["--csv", "{csv:name,y\nx,p\nz,q\n}", "--label", "y"], "has no feature column besides the label 'y'"),
+    (["--csv", "{csv:a,b,y\n1,NA,p\n?,2,q\n}", "--label", "y"], "leaves no rows; a classifier needs rows of"),
     (["--csv", "{csv:a,b,y\n1,2,p\n3,,q\n}", "--label", "y"], "data row 2, column 'b' is empty"),
     (["--csv", "{csv:a,y\n1,p\n2,p\n}", "--label", "y"], "only 1 class"),
     (["--csv", "{csv:a,y\n1,p\n2,p\n3,p\n4,q\n}", "--label", "y"], "Class 'q' has only 1 row"),

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
+
 import numpy as np
 import pytest
 
-from bnn_core import BUILTIN_DATASETS, BNNInputError, DataConfig, load_builtin, prepare, read_csv
+from bnn_core import (
+    BUILTIN_DATASETS,
+    BNNInputError,
+    DataConfig,
+    csv_preview,
+    likely_label_column,
+    load_builtin,
+    prepare,
+    read_csv,
+)
+from bnn_core.data import rows_note
 
 
 @pytest.mark.parametrize("name", BUILTIN_DATASETS)
@@ -92,22 +104,33 @@ def _rows(n: int, classes: int = 2) -> bytes:
     ("content", "label", "fragment"),
     [
         (b"\x00\x01\x02binary", "label", "is not a text CSV file"),
-        ("a,label\n1,é\n".encode("latin-1"), "label", "is not a UTF-8 text CSV file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "label", "is not a text CSV file \\(it contains binary data\\)"),
+        (bytes(range(256)), "label", "is not a text CSV file"),
+        (b"\xff\xfea\x00,\x00b", "label", "starts with a UTF-16 LE byte-order mark but is not UTF-16 LE text"),
         (b"", "label", "is empty"),
         (b"a,label\n", "label", "has a header but no data rows"),
         (b"a,b,label\n1,2,x\n2,3,y,4,5\n", "label", "line 3 has 5 cells but the header has 3 columns"),
         (GOOD_CSV, "species", "has no column 'species'; its columns are 'height', 'width', 'name', 'kind'"),
-        (b"name,label\nx,a\ny,b\n", "label", "has no numeric feature column"),
-        (b"a,b,label\n1,2,x\n3,,y\n", "label", "data row 2, column 'b' is empty"),
+        (
+            b"name,label\nx,a\ny,b\n",
+            "label",
+            "has no feature column besides the label 'label': name \\(dropped: text with a different value in every",
+        ),
+        (
+            b"a,b,label\n1,2,x\n3,,y\n",
+            "label",
+            "data row 2, column 'b' is empty, and dropping the 1 of 2 rows with a missing cell leaves 1 row, all of",
+        ),
         (b"a,label\n1,x\ninf,y\n", "label", "data row 2, column 'a' is infinite"),
         (b"a,label\n1,x\nfoo,y\n2,x\n", "label", "data row 2, column 'a' holds 'foo', which is not a number"),
-        (b"a,label\n1,x\n2,\n", "label", "data row 2 has no value in the label column"),
+        (b"a,label\n1,x\n2,\n", "label", "data row 2, column 'label' is empty, and dropping the 1 of 2 rows"),
         (b"a,label\n1,x\n2,x\n", "label", "has only 1 class; a classifier needs at least 2"),
         (_rows(60, classes=51), "label", "has 51 classes; the limit is 50"),
         (_rows(200_001), "label", "has more than 200,000 rows; the limit is 200,000"),
         (b"a,a,label\n1,2,x\n3,4,y\n", "label", "has more than one column named 'a'"),
         (b" a,a ,label\n1,2,x\n3,4,y\n", "label", "has more than one column named 'a'"),
         (b"a,label\n10,1,p\n20,3,q\n", "label", "has rows with more cells than the header has columns"),
+        (b"c,c=a,label\na,1,x\nb,2,y\na,3,x\n", "label", "the one-hot feature 'c=a' has the name of another column"),
         (b"a,label\n1e300,x\n2,y\n", "label", "data row 1, column 'a' is 1e\\+300, beyond ±1e\\+15"),
         (
             (",".join(f"f{i}" for i in range(1001)) + ",label\n" + ",".join(["1"] * 1001) + ",a\n").encode(),
@@ -122,9 +145,9 @@ def test_bad_csv_is_refused_with_one_sentence(content: bytes, label: str, fragme
     assert "\n" not in str(caught.value)
 
 
-def test_semicolons_tabs_and_text_labels_that_look_missing() -> None:
-    semicolons = read_csv(b"a;b;kind\n1,5;2;NA\n3;4;None\n", "kind")
-    assert semicolons.feature_names == ("a", "b") and semicolons.class_names == ("NA", "None")
+def test_semicolons_tabs_and_labels() -> None:
+    semicolons = read_csv(b"a;b;kind\n1,5;2;yes\n3;4;no\n", "kind")
+    assert semicolons.feature_names == ("a", "b") and semicolons.class_names == ("no", "yes")
     assert semicolons.x[0].tolist() == [1.5, 2.0]  # a decimal comma
     tabs = read_csv(b"a\tkind\n1\tTrue\n2\tFalse\n", "kind")
     assert tabs.class_names == ("False", "True") and tabs.y.tolist() == [1, 0]
@@ -154,3 +177,160 @@ def test_test_share_too_small_for_the_classes_suggests_a_share() -> None:
         BNNInputError, match=r"holds out 1 row, fewer than the 3 classes; use a test share of at least 0\.02"
     ):
         prepare(load_builtin("iris"), DataConfig(test_size=0.005), seed=0)
+
+
+# The palmerpenguins layout: NA cells, two text columns, a numeric year. Rows 4 (all NA) and 8 (sex NA) go.
+PENGUINS = """species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year
+Adélie,Tørgersen,39.1,18.7,181,3750,male,2007
+Adélie,Tørgersen,39.5,17.4,186,3800,female,2007
+Adélie,Tørgersen,40.3,18,195,3250,female,2007
+Adélie,Tørgersen,NA,NA,NA,NA,NA,2007
+Adélie,Biscoe,36.7,19.3,193,3450,female,2008
+Gentoo,Biscoe,46.1,13.2,211,4500,female,2007
+Gentoo,Biscoe,50,16.3,230,5700,male,2007
+Gentoo,Biscoe,48.7,14.1,210,4450,NA,2009
+Chinstrap,Dream,46.5,17.9,192,3500,female,2007
+Chinstrap,Dream,50,19.5,196,3900,male,2008
+Chinstrap,Dream,51.3,19.2,193,3650,male,2009
+Gentoo,Biscoe,45.5,13.7,214,4650,female,2008
+"""
+KEPT = [1, 2, 3, 5, 6, 7, 9, 10, 11, 12]  # the data rows (1-based) without a missing cell
+
+
+def _column(dataset, name: str) -> list[float]:
+    return dataset.x[:, dataset.feature_names.index(name)].tolist()
+
+
+def test_a_penguins_file_one_hot_encodes_its_text_and_drops_rows_with_na() -> None:
+    dataset = read_csv(PENGUINS.encode(), "species", name="penguins.csv")
+    assert dataset.feature_names == (
+        "island=Biscoe",
+        "island=Dream",
+        "island=Tørgersen",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex=female",
+        "sex=male",
+        "year",
+    )
+    assert dataset.column_fates == (
+        ("species", "label"),
+        ("island", "one-hot (3 levels)"),
+        ("bill_length_mm", "feature"),
+        ("bill_depth_mm", "feature"),
+        ("flipper_length_mm", "feature"),
+        ("body_mass_g", "feature"),
+        ("sex", "one-hot (2 levels)"),
+        ("year", "feature"),
+    )
+    assert dataset.n_rows == 10 and dataset.dropped_rows == 2 and dataset.ignored_columns == ()
+    lines = [line.split(",") for line in PENGUINS.splitlines()[1:]]
+    kept = [lines[row - 1] for row in KEPT]
+    assert _column(dataset, "body_mass_g") == [float(cells[5]) for cells in kept]
+    assert _column(dataset, "island=Dream") == [float(cells[1] == "Dream") for cells in kept]
+    assert _column(dataset, "sex=male") == [float(cells[6] == "male") for cells in kept]
+    assert _column(dataset, "year") == [float(cells[7]) for cells in kept]
+    assert dataset.class_names == ("Adélie", "Chinstrap", "Gentoo")
+    assert [dataset.class_names[i] for i in dataset.y] == [cells[0] for cells in kept]
+    assert rows_note(dataset).startswith("10 of 12 rows are used: 2 had a missing cell")
+
+
+def _same(dataset, expected) -> None:
+    assert dataset.feature_names == expected.feature_names and dataset.class_names == expected.class_names
+    assert dataset.column_fates == expected.column_fates and dataset.dropped_rows == expected.dropped_rows
+    np.testing.assert_array_equal(dataset.x, expected.x)
+    np.testing.assert_array_equal(dataset.y, expected.y)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+        lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        lambda text: text.encode("latin-1"),
+        lambda text: text.replace("\n", "\r\n").encode("cp1252"),  # as Excel saves "CSV" on Windows
+    ],
+    ids=["utf-8-bom", "utf-16-le", "utf-16-be", "latin-1", "cp1252-crlf"],
+)
+def test_every_supported_encoding_gives_the_utf8_dataset(encode) -> None:
+    _same(read_csv(encode(PENGUINS), "species"), read_csv(PENGUINS.encode("utf-8"), "species"))
+
+
+def test_a_quoted_cell_may_hold_line_breaks_and_separators() -> None:
+    text = 'a,note,kind\n1,"first line\nsecond, line",x\n2,plain,y\n3,"again\r\nbroken",x\n4,plain,y\n'
+    dataset = read_csv(text.encode(), "kind")
+    assert dataset.n_rows == 4 and dataset.x[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert dataset.y.tolist() == [0, 1, 0, 1]
+    assert dict(dataset.column_fates)["note"] == "one-hot (3 levels)"
+
+
+def test_thousands_separators_are_numbers() -> None:
+    commas = read_csv(b'kind,n,mass\nx,1,"1,234"\ny,2,"12,345.5"\nx,3,987\n', "kind")
+    assert commas.x.tolist() == [[1.0, 1234.0], [2.0, 12345.5], [3.0, 987.0]]
+    semicolons = read_csv(b"mass;n;kind\n1.234,5;1;x\n12.345;2;y\n0,5;3;x\n", "kind")
+    assert semicolons.x[:, 0].tolist() == [1234.5, 12345.0, 0.5]
+    # Without a decimal comma anywhere in the column, a semicolon file's points are decimal points, not 15.
+    points = read_csv(b"mass;kind\n1.5;x\n2.25;y\n", "kind")
+    assert points.x[:, 0].tolist() == [1.5, 2.25]
+
+
+def test_a_number_grouped_wrongly_is_refused_not_read_as_another_number() -> None:
+    with pytest.raises(BNNInputError, match="data row 1, column 'a' holds '1,5', which is not a number"):
+        read_csv(b'a,kind\n"1,5",x\n2,y\n3,x\n', "kind", name="upload.csv")
+
+
+def test_a_date_column_is_dropped_but_ranges_without_a_year_are_text() -> None:
+    text = "when,size,a,kind\n2007-11-11,3-4,1,x\n11/16/2007,5-6,2,y\n2008-01-02 10:30,3-4,3,x\n2009-12-31,5-6,4,y\n"
+    dataset = read_csv(text.encode(), "kind")
+    assert dataset.column_fates == (
+        ("when", "dropped: date"),
+        ("size", "one-hot (2 levels)"),
+        ("a", "feature"),
+        ("kind", "label"),
+    )
+    assert dataset.feature_names == ("size=3-4", "size=5-6", "a") and dataset.ignored_columns == ("when",)
+
+
+def test_text_with_more_than_twenty_values_is_dropped_and_twenty_are_one_hot() -> None:
+    rows = "".join(f"{i},{'abcdefghijklmnopqrst'[i % 20]},city{i % 30},{i % 2}\n" for i in range(60))
+    dataset = read_csv(("a,twenty,thirty,kind\n" + rows).encode(), "kind")
+    assert dict(dataset.column_fates)["twenty"] == "one-hot (20 levels)"
+    assert dict(dataset.column_fates)["thirty"] == "dropped: text with 30 distinct values"
+    assert dataset.n_features == 1 + 20 and dataset.ignored_columns == ("thirty",)
+    assert not any(name.startswith("thirty") for name in dataset.feature_names)
+
+
+@pytest.mark.parametrize("marker", ["", "NA", "N/A", "NaN", "null", "?", "None", "#N/A"])
+def test_every_missing_marker_drops_its_row(marker: str) -> None:
+    dataset = read_csv(f"a,b,kind\n1,2,x\n3,{marker},y\n5,6,y\n7,8,x\n9,10,{marker}\n".encode(), "kind")
+    assert dataset.x.tolist() == [[1.0, 2.0], [5.0, 6.0], [7.0, 8.0]] and dataset.dropped_rows == 2
+
+
+def test_missing_cells_in_a_column_left_out_keep_their_rows() -> None:
+    dataset = read_csv(b"a,id,kind\n1,NA,x\n2,,y\n3,k3,x\n", "kind")
+    assert dataset.n_rows == 3 and dataset.dropped_rows == 0
+    assert dict(dataset.column_fates)["id"] == "dropped: text with a single value"
+
+
+def test_a_file_left_with_too_few_rows_is_refused_with_one_sentence() -> None:
+    with pytest.raises(BNNInputError) as caught:
+        read_csv(b"a,b,kind\n1,NA,x\n?,2,y\nnull,3,x\n4,,y\n", "kind", name="gaps.csv")
+    assert str(caught.value) == (
+        "gaps.csv: data row 1, column 'b' holds 'NA', and dropping the 4 of 4 rows with a missing cell "
+        "leaves no rows; a classifier needs rows of at least 2 classes."
+    )
+
+
+def test_a_column_that_is_all_missing_is_dropped_not_the_rows() -> None:
+    no_sex = PENGUINS.replace(",male,", ",NA,").replace(",female,", ",NA,")
+    dataset = read_csv(no_sex.encode(), "species")
+    assert dict(dataset.column_fates)["sex"] == "dropped: empty" and dataset.ignored_columns == ("sex",)
+    assert dataset.n_rows == 11 and dataset.dropped_rows == 1  # only the row without measurements
+
+
+def test_the_label_guess_skips_missing_markers_in_number_columns() -> None:
+    assert likely_label_column(csv_preview(b"a,kind,b\n1,x,NA\n2,y,3\n")) == "kind"
+    assert likely_label_column(csv_preview(PENGUINS.encode())) == "sex"  # the last text column

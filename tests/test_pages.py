@@ -20,6 +20,7 @@ from bnn_core import (
     load_builtin,
     probe,
     probe_presets,
+    read_csv,
     train_run,
     train_twin,
 )
@@ -134,6 +135,80 @@ def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) 
     assert state.USER_DATASET not in at.session_state
     assert at.session_state[state.RUN] is run
     assert "In use: iris" in _subheaders(at)
+
+
+def _upload(at: AppTest, name: str, text: str, label: str) -> None:
+    at.file_uploader(key="csv_upload").set_value((name, text.encode(), "text/csv")).run()
+    at.selectbox(key=f"csv_label:{name}").set_value(label).run()
+    at.button(key="use_csv").click().run()
+
+
+def test_a_csv_that_fails_to_train_changes_neither_the_data_nor_the_sidebar_nor_the_run() -> None:
+    """The whole app, for its sidebar: a CSV is in use and on screen, then a CSV whose split fails changes nothing.
+
+    The good state is put in the session as a successful upload leaves it: after an upload in AppTest the next
+    run fails inside AppTest itself, on the sidebar widget that ``choose_dataset`` resets.
+    """
+    shapes = "width,height,size\n" + "".join(f"{i % 7},{(i * 3) % 5},{'sl'[i % 7 < 3]}\n" for i in range(60))
+    in_use = read_csv(shapes.encode(), "size", name="shapes.csv")
+    config = replace(QUICK, data=replace(QUICK.data, dataset=in_use.name))
+    trained = train_run(in_use, config)
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=TIMEOUT)
+    for key, value in {
+        state.USER_DATASET: in_use,
+        state.CHOSEN_DATASET: in_use.name,
+        state.FORM_CONFIG: config,
+        state.RUN: trained,
+        state.SAMPLE_INDEX: 3,  # the posterior draw on screen, part of the view that must stay
+        state.PRESET: None,
+    }.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    assert at.selectbox(key=state.DATASET_WIDGET).value == "csv:shapes.csv" and not at.error
+    view = (at.session_state[state.SAMPLE_INDEX], at.session_state[state.PRESET], dict(at.query_params))
+    # Class 'x' has a single row: the stratified split refuses it only when training starts.
+    penguins = "bill,mass,species\n1,2,x\n" + "".join(f"{i},{i * 2},{'yz'[i % 2]}\n" for i in range(20))
+    _upload(at, "penguins.csv", penguins, "species")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "penguins.csv: Class 'x' has only 1 row, too few to split into train and test; give every class at least "
+        "2 rows or set the test share to 0. The data in use and the model on screen have not changed."
+    ]
+    assert at.session_state[state.USER_DATASET] is in_use
+    assert at.session_state[state.CHOSEN_DATASET] == "csv:shapes.csv"
+    assert at.session_state[state.RUN] is trained
+    assert (at.session_state[state.SAMPLE_INDEX], at.session_state[state.PRESET], dict(at.query_params)) == view
+    at.run()  # the next script run draws the sidebar from the session
+    sidebar = at.selectbox(key=state.DATASET_WIDGET)
+    assert sidebar.value == "csv:shapes.csv" and "csv:penguins.csv" not in sidebar.options
+    assert "In use: csv:shapes.csv" in _subheaders(at) and at.session_state[state.RUN] is trained
+
+
+def test_the_data_page_lists_what_each_csv_column_became(run: TrainedRun) -> None:
+    rows = "".join(
+        f"{'AG'[i % 2]},{['Biscoe', 'Dream', 'Torgersen'][i % 3]},{'NA' if i == 4 else 30 + i},{2007 + i % 3},"
+        f"2020-01-{i + 1:02d},bird{i}\n"
+        for i in range(24)
+    )
+    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    _upload(at, "birds.csv", "species,island,bill,year,seen,name\n" + rows, "species")
+    assert not at.exception and not at.error
+    assert "23 of 24 rows are used: 1 had a missing cell" in " ".join(c.value for c in at.caption)
+    fates = next(frame.value for frame in at.dataframe if list(frame.value.columns) == ["CSV column", "used as"])
+    assert fates.values.tolist() == [
+        ["species", "label"],
+        ["island", "one-hot (3 levels)"],
+        ["bill", "feature"],
+        ["year", "feature"],
+        ["seen", "dropped: date"],
+        ["name", "dropped: text with 24 distinct values"],
+    ]
+    assert at.session_state[state.RUN].data.dataset.feature_names[:3] == (
+        "island=Biscoe",
+        "island=Dream",
+        "island=Torgersen",
+    )
 
 
 def test_a_binary_upload_is_refused_before_choosing_a_label() -> None:

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bnn_core import BNNInputError, RunConfig, TrainedRun, TwinRun, train_twin
+from bnn_core import BNNInputError, Dataset, RunConfig, TrainedRun, TwinRun, train_twin
 from bnn_core.gallery import textbook_config
 
 from . import sources, state
-from .training import interrupted_message, live_training, train_live
+from .training import interrupted_message, live_training, refusal, train_live
 
 
-def train_and_show(config: RunConfig) -> TrainedRun | None:
-    """Train with live progress and put the result on screen; show the engine's refusal as an error."""
+def train_and_show(config: RunConfig, dataset: Dataset | None = None, source: str = "") -> TrainedRun | None:
+    """Train with live progress and put the result on screen; show the engine's refusal as an error.
+
+    ``dataset`` is the data to train on when it is not yet in the session (a new upload), and
+    ``source`` names it in a refusal. A refusal leaves everything on screen as it was.
+    """
     try:
-        run = train_live(state.dataset_by_name(config.data.dataset), config)
+        run = train_live(dataset or state.dataset_by_name(config.data.dataset), config)
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(refusal(err, source))
         return None
     st.session_state[state.FORM_CONFIG] = config
     preset = sources.preset_for(config)

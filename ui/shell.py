@@ -19,7 +19,7 @@ from bnn_core.gallery import PRESETS
 
 from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
-from .training import interrupted_message, train_live
+from .training import interrupted_message, refusal, train_live
 
 LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the first page shows it
 LINK_SAMPLE = "bnn_link_sample"
@@ -239,8 +239,7 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
     try:
         run = train_live(state.dataset_by_name(config.data.dataset), config, where=where, curves=curves)
     except BNNInputError as err:
-        with where:
-            st.error(str(err))
+        where.error(refusal(err))
         return
     preset = sources.preset_for(config)
     state.show_run(run, preset=preset.slug if preset else None)

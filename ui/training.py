@@ -120,6 +120,11 @@ def train_live(
     )
 
 
+def refusal(err: BNNInputError, source: str = "") -> str:
+    """A training refusal in the words every page uses: what was refused and why, and that nothing changed."""
+    return f"{source + ': ' if source else ''}{err} The data in use and the model on screen have not changed."
+
+
 def interrupted_message(what: str = "model") -> str | None:
     """If the previous script run was stopped while training ``what`` ("model" or "twin"), say so once."""
     mark = st.session_state.get(state.TRAINING)
