@@ -33,14 +33,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(script: str = "app.py", cwd: Path = ROOT, timeout: float = 90) -> Iterator[str]:
-    """Run ``streamlit run script`` headless on a free port; yield its URL; stop it afterwards."""
+def streamlit_server(
+    script: str = "app.py",
+    cwd: Path = ROOT,
+    timeout: float = 90,
+    options: tuple[str, ...] = (),
+    log: Path | None = None,
+) -> Iterator[str]:
+    """Run ``streamlit run script`` headless on a free port; yield its URL; stop it afterwards.
+
+    ``options`` are more ``--section.option value`` words; ``log`` is a file for the server's output.
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", script,
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1", *options,
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    output = log.open("w") if log is not None else subprocess.PIPE
+    process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -51,8 +61,8 @@ def streamlit_server(script: str = "app.py", cwd: Path = ROOT, timeout: float = 
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                    raise RuntimeError(f"streamlit did not start:\n{output}") from None
+                    text = process.stdout.read().decode(errors="replace") if process.stdout else log.read_text()
+                    raise RuntimeError(f"streamlit did not start:\n{text}") from None
                 time.sleep(0.3)
         yield url
     finally:

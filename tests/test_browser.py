@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,17 @@ def test_every_page_renders_without_an_exception(tmp_path: Path) -> None:
         wait_idle(page)
         titles = [chart["title"] for chart in page.evaluate(CHARTS_JS)]
         assert titles == ["BNN (100 samples): confidence", "Plain network: confidence"]
+
+
+def test_a_closed_session_is_released_once_it_can_no_longer_reconnect(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    # Streamlit may resume a closed tab for disconnectedSessionTTL seconds; 2 here, so the janitor acts in the test.
+    with streamlit_server(options=("--server.disconnectedSessionTTL", "2"), log=log) as url:
+        with browser_page(1280, 720) as page:
+            page.goto(url)
+            _wait_for_sample(page, 0, timeout_ms=240_000)
+            assert "Released" not in log.read_text()  # an open tab keeps its state
+        deadline = time.monotonic() + 60
+        while "Released 1 closed session(s); 0 still open." not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(1)

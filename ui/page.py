@@ -18,7 +18,7 @@ import torch  # noqa: F401
 
 from bnn_core.threads import one_thread_per_call
 
-from . import state
+from . import sessions, state
 
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing
@@ -93,6 +93,7 @@ if (!window.__bnnKeys) {
 def setup(title: str, icon: str = ":material/casino:") -> None:
     """Call first on every page: wide layout, the projector layout, presenter mode if on, the keys."""
     st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
+    sessions.seen()
     st.html(_CSS)
     # Always one element here, so the elements below (the Resample fragment among them) keep their positions,
     # and with them their ids, when presenter mode changes: a press sent with an id the server no longer knows

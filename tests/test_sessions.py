@@ -1,0 +1,54 @@
+"""The janitor that releases closed sessions: what it empties, what it keeps, and when."""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+
+from ui import sessions
+
+
+class FakeState(dict):
+    """Stands in for Streamlit's SafeSessionState: user keys, and deletion one key at a time."""
+
+    @property
+    def filtered_state(self) -> dict:
+        return dict(self)
+
+
+@pytest.fixture
+def tracked() -> dict[str, FakeState]:
+    """Three sessions with a model each, registered with the janitor; unregistered afterwards."""
+    states = {sid: FakeState(bnn_run=f"model of {sid}", bnn_memo={"map": "big"}) for sid in ("a", "b", "c")}
+    sessions._SESSIONS.clear()
+    sessions._SESSIONS.update({sid: sessions._Seen(weakref.ref(state)) for sid, state in states.items()})
+    yield states
+    sessions._SESSIONS.clear()
+
+
+def test_a_session_is_released_only_after_the_grace_period_of_being_disconnected(tracked) -> None:
+    connected = {"a"}
+    assert sessions.release_closed(100.0, connected.__contains__, grace=120) == []  # b, c seen gone at t=100
+    assert sessions.release_closed(219.0, connected.__contains__, grace=120) == []  # 119 s: may still reconnect
+    assert tracked["b"] and tracked["c"]
+    assert sorted(sessions.release_closed(220.0, connected.__contains__, grace=120)) == ["b", "c"]
+    assert tracked["b"] == {} and tracked["c"] == {}
+    assert tracked["a"]["bnn_run"] == "model of a"  # the open tab keeps everything
+    assert sessions.tracked() == 1
+
+
+def test_a_session_that_reconnects_in_time_keeps_its_state_and_its_clock_restarts(tracked) -> None:
+    connected = {"a", "c"}
+    sessions.release_closed(0.0, connected.__contains__, grace=120)  # b gone since 0
+    sessions.release_closed(100.0, {"a", "b", "c"}.__contains__, grace=120)  # b back
+    sessions.release_closed(150.0, connected.__contains__, grace=120)  # b gone again since 150
+    assert sessions.release_closed(200.0, connected.__contains__, grace=120) == []
+    assert tracked["b"]["bnn_run"] == "model of b"
+    assert sessions.release_closed(270.0, connected.__contains__, grace=120) == ["b"]
+
+
+def test_a_session_streamlit_already_dropped_is_forgotten(tracked) -> None:
+    del tracked["c"]  # the last reference: the weak one dies with it
+    sessions.release_closed(0.0, lambda sid: True, grace=120)
+    assert sessions.tracked() == 2
