@@ -95,7 +95,9 @@ def _add_train_arguments(train: argparse.ArgumentParser) -> None:
             where.add_argument(setting.flag, **_flag_options(setting))
             if setting.name == "dataset":
                 source.add_argument(
-                    "--csv", metavar="FILE", help="your own CSV: numeric feature columns plus one label column"
+                    "--csv",
+                    metavar="FILE",
+                    help="your own CSV: features and one label column (short text one-hot, dates and IDs left out)",
                 )
                 groups["data"].add_argument("--label", metavar="COLUMN", help="with --csv: the column of the classes")
 
