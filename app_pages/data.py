@@ -22,9 +22,11 @@ from bnn_core.data import rows_note
 from ui import saved, shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
 from ui.charts import show
+from ui.training import refusal
 
 MATRIX_FEATURES = 5  # a scatter matrix of more pairs is unreadable on a projector
 PREVIEW_ROWS = 200
+DATA_UNCHANGED = "the data in use has not changed"
 PREVIEW_UPLOAD = 5  # rows of an upload shown before choosing its label column
 
 
@@ -70,7 +72,7 @@ def csv_upload() -> None:
     try:
         preview = csv_preview(content, name=uploaded.name)
     except BNNInputError as err:
-        st.error(f"{err} The data in use has not changed.")
+        st.error(refusal(err, unchanged=DATA_UNCHANGED))
         return
     st.dataframe(preview.head(PREVIEW_UPLOAD), height=180, width="stretch", hide_index=True)
     columns = list(preview.columns)
@@ -86,7 +88,7 @@ def csv_upload() -> None:
         try:
             dataset = read_csv(content, label, name=uploaded.name)
         except BNNInputError as err:
-            st.error(f"{err} The data in use has not changed.")
+            st.error(refusal(err, unchanged=DATA_UNCHANGED))
             return
         _train_on(dataset, uploaded.name)
 

@@ -42,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line instead of the usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
+        self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help).\n")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

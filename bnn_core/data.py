@@ -510,8 +510,8 @@ def _checked(dataset: Dataset, shown: str | None = None) -> Dataset:
     if dataset.n_classes < 2:
         raise BNNInputError(f"{shown} has only {dataset.n_classes} class; a classifier needs at least 2.")
     if dataset.n_classes > MAX_CLASSES:
-        hint = f" Is {dataset.label_column!r} really the column with the classes?" if dataset.label_column else ""
-        raise BNNInputError(f"{shown} has {dataset.n_classes} classes; the limit is {MAX_CLASSES}.{hint}")
+        hint = f" (is {dataset.label_column!r} really the column with the classes?)" if dataset.label_column else ""
+        raise BNNInputError(f"{shown} has {dataset.n_classes} classes; the limit is {MAX_CLASSES}{hint}.")
     return dataset
 
 

@@ -249,8 +249,8 @@ def saved_runs(folder: str | Path) -> list[Path]:
 
 
 def check_run_target(out: Path) -> None:
-    """Refuse an output path that is a file, the current folder, a folder holding anything but a run, or a
-    link this package did not make."""
+    """Refuse an output path that is a file or inside one, the current folder, a folder holding anything but a
+    run, or a link this package did not make."""
     out = Path(os.path.abspath(out))
     if out.is_symlink():
         if out.resolve().parent != (out.parent / STORE / out.name).resolve():
@@ -258,6 +258,9 @@ def check_run_target(out: Path) -> None:
         return
     if out.exists() and not out.is_dir():
         raise BNNInputError(f"{out} is a file; give a folder name for the run.")
+    nearest = next(folder for folder in out.parents if folder.exists())  # the root always exists
+    if not nearest.is_dir():
+        raise BNNInputError(f"{out} is inside {nearest}, which is a file; give a folder name for the run.")
     here = Path.cwd().resolve()
     if out.resolve() == here or out.resolve() in here.parents:
         raise BNNInputError(f"{out} is the current folder or holds it; give a new folder name, e.g. runs/iris.")

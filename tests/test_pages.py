@@ -131,7 +131,7 @@ def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) 
     at.button(key="use_csv").click().run()
     assert not at.exception
     assert "bad.csv: data row 2, column 'b' is empty" in at.error[0].value
-    assert "The data in use has not changed." in at.error[0].value
+    assert at.error[0].value.endswith("; the data in use has not changed.")
     assert state.USER_DATASET not in at.session_state
     assert at.session_state[state.RUN] is run
     assert "In use: iris" in _subheaders(at)
@@ -173,7 +173,7 @@ def test_a_csv_that_fails_to_train_changes_neither_the_data_nor_the_sidebar_nor_
     assert not at.exception
     assert [e.value for e in at.error] == [
         "penguins.csv: Class 'x' has only 1 row, too few to split into train and test; give every class at least "
-        "2 rows or set the test share to 0. The data in use and the model on screen have not changed."
+        "2 rows or set the test share to 0; the data in use and the model on screen have not changed."
     ]
     assert at.session_state[state.USER_DATASET] is in_use
     assert at.session_state[state.CHOSEN_DATASET] == "csv:shapes.csv"

@@ -221,7 +221,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
             with where:
                 run = train_live(state.dataset_by_name(config.data.dataset), config)
         except BNNInputError as err:
-            where.error(f"The model this link names could not be trained: {err} The default model is shown.")
+            where.error(refusal(err, "The model this link names could not be trained", "the default model is shown"))
         else:
             preset = sources.preset_for(config)
             state.show_run(run, preset=preset.slug if preset else None, sample=sample)

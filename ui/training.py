@@ -120,9 +120,13 @@ def train_live(
     )
 
 
-def refusal(err: BNNInputError, source: str = "") -> str:
-    """A training refusal in the words every page uses: what was refused and why, and that nothing changed."""
-    return f"{source + ': ' if source else ''}{err} The data in use and the model on screen have not changed."
+UNCHANGED = "the data in use and the model on screen have not changed"
+
+
+def refusal(err: BNNInputError, source: str = "", unchanged: str = UNCHANGED) -> str:
+    """A refusal in the words every page uses, as one sentence: which file or setting, what is wrong, and that
+    nothing changed. ``source`` names the file, if the engine's sentence does not."""
+    return f"{source + ': ' if source else ''}{str(err).rstrip('.')}; {unchanged}."
 
 
 def interrupted_message(what: str = "model") -> str | None:
