@@ -95,12 +95,8 @@ def setup(title: str, icon: str = ":material/casino:") -> None:
     st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
     sessions.seen()
     st.html(_CSS)
-    # Always one element here, so the elements below (the Resample fragment among them) keep their positions,
-    # and with them their ids, when presenter mode changes: a press sent with an id the server no longer knows
-    # is dropped ("Couldn't find fragment").
-    with st.container():
-        if state.presenting():
-            st.html(_PRESENT_CSS)
+    if state.presenting():
+        st.html(_PRESENT_CSS)
     st.html(_KEYS, unsafe_allow_javascript=True)
 
 
