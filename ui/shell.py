@@ -82,11 +82,10 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
 
 
 def show_link_problems() -> None:
-    """The link's unused parameters, once; in a slot that is always there (see :func:`ui.page.setup`)."""
+    """The link's unused parameters, once."""
     problems = st.session_state.pop(LINK_PROBLEMS, None)
-    slot = st.container()
     if problems:
-        slot.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
+        st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
 
 
 # The browser's address is the state: this copies it. navigator.clipboard needs a secure page (https or
