@@ -101,6 +101,13 @@ def test_presenter_mode_fits_a_projector_and_the_keys_work(tmp_path: Path) -> No
         page.goto(f"{url}/?present=1&preset=textbook")
         _wait_for_title(page, "Posterior sample #0")
         wait_idle(page)
+        # Under load the sample chart can be titled before the rest of the page is drawn.
+        page.wait_for_selector(".st-key-resample button", timeout=60_000)
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            ".filter(el => el.getBoundingClientRect().height > 0).length === 2",
+            timeout=60_000,
+        )
         time.sleep(0.5)
         page.screenshot(path=str(tmp_path / "presenter-1280x720.png"))
         layout = page.evaluate("""() => {
