@@ -7,10 +7,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +34,62 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``streamlit run``: its process ID, its URL and the file that holds its output."""
+
+    pid: int
+    url: str
+    log: Path
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_process(
+    script: str = "app.py",
+    cwd: Path = ROOT,
+    timeout: float = 90,
+    options: tuple[str, ...] = (),
+    log: Path | None = None,
+) -> Iterator[Server]:
+    """Run ``streamlit run script`` headless on a free port until it is healthy; yield it; stop it afterwards.
+
+    ``options`` are more ``--section.option value`` words. The output goes to the file ``log`` (a temporary
+    file if None), never to a pipe: nobody reads a pipe during a long test, and a full pipe blocks the server.
+    """
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1", *options,
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="streamlit-log-") as scratch:
+        log_path = log if log is not None else Path(scratch) / "server.log"
+        with log_path.open("wb") as output:
+            process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
+        try:
+            deadline = time.monotonic() + timeout
+            while not _healthy(url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    text = log_path.read_text(errors="replace")
+                    raise RuntimeError(f"streamlit did not start:\n{text}")
+                time.sleep(0.3)
+            yield Server(process.pid, url, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @contextmanager
 def streamlit_server(
     script: str = "app.py",
@@ -40,37 +98,9 @@ def streamlit_server(
     options: tuple[str, ...] = (),
     log: Path | None = None,
 ) -> Iterator[str]:
-    """Run ``streamlit run script`` headless on a free port; yield its URL; stop it afterwards.
-
-    ``options`` are more ``--section.option value`` words; ``log`` is a file for the server's output.
-    """
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", script,
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1", *options,
-    ]  # fmt: skip
-    output = log.open("w") if log is not None else subprocess.PIPE
-    process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    text = process.stdout.read().decode(errors="replace") if process.stdout else log.read_text()
-                    raise RuntimeError(f"streamlit did not start:\n{text}") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """`streamlit_process`, yielding only the URL."""
+    with streamlit_process(script, cwd, timeout, options, log) as server:
+        yield server.url
 
 
 def chromium_path() -> str | None:
