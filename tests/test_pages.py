@@ -12,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import (
+    BNNInputError,
     DataConfig,
     RunConfig,
     TrainConfig,
@@ -21,9 +22,11 @@ from bnn_core import (
     probe,
     probe_presets,
     read_csv,
+    save_run,
     train_run,
     train_twin,
 )
+from bnn_core.runs import saved_runs
 from ui import state
 from ui.probe_text import describe
 
@@ -301,6 +304,46 @@ def test_save_a_run_under_a_name_list_it_and_load_it_back(run: TrainedRun, tmp_p
     loaded = fresh.session_state[state.RUN]
     assert loaded.config == run.config and fresh.session_state[state.PRESET] is None
     assert torch.equal(loaded.evaluation.uncertainty.mean_probs, run.evaluation.uncertainty.mean_probs)
+
+
+def test_a_session_adds_only_so_many_runs_to_the_shared_folder_yet_may_replace_its_own(
+    run: TrainedRun, tmp_path, monkeypatch
+) -> None:
+    from ui import saved
+
+    monkeypatch.setenv("BNN_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(saved, "MAX_SAVES_PER_SESSION", 2)
+    at = _page("data", **{state.RUN: run})
+
+    def save(name: str) -> None:
+        next(t for t in at.text_input if t.label == "Name").input(name)
+        next(b for b in at.button if b.label == "Save the run on screen").click().run()
+
+    save("one")
+    save("two")
+    save("three")  # a third new name: refused, nothing written
+    assert at.error[0].value == (
+        "This session has saved 2 runs, the most one session may save; save under one of their names "
+        "(one, two, …) to replace it. Nothing was saved."
+    )
+    assert sorted(p.name for p in saved_runs(tmp_path)) == ["one", "two"]
+    save("two")  # replacing its own run adds nothing
+    assert not at.error and at.success[0].value.startswith("Saved as two")
+    assert at.session_state[state.RUN] is run  # the run on screen stays
+
+
+def test_the_shared_runs_folder_takes_no_new_name_once_full_but_still_a_replacement(
+    run: TrainedRun, tmp_path, monkeypatch
+) -> None:
+    from ui import saved
+
+    monkeypatch.setattr(saved, "MAX_SAVED_RUNS", 2)
+    for name in ("a", "b"):
+        save_run(run, tmp_path / name)
+    saved.check_room_for(tmp_path / "a", set())  # a replacement: allowed
+    with pytest.raises(BNNInputError, match=r"holds 2 runs, the most the app adds to; .* Nothing was saved\.$"):
+        saved.check_room_for(tmp_path / "c", set())
+    assert not (tmp_path / "c").exists()
 
 
 def test_a_run_zip_uploads_into_this_session_and_a_bad_zip_is_one_sentence(run: TrainedRun) -> None:

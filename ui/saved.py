@@ -3,6 +3,8 @@ run zip in and out. The runs folder is shared by everyone on this server; an upl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from bnn_core import BNNInputError, TrainedRun, save_run
@@ -13,6 +15,32 @@ from bnn_core.runs import run_path, saved_runs
 from . import sources, state
 from .controls import fill_form
 
+MAX_SAVES_PER_SESSION = 20  # new names one session may add to the shared folder; replacing its own is free
+MAX_SAVED_RUNS = 200  # runs the shared folder may hold before the app stops adding new names
+
+
+def check_room_for(path: Path, saved_here: set[str]) -> None:
+    """Refuse a new name in the shared runs folder once this session, or the folder, holds its most.
+
+    Replacing a run that already has that name adds nothing, so it is always allowed.
+
+    Raises:
+        BNNInputError: the session has saved MAX_SAVES_PER_SESSION names, or the folder holds MAX_SAVED_RUNS runs.
+    """
+    if path.exists() or path.is_symlink():
+        return
+    if len(saved_here) >= MAX_SAVES_PER_SESSION:
+        raise BNNInputError(
+            f"This session has saved {len(saved_here)} runs, the most one session may save; save under one of "
+            f"their names ({', '.join(sorted(saved_here)[:3])}, …) to replace it. Nothing was saved."
+        )
+    held = len(saved_runs(path.parent))
+    if held >= MAX_SAVED_RUNS:
+        raise BNNInputError(
+            f"The runs folder {path.parent} holds {held} runs, the most the app adds to; replace one by saving "
+            f"under its name. Nothing was saved."
+        )
+
 
 def save_form(run: TrainedRun) -> None:
     """Save the run on screen into the runs folder under a name (atomic; an existing run of that name is replaced)."""
@@ -21,11 +49,15 @@ def save_form(run: TrainedRun) -> None:
         name = st.text_input("Name", placeholder="e.g. iris-textbook", help="Letters, digits, '.', '_' and '-'.")
         if not st.form_submit_button("Save the run on screen"):
             return
+    saved_here: set[str] = st.session_state.setdefault(state.SAVED_NAMES, set())
     try:
-        path = save_run(run, run_path(folder, name))
+        target = run_path(folder, name)
+        check_room_for(target, saved_here)
+        path = save_run(run, target)
     except BNNInputError as err:
         st.error(str(err))
         return
+    saved_here.add(path.name)
     st.success(f"Saved as {path.name} in {folder}.")
 
 

@@ -37,6 +37,7 @@ PRESENT = "bnn_present"  # presenter mode on
 PLAYING = "bnn_playing"  # the posterior sample advances by itself
 LINK_READ = "bnn_link_read"  # the URL this session opened with has been applied
 LINK_POINT = "bnn_link_point"  # the truck page's point from the URL, applied when that page first draws
+SAVED_NAMES = "bnn_saved_names"  # the run names this session saved into the shared runs folder
 PAGE_PARAMS = "bnn_page_params"  # this page's part of the URL (axes, map colouring, probe point)
 
 
