@@ -22,7 +22,7 @@ def tracked() -> dict[str, FakeState]:
     """Three sessions with a model each, registered with the janitor; unregistered afterwards."""
     states = {sid: FakeState(bnn_run=f"model of {sid}", bnn_memo={"map": "big"}) for sid in ("a", "b", "c")}
     sessions._SESSIONS.clear()
-    sessions._SESSIONS.update({sid: sessions._Seen(weakref.ref(state)) for sid, state in states.items()})
+    sessions._SESSIONS.update({sid: sessions._Seen(weakref.ref(state), 0.0) for sid, state in states.items()})
     yield states
     sessions._SESSIONS.clear()
 
@@ -52,3 +52,17 @@ def test_a_session_streamlit_already_dropped_is_forgotten(tracked) -> None:
     del tracked["c"]  # the last reference: the weak one dies with it
     sessions.release_closed(0.0, lambda sid: True, grace=120)
     assert sessions.tracked() == 2
+
+
+def test_an_idle_open_tab_gives_up_only_what_can_be_recomputed(tracked) -> None:
+    for held in tracked.values():
+        held.update(bnn_twin=("run", "twin"), bnn_form_config="settings", bnn_view={"axis_y": 2})
+    sessions._SESSIONS["c"].last_run = 1000.0  # c ran lately; a and b last ran at 0
+    connected = {"a", "c"}  # b is closed: that is the other release's job
+    idle_after = sessions.IDLE_SECONDS
+    assert sessions.release_idle(idle_after - 1, connected.__contains__, idle_after) == []  # not idle yet
+    assert sessions.release_idle(idle_after, connected.__contains__, idle_after) == ["a"]
+    assert tracked["a"] == {"bnn_run": "model of a", "bnn_form_config": "settings", "bnn_view": {"axis_y": 2}}
+    assert "bnn_memo" in tracked["b"] and "bnn_twin" in tracked["c"] and "bnn_memo" in tracked["c"]
+    assert sessions.release_idle(idle_after + 10, connected.__contains__, idle_after) == []  # nothing left to give
+    assert sessions.tracked() == 3  # an idle tab is still watched: it is open

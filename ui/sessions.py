@@ -1,10 +1,13 @@
-"""Closed sessions give their memory back: their models, maps and uploads are released on time.
+"""Closed and idle sessions give their memory back: their models, maps and uploads are released on time.
 
 Streamlit keeps a closed tab's session for ``server.disconnectedSessionTTL`` seconds (120 by
 default) so that a reconnecting tab finds its state, and then forgets it only lazily: the next
 time another session disconnects. After a class leaves, their models and maps would stay in
 the server's memory. A janitor thread, one per server, empties the state of every session that
 has been disconnected for longer than that, and hands the freed memory back to the system.
+
+A tab left open but unused for ``IDLE_SECONDS`` keeps what the user chose (the run on screen, its
+settings, data and view) and gives up what the app can recompute: the plain twin and the cached maps.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ from streamlit.logger import get_logger
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from . import state
+
 CHECK_SECONDS = 10.0  # how often the janitor looks; a closed session is released at most this late
+IDLE_SECONDS = 30 * 60.0  # an open tab with no script run for this long gives up RECOMPUTABLE
+RECOMPUTABLE = (state.TWIN, state.MEMO)  # redone on the next visit that needs them, from the run on screen
 _LOG = get_logger(__name__)  # Streamlit's logger: its lines go to the server's log with Streamlit's own
 
 
 @dataclass
 class _Seen:
     state: weakref.ref  # the session's state (Streamlit's SafeSessionState); weak, so it never outlives the session
+    last_run: float  # monotonic time of the session's latest script run (or fragment run)
     gone_since: float | None = None  # monotonic time the session was first seen disconnected
 
 
@@ -40,7 +48,8 @@ _janitor: threading.Thread | None = None
 
 
 def seen() -> None:
-    """Call on every script run: remember this session, and start the janitor once per server."""
+    """Call on every script run and fragment run: remember this session and when it last ran; start the janitor
+    once per server."""
     ctx = get_script_run_ctx()
     if ctx is None or not Runtime.exists():  # AppTest and bare mode have no server whose sessions close
         return
@@ -48,7 +57,8 @@ def seen() -> None:
     with _LOCK:
         entry = _SESSIONS.get(ctx.session_id)
         if entry is None or entry.state() is not ctx.session_state:
-            _SESSIONS[ctx.session_id] = _Seen(weakref.ref(ctx.session_state))
+            entry = _SESSIONS[ctx.session_id] = _Seen(weakref.ref(ctx.session_state), time.monotonic())
+        entry.last_run = time.monotonic()
         if _janitor is None:
             _janitor = threading.Thread(target=_sweep_forever, name="bnn-session-janitor", daemon=True)
             _janitor.start()
@@ -62,16 +72,36 @@ def release_closed(now: float, is_connected: Callable[[str], bool], grace: float
     released = []
     with _LOCK:
         for session_id, entry in list(_SESSIONS.items()):
-            state = entry.state()
-            if state is None:  # Streamlit dropped the session itself
+            held = entry.state()
+            if held is None:  # Streamlit dropped the session itself
                 del _SESSIONS[session_id]
             elif is_connected(session_id):
                 entry.gone_since = None
             elif entry.gone_since is None:
                 entry.gone_since = now
             elif now - entry.gone_since >= grace:
-                _empty(state)
+                _empty(held)
                 del _SESSIONS[session_id]
+                released.append(session_id)
+    return released
+
+
+def release_idle(now: float, is_connected: Callable[[str], bool], idle_after: float) -> list[str]:
+    """Drop the RECOMPUTABLE keys of every open session whose last run is ``idle_after`` seconds old or more;
+    return the ids of those that held any. Everything else in the session stays.
+
+    Safe while a run is under way: a page that finds a key gone recomputes it.
+    """
+    released = []
+    with _LOCK:
+        for session_id, entry in _SESSIONS.items():
+            held = entry.state()
+            if held is None or not is_connected(session_id) or now - entry.last_run < idle_after:
+                continue
+            keys = held.filtered_state
+            dropped = [key for key in RECOMPUTABLE if keys.get(key) is not None]
+            _delete(held, dropped)
+            if dropped:
                 released.append(session_id)
     return released
 
@@ -82,11 +112,15 @@ def tracked() -> int:
         return len(_SESSIONS)
 
 
-def _empty(state: Any) -> None:
+def _empty(held: Any) -> None:
     """Delete every user key of a session's state (each deletion takes the state's own lock)."""
-    for key in list(state.filtered_state):
+    _delete(held, list(held.filtered_state))
+
+
+def _delete(held: Any, keys: list[str]) -> None:
+    for key in keys:
         with contextlib.suppress(KeyError):  # deleted meanwhile
-            del state[key]
+            del held[key]
 
 
 def _sweep_forever() -> None:
@@ -96,10 +130,15 @@ def _sweep_forever() -> None:
         if not Runtime.exists():
             return
         runtime = Runtime.instance()
-        released = release_closed(time.monotonic(), runtime.is_active_session, grace)
-        if released:
+        now = time.monotonic()
+        released = release_closed(now, runtime.is_active_session, grace)
+        idle = release_idle(now, runtime.is_active_session, IDLE_SECONDS)
+        if released or idle:
             _return_free_memory()
+        if released:
             _LOG.info("Released %d closed session(s); %d still open.", len(released), tracked())
+        if idle:
+            _LOG.info("Released the maps and plain twins of %d idle session(s).", len(idle))
 
 
 def _return_free_memory() -> None:

@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, accuracy, draw_probs
 
-from . import links, state
+from . import links, sessions, state
 from .charts import show
 from .figures import Points, Ring, class_scatter, legend_html, padded_range, uncertainty_sizes
 
@@ -210,6 +210,7 @@ def _toggle_play() -> None:
 
 
 def _sample_panel(run: TrainedRun, view: View) -> None:
+    sessions.seen()  # a fragment run is activity too: a tab pressing Resample is not idle
     if st.session_state.get(state.PLAYING) and time.monotonic() - st.session_state.get(LAST_TICK, 0.0) > TICK_GAP:
         state.next_sample()  # Play: a new posterior sample on every tick, so the posterior "breathes"
         st.session_state[LAST_TICK] = time.monotonic()
