@@ -246,8 +246,16 @@ def csv_preview(source: str | Path | bytes | IO[bytes], name: str | None = None,
     return _parse_cells(text, separator, names, shown, rows)
 
 
+LABEL_NAMES = ("label", "class", "target", "species", "y", "category", "outcome", "diagnosis")  # the usual names
+
+
 def likely_label_column(preview: pd.DataFrame) -> str:
-    """A guess at the class column: the last one holding text, else the one with the fewest distinct values."""
+    """A guess at the class column: one named as labels usually are (``species``, ``class``, …, in any case), else
+    the last one holding text, else the one with the fewest distinct values."""
+    by_name = {str(column).strip().lower(): str(column) for column in preview.columns}
+    named = next((by_name[name] for name in LABEL_NAMES if name in by_name), None)
+    if named is not None:
+        return named
     cells = _without_missing(preview)
     text_columns = [c for c in cells.columns if pd.to_numeric(cells[c].dropna(), errors="coerce").isna().any()]
     if text_columns:

@@ -333,4 +333,4 @@ def test_a_column_that_is_all_missing_is_dropped_not_the_rows() -> None:
 
 def test_the_label_guess_skips_missing_markers_in_number_columns() -> None:
     assert likely_label_column(csv_preview(b"a,kind,b\n1,x,NA\n2,y,3\n")) == "kind"
-    assert likely_label_column(csv_preview(PENGUINS.encode())) == "sex"  # the last text column
+    assert likely_label_column(csv_preview(PENGUINS.encode())) == "species"  # by name, before the last text column

@@ -272,6 +272,9 @@ def test_the_label_guess_prefers_text_then_few_values() -> None:
 
     assert likely_label_column(csv_preview(b"species,a,b\nx,1,2\ny,3,4\n")) == "species"
     assert likely_label_column(csv_preview(b"a,target,b\n1.5,0,2.5\n3.5,1,4.5\n7.5,0,8.5\n")) == "target"
+    penguins = b"species,island,bill_length_mm,sex,year\nAdelie,Torgersen,39.1,male,2007\nGentoo,Biscoe,NA,NA,2008\n"
+    assert likely_label_column(csv_preview(penguins)) == "species"  # by its name, though sex is the last text column
+    assert likely_label_column(csv_preview(b"x,Class,z\n1,a,b\n2,b,c\n")) == "Class"
 
 
 @pytest.mark.parametrize("name", ["uncertainty_map", "truck_probe", "calibration"])
