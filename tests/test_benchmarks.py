@@ -63,3 +63,31 @@ def test_first_chart_benchmark_runs() -> None:
         assert all(float(cell) > 0 for cell in rows[name][:2])  # timed (not n/a): the loading caption was seen
     assert "| app, cold numba cache | 8 |" in switching and "| app, warm | 8 |" in switching  # one per preset
     assert "| article |" in switching and "| breast-cancer |" in switching  # the reading times
+
+
+def test_server_side_benchmark_runs() -> None:
+    out = _run("server_side.py", "--sessions", "1,2", "--repeats", "1", "--long-seconds", "1")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line[:2] == "| "]
+    trainings = {(row[0], row[1]): int(row[3]) for row in rows if len(row) == 9 and row[3] != "n"}
+    assert trainings == {("1", "iris"): 1, ("2", "iris"): 2, ("1", "breast_cancer"): 1, ("2", "breast_cancer"): 2}
+    beside = {row[0]: int(row[1]) for row in rows if len(row) == 6 and row[1] != "n"}
+    assert beside["nothing else"] == 40 and beside["1 other thread trains breast_cancer"] >= 1
+    assert any(name.startswith("100,000 epochs") and n >= 1 for name, n in beside.items())
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_load_benchmark_runs() -> None:
+    out = _run("load.py", "--sessions", "2", "--trainings", "1", "--quick")  # exit code 0: no exception, no stuck run
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line[:2] == "| "]
+    first = {row[0]: row for row in rows}  # the tables keyed by their first cell
+    timed = {(row[0], row[1]): int(row[2]) for row in rows if len(row) == 8 and row[2] != "n"}  # table 1: n
+    together = {row[1]: int(row[3]) for row in rows if len(row) == 11 and row[3] != "n"}  # table 2: n
+    for operation in ("Train iris", "Train breast_cancer", "Resample", "Uncertainty map (twin + map)", "Page switch"):
+        assert timed[("1 (alone)", operation)] >= 1 and timed[("2", operation)] >= 2
+    assert timed[("1 (alone)", "Open the app")] == 1 and timed[("2", "Open the app")] == 2
+    assert together == {"iris": 2, "breast_cancer": 2}  # the trainings at once, against the same alone
+    assert int(first["1 other session train"][1]) >= 1  # Resample while the other session trains
+    assert int(first["100,000 epochs × 1,000 units train elsewhere"][1]) >= 1
+    assert first["Stop → 'Training stopped'"][1] == "1"
+    assert "2 s after they closed" in first  # the memory table
