@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -564,6 +565,34 @@ def machine_line(start_load: tuple[float, float, float], neighbour_on: bool) -> 
             f"{_load(os.getloadavg())} at the end; neighbour: {busy}")  # fmt: skip
 
 
+def renice_browsers(server: int, busy: int | None, nice: int) -> None:
+    """Set this script's other descendants (the browsers) to niceness ``nice`` at least, their threads and their
+    scheduling group alike.
+
+    Playwright starts Chromium in a session of its own, so with the kernel's autogroup scheduling it is a group
+    of its own, and the kernel shares the cores between groups first: niced threads alone would still take half
+    of them. Chromium also raises its GPU and display threads to −8 when it may (as root), and niceness is per
+    thread on Linux, so every thread is set, again and again, as new renderers and threads appear.
+    """
+    processes = _processes()
+    others = _tree(server, processes) | (_tree(busy, processes) if busy else set()) | {os.getpid()}
+    for pid in _tree(os.getpid(), processes) - others:
+        with contextlib.suppress(OSError):  # no autogroups on this kernel, or it ended meanwhile
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError, ValueError):  # it ended meanwhile
+                tid = int(task.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                    os.setpriority(os.PRIO_PROCESS, tid, nice)
+
+
+async def keep_browsers_niced(server: int, busy: int | None, nice: int) -> None:
+    """:func:`renice_browsers` twice a second, until cancelled."""
+    while True:
+        renice_browsers(server, busy, nice)
+        await asyncio.sleep(0.5)
+
+
 async def run(args: argparse.Namespace, log: Path) -> int:
     """The whole benchmark on one server; prints the tables and returns the exit code."""
     start_load, started = os.getloadavg(), time.monotonic()
@@ -573,6 +602,8 @@ async def run(args: argparse.Namespace, log: Path) -> int:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium_path(), headless=True,
                                                        args=CHROMIUM_ARGS)  # fmt: skip
+            niced = (asyncio.create_task(keep_browsers_niced(server.pid, busy, args.browser_nice))
+                     if args.browser_nice > 0 else None)  # fmt: skip
             switches = (MAIN,) if args.quick else (MAIN, MAP, MAIN)
             room = Room(browser, server, busy, args.trainings, args.resamples, switches, args.epochs, args.linger)
             # The warm-up's session goes on alone, then stays open and idle (as a tab left open does) while the
@@ -588,11 +619,13 @@ async def run(args: argparse.Namespace, log: Path) -> int:
             room.remember_memory("after the long run and Stop")
             for session in (trainer, clicker):
                 await session.close()
+            if niced is not None:
+                niced.cancel()
             await browser.close()
         print(f"Many users on one server: {', '.join(map(str, counts))} browser sessions at once, {args.trainings} "
               f"round(s) each, {args.epochs:,} epochs a training, headless Chromium 1280×720 (one browser, a context "
               "per session)")  # fmt: skip
-        print(machine_line(start_load, args.neighbour))
+        print(machine_line(start_load, args.neighbour) + f"; browsers at niceness {args.browser_nice}")
         print_operations(room)
         print_slowdown(room)
         beside = {f"{n - 1} other session{'s' if n > 2 else ''} train": v for n, v in room.beside_training.items()}
@@ -622,6 +655,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3000, help="epochs of each training (the app's default)")
     parser.add_argument("--linger", type=float, help="seconds after the largest room closes to read the memory (N)")
     parser.add_argument("--neighbour", action="store_true", help="keep one core busy with another process meanwhile")
+    parser.add_argument("--browser-nice", type=int, default=0, help="run the browsers at this niceness (1-19): they "
+                        "take only the cores the server leaves, as browsers on other machines would")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 epochs, 1 press and 1 page switch "
                         "after each training, 4 s beside the long run")  # fmt: skip
     args = parser.parse_args()
