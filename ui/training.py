@@ -8,8 +8,10 @@ the previous model stays on screen.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
@@ -27,6 +29,28 @@ from .figures import training_curves
 T = TypeVar("T")
 
 REDRAW_SECONDS = 0.4  # a few redraws a second: smooth enough to watch, cheap next to training
+# Redraws hold the GIL, which every session's training and Resample share; together they may take this share.
+REDRAW_SHARE = 0.25
+_live = 0  # live trainings in this server process, drawing their curves
+_live_lock = threading.Lock()
+
+
+@contextmanager
+def _counted_live() -> Iterator[None]:
+    global _live
+    with _live_lock:
+        _live += 1
+    try:
+        yield
+    finally:
+        with _live_lock:
+            _live -= 1
+
+
+def redraw_gap(draw_seconds: float, live: int) -> float:
+    """Seconds until a training's next redraw, after one that took ``draw_seconds`` with ``live`` trainings
+    drawing: REDRAW_SECONDS, or longer so that all their redraws together stay within REDRAW_SHARE of the time."""
+    return max(REDRAW_SECONDS, draw_seconds * max(live, 1) / REDRAW_SHARE)
 
 
 def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
@@ -78,18 +102,21 @@ def live_training(
         mark.step = progress.step
         if time.perf_counter() < next_draw and progress.step < epochs:
             return
+        drawing = time.perf_counter()
         bar.progress(
             progress.step / epochs,
-            text=f"Step {progress.step:,} of {epochs:,} · {time.perf_counter() - started:.1f} s · "
+            text=f"Step {progress.step:,} of {epochs:,} · {drawing - started:.1f} s · "
             f"CE {progress.ce:.3f} · KL {progress.kl:.3f}",
         )
         show(curves_from_progress(reports, epochs), where=chart)
         # Counted from the end of the redraw, so drawing can never take more than its share of the time.
-        next_draw = time.perf_counter() + REDRAW_SECONDS
+        drawn = time.perf_counter()
+        next_draw = drawn + redraw_gap(drawn - drawing, _live)
 
     st.session_state[state.TRAINING] = mark
     try:
-        result = work(on_progress)
+        with _counted_live():
+            result = work(on_progress)
     except BNNInputError:
         st.session_state.pop(state.TRAINING, None)
         box.empty()
