@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
@@ -456,20 +457,11 @@ async def long_training(room: Room, trainer: Session, clicker: Session, seconds:
     room.cpu.append(("long run + Resample", before, room.cpu_now()))
 
 
-def quantile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0–1), interpolated between the sorted values."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def stats_cells(values: list[float], digits: int = 0) -> str:
     """'n | p50 | p95 | max' cells for a table row."""
     if not values:
         return "0 | – | – | –"
-    cells = (quantile(values, 0.5), quantile(values, 0.95), max(values))
+    cells = (np.quantile(values, 0.5), np.quantile(values, 0.95), max(values))
     return f"{len(values)} | " + " | ".join(f"{v:.{digits}f}" for v in cells)
 
 
@@ -516,7 +508,7 @@ def print_beside(title: str, rows: dict[str, list[float]], extra: dict[str, list
     print(f"\n{title}")
     print("| while | n | p50 | p95 | max | p95 < 1 s |\n|---|---|---|---|---|---|")
     for name, values in rows.items():
-        met = "yes" if values and quantile(values, 0.95) < 1000 else "no"
+        met = "yes" if values and np.quantile(values, 0.95) < 1000 else "no"
         print(f"| {name} | {stats_cells(values)} | {met} |")
     for name, values in (extra or {}).items():
         print(f"| {name} | {stats_cells(values)} | |")

@@ -105,14 +105,6 @@ def resample_beside(run: TrainedRun, trainings: list[Callable[[], object]]) -> l
     return times
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def print_trainings(counts: list[int], repeats: int) -> None:
     print(f"\n1. N trainings at once in N threads: wall time ÷ the same alone (median), {repeats} round(s)")
     print("| sessions | dataset | alone p50 (s) | n | p50 × | p95 × | max × | goal ≤ | met |")
@@ -127,7 +119,7 @@ def print_trainings(counts: list[int], repeats: int) -> None:
             goal = max(n / CORES, 1) * 1.5
             met = "yes" if max(ratios) <= goal else "no"
             print(f"| {n} | {dataset} | {base:.2f} | {len(ratios)} | {statistics.median(ratios):.2f} | "
-                  f"{quantile(ratios, 0.95):.2f} | {max(ratios):.2f} | {goal:g} | {met} |")  # fmt: skip
+                  f"{np.quantile(ratios, 0.95):.2f} | {max(ratios):.2f} | {goal:g} | {met} |")  # fmt: skip
 
 
 def print_resamples(counts: list[int], long_seconds: float) -> None:
@@ -152,8 +144,8 @@ def print_resamples(counts: list[int], long_seconds: float) -> None:
         run, [long_run]
     )
     for name, values in rows.items():
-        met = "yes" if quantile(values, 0.95) < 1000 else "no"
-        print(f"| {name} | {len(values)} | {quantile(values, 0.5):.0f} | {quantile(values, 0.95):.0f} | "
+        met = "yes" if np.quantile(values, 0.95) < 1000 else "no"
+        print(f"| {name} | {len(values)} | {np.quantile(values, 0.5):.0f} | {np.quantile(values, 0.95):.0f} | "
               f"{max(values):.0f} | {met} |")  # fmt: skip
 
 
