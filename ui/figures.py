@@ -191,7 +191,7 @@ def training_curves(
 ) -> go.Figure:
     """Cross-entropy, KL and train accuracy against the step, each in its own panel.
 
-    Built from plain dicts: it is redrawn several times a second while training runs.
+    Built from plain dicts: it is redrawn every second while training runs.
     """
     panels = (
         ("Cross-entropy (data fit)", ce, "#0072B2"),
