@@ -17,7 +17,8 @@ click until the script run has finished and the new content is in the page.
 4. The first session trains 100,000 epochs × 1,000 units on iris while a new one presses Resample; Stop.
 The server's memory (RSS and its peak) is read between phases: before and after each N, and N seconds
 after its sessions close.
-The browsers run on the same cores as the server: the CPU table says how much each side took.
+The browsers run on the same cores as the server, at niceness 19 by default (--browser-nice): in a room each
+browser has a machine of its own. The CPU table says how much each side took.
 Exits with 1 if a session showed a Streamlit exception, a spinner outlived its run, or a click never
 finished (a lost click or a stuck run).
 """
@@ -565,12 +566,16 @@ def renice_browsers(server: int, busy: int | None, nice: int) -> None:
     of its own, and the kernel shares the cores between groups first: niced threads alone would still take half
     of them. Chromium also raises its GPU and display threads to −8 when it may (as root), and niceness is per
     thread on Linux, so every thread is set, again and again, as new renderers and threads appear.
+    An autogroup is a whole session: the Playwright driver shares this script's, and so the server's, so only the
+    groups of sessions other than the server's are set.
     """
     processes = _processes()
     others = _tree(server, processes) | (_tree(busy, processes) if busy else set()) | {os.getpid()}
+    server_session = os.getsid(server)
     for pid in _tree(os.getpid(), processes) - others:
         with contextlib.suppress(OSError):  # no autogroups on this kernel, or it ended meanwhile
-            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+            if os.getsid(pid) != server_session:
+                Path(f"/proc/{pid}/autogroup").write_text(str(nice))
         for task in Path(f"/proc/{pid}/task").glob("*"):
             with contextlib.suppress(OSError, ValueError):  # it ended meanwhile
                 tid = int(task.name)
@@ -647,11 +652,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3000, help="epochs of each training (the app's default)")
     parser.add_argument("--linger", type=float, help="seconds after the largest room closes to read the memory (N)")
     parser.add_argument("--neighbour", action="store_true", help="keep one core busy with another process meanwhile")
-    parser.add_argument("--browser-nice", type=int, default=0, help="run the browsers at this niceness (1-19): they "
-                        "take only the cores the server leaves, as browsers on other machines would")  # fmt: skip
+    parser.add_argument("--browser-nice", type=int, default=19, help="the browsers' niceness (0-19; default 19): "
+                        "they take only the cores the server leaves, as browsers on the users' own machines would; "
+                        "0 runs them as the server's equals")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 epochs, 1 press and 1 page switch "
                         "after each training, 4 s beside the long run")  # fmt: skip
     args = parser.parse_args()
+    if not 0 <= args.browser_nice <= 19:
+        parser.error(f"--browser-nice must be from 0 to 19, not {args.browser_nice}")
     if args.quick:
         args.resamples, args.long_seconds, args.epochs = 1, 4, 300
     with tempfile.TemporaryDirectory(prefix="bnn-load-") as folder:

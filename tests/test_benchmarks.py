@@ -91,3 +91,38 @@ def test_load_benchmark_runs() -> None:
     assert int(first["100,000 epochs × 1,000 units train elsewhere"][1]) >= 1
     assert first["Stop → 'Training stopped'"][1] == "1"
     assert "2 s after they closed" in first  # the memory table
+
+
+_RENICE_CHECK = """
+import os, subprocess, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import load
+server = subprocess.Popen(["sleep", "30"])
+driver = subprocess.Popen(["sleep", "30"])  # as Playwright's driver: a child in this script's own session
+browser = subprocess.Popen(["sleep", "30"], start_new_session=True)  # as Chromium: a session of its own
+print("before", Path("/proc/self/autogroup").read_text().split()[-1], os.getpriority(os.PRIO_PROCESS, 0))
+load.renice_browsers(server.pid, None, 19)
+for name, pid in (("self", os.getpid()), ("server", server.pid), ("driver", driver.pid), ("browser", browser.pid)):
+    print(name, Path(f"/proc/{pid}/autogroup").read_text().split()[-1], os.getpriority(os.PRIO_PROCESS, pid))
+for child in (server, driver, browser):
+    child.kill()
+"""
+
+
+def test_load_benchmark_lowers_the_browsers_and_never_the_server() -> None:
+    """Chromium's session is a scheduling group of its own; the server shares the script's session with
+    Playwright's driver, and that group must keep its priority (setting it through the driver once left the server
+    as low as the browsers). Run in a child process, so that nothing this test session started is reniced."""
+    if not Path("/proc/self/autogroup").exists():
+        pytest.skip("this kernel has no autogroup scheduling")
+    result = subprocess.run(
+        [sys.executable, "-c", _RENICE_CHECK, str(ROOT / "benchmarks")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = {name: (group, int(nice)) for name, group, nice in (line.split() for line in result.stdout.splitlines())}
+    own_group = seen["before"][0]
+    assert seen["self"] == seen["before"]
+    assert seen["server"] == (own_group, 0)
+    assert seen["driver"] == (own_group, 19)  # its threads lowered, its group (the server's) not
+    assert seen["browser"] == ("19", 19)
