@@ -2,7 +2,7 @@
 run.
 
 A wrong feature count, a non-numeric dtype, NaN or infinity, a value too large for the
-network's float32, or a label outside the classes is refused with one sentence, instead
+network's float32 is refused with one sentence, instead
 of a shape error from deep inside torch, memory written out of bounds by a compiled
 kernel, or a silently NaN answer.
 """
@@ -50,24 +50,14 @@ def checked_inputs(x: object, n_features: int, what: str) -> torch.Tensor:
     return network_inputs(checked_rows(x, n_features, what), what)
 
 
-def check_training_rows(x: torch.Tensor, y: torch.Tensor, n_features: int, n_classes: int) -> None:
-    """Refuse training rows a network of ``n_features`` inputs and ``n_classes`` outputs cannot learn from.
+def check_training_inputs(x: torch.Tensor, n_features: int) -> None:
+    """Refuse training inputs a network of ``n_features`` inputs cannot learn from. Shape: x (N, n_features).
 
-    Shape: x (N, n_features) floating point, y (N,) integer labels in 0 … n_classes − 1.
+    The targets are the likelihood's to check (:mod:`bnn_core.likelihood`).
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise BNNInputError("The training inputs must be a floating-point torch tensor.")
     checked_rows(x, n_features, "the training inputs")
-    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32) or y.shape != (len(x),):
-        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-        raise BNNInputError(f"The training labels must be {len(x)} integers, one per row, got {shape}.")
-    if len(y) == 0:
-        raise BNNInputError("There are no training rows.")
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= n_classes:
-        raise BNNInputError(
-            f"The training labels must be class numbers from 0 to {n_classes - 1}, got labels from {low} to {high}."
-        )
 
 
 def _as_array(values: object, what: str) -> np.ndarray:

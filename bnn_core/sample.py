@@ -9,6 +9,8 @@ batch's noise comes from one call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -69,6 +71,34 @@ def _softmax_(logits: torch.Tensor, dim: int) -> torch.Tensor:
     return exp.div_(exp.sum(dim=dim, keepdim=True))
 
 
+def _sampled_outputs(
+    model: nn.Sequential,
+    x: torch.Tensor,
+    n_samples: int,
+    seed: int,
+    first: int,
+    finish: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """``finish`` of the outputs (S, K, rows) of draws ``first … first + n_samples − 1``, chunk by chunk:
+    (S, N, K)."""
+    spec = _bayesian_spec(model)
+    if n_samples < 1:
+        raise ValueError("posterior sampling needs n_samples ≥ 1")
+    x = checked_inputs(x, spec.sizes[0], "the inputs")
+    noise.warm_up()  # the generator is compiled code: compile (or load) it before the first draw, once
+    per_draw = max(layer.fan_in * layer.fan_out for layer in spec.layers)
+    draws_per_chunk = max(1, _CHUNK_FLOATS // per_draw)
+    chunks = []
+    for start in range(first, first + n_samples, draws_per_chunk):
+        count = min(draws_per_chunk, first + n_samples - start)
+        parameters = _sampled_parameters(spec, model, _draw_eps(spec, seed, start, count))
+        rows = max(1, _CHUNK_FLOATS // (count * max(spec.sizes[1:])))
+        # Finished chunk by chunk, while the outputs (S, K, rows) are still in cache.
+        parts = [finish(spec.forward_samples(parameters, x[r : r + rows])) for r in range(0, len(x), rows)]
+        chunks.append((torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]).transpose(1, 2))  # (S, N, K)
+    return torch.cat(chunks, dim=0) if len(chunks) > 1 else chunks[0].contiguous()
+
+
 @torch.no_grad()
 def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: int, first: int = 0) -> torch.Tensor:
     """Class probabilities of draws ``first … first + n_samples − 1``.
@@ -86,22 +116,18 @@ def sample_probs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: in
     Raises:
         BNNInputError: ``x`` has the wrong shape or feature count, is not numeric, or holds NaN or infinity.
     """
-    spec = _bayesian_spec(model)
-    if n_samples < 1:
-        raise ValueError("sample_probs needs n_samples ≥ 1")
-    x = checked_inputs(x, spec.sizes[0], "the inputs")
-    noise.warm_up()  # the generator is compiled code: compile (or load) it before the first draw, once
-    per_draw = max(layer.fan_in * layer.fan_out for layer in spec.layers)
-    draws_per_chunk = max(1, _CHUNK_FLOATS // per_draw)
-    chunks = []
-    for start in range(first, first + n_samples, draws_per_chunk):
-        count = min(draws_per_chunk, first + n_samples - start)
-        parameters = _sampled_parameters(spec, model, _draw_eps(spec, seed, start, count))
-        rows = max(1, _CHUNK_FLOATS // (count * max(spec.sizes[1:])))
-        # Softmax chunk by chunk, while the logits (S, C, rows) are still in cache.
-        probs = [_softmax_(spec.forward_samples(parameters, x[r : r + rows]), dim=1) for r in range(0, len(x), rows)]
-        chunks.append((torch.cat(probs, dim=2) if len(probs) > 1 else probs[0]).transpose(1, 2))  # (S, N, C)
-    return torch.cat(chunks, dim=0) if len(chunks) > 1 else chunks[0].contiguous()
+    return _sampled_outputs(model, x, n_samples, seed, first, lambda logits: _softmax_(logits, dim=1))
+
+
+@torch.no_grad()
+def sample_outputs(model: nn.Sequential, x: torch.Tensor, n_samples: int, seed: int, first: int = 0) -> torch.Tensor:
+    """The raw outputs (S, N, K) of draws ``first … first + n_samples − 1``: a regression network's mean (and
+    log σ); the same draws, with the same noise, as :func:`sample_probs` would use.
+
+    Raises:
+        BNNInputError: ``x`` has the wrong shape or feature count, is not numeric, or holds NaN or infinity.
+    """
+    return _sampled_outputs(model, x, n_samples, seed, first, lambda outputs: outputs)
 
 
 @torch.no_grad()

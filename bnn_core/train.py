@@ -20,9 +20,10 @@ import torchbnn
 from torch import nn
 
 from . import fast, noise
-from .checks import check_training_rows
+from .checks import check_training_inputs
 from .config import TrainConfig
 from .errors import BNNInputError
+from .likelihood import Categorical, Likelihood
 from .network import (
     ADAM_BETAS,
     ADAM_EPS,
@@ -53,7 +54,11 @@ ProgressCallback = Callable[[Progress], bool | None]
 
 @dataclass(frozen=True, eq=False)
 class History:
-    """Every step's losses. Shape: each field (T,), T = steps run."""
+    """Every step's losses. Shape: each field (T,), T = steps run.
+
+    For regression ``ce`` holds the data term, the Gaussian NLL, and ``train_accuracy`` the train RMSE
+    (:mod:`bnn_core.likelihood`).
+    """
 
     ce: np.ndarray
     kl: np.ndarray
@@ -98,6 +103,7 @@ def fit(
     seed: int,
     on_progress: ProgressCallback | None = None,
     progress_every: int | None = None,
+    likelihood: Likelihood | None = None,
 ) -> FitResult:
     """Train ``model`` in place on the full batch ``(x, y)`` for ``config.epochs`` Adam steps.
 
@@ -117,6 +123,9 @@ def fit(
         seed: key of the training-noise stream; the same key repeats the run exactly.
         on_progress: called every ``progress_every`` steps and at the end; return True to stop.
         progress_every: steps between callbacks (default: about 100 calls a run).
+        likelihood: the data term: :class:`~bnn_core.likelihood.Categorical` (the default; y (N,) int64 labels)
+            or :class:`~bnn_core.likelihood.Gaussian` (y (N,) float targets; a learned noise σ is trained in place
+            too). The fast path trains the categorical one.
 
     Raises:
         BNNInputError: the rows do not fit the network (feature count, labels beyond its classes, NaN), or the
@@ -125,20 +134,26 @@ def fit(
     layers = linear_layers(model)
     if not layers:
         raise UnsupportedNetwork("fit() trains networks of BayesLinear or nn.Linear layers; this model has none")
-    check_training_rows(x, y, layers[0].in_features, layers[-1].out_features)
+    likelihood = likelihood if likelihood is not None else Categorical()
+    check_training_inputs(x, layers[0].in_features)
+    likelihood.check_targets(y, len(x), layers[-1].out_features)
     every = progress_every or default_progress_every(config.epochs)
     fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
     note = ""
     if config.engine == "fast":
         try:
             spec = NetworkSpec.of(model)
-            reason = fast.slower_reason(spec, len(x))
+            reason = (
+                fast.slower_reason(spec, len(x))
+                if likelihood.task == "classification"
+                else ("the fast path trains classification only")
+            )
         except UnsupportedNetwork as err:
             reason = f"the fast path needs {err}"
         if reason is None:
             return _fit_fast(model, spec, x, y, config, seed, on_progress, every)
         note = f"trained with torchbnn autograd: {reason}"
-    return _fit_reference(model, x, y, config, seed, on_progress, every, note)
+    return _fit_reference(model, x, y, config, seed, on_progress, every, note, likelihood)
 
 
 class _Clock:
@@ -201,14 +216,15 @@ def _fit_reference(
     on_progress: ProgressCallback | None,
     every: int,
     note: str,
+    likelihood: Likelihood,
 ) -> FitResult:
-    """The article's loop: torchbnn forward, BKLLoss, autograd and torch's Adam.
+    """The article's loop: torchbnn forward, BKLLoss, autograd and torch's Adam; ``likelihood`` gives the data term.
 
     Each step's ``weight_eps``/``bias_eps`` are set from the noise stream, in the packed order,
     instead of letting torchbnn draw from torch's global generator.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=ADAM_BETAS, eps=ADAM_EPS)
-    cross_entropy = nn.CrossEntropyLoss()
+    trained = [*model.parameters(), *likelihood.parameters()]  # a learned noise σ is trained with the weights
+    optimizer = torch.optim.Adam(trained, lr=config.lr, betas=ADAM_BETAS, eps=ADAM_EPS)
     layers = bayes_layers(model)
     n_params = n_bayes_parameters(model)
     dtype = next(model.parameters()).dtype
@@ -224,16 +240,16 @@ def _fit_reference(
                 eps = eps.view(count, n_params)
             if layers:
                 _freeze_noise(layers, eps[step % block])
-            logits = model(x)  # (N, C), with this step's weights
-            ce = cross_entropy(logits, y)
+            outputs = model(x)  # (N, C) logits, or (N, 1 or 2) for regression, with this step's weights
+            data_term = likelihood.data_term(outputs, y)
             kl = _bkl_loss(layers, config.kl_reduction, dtype)
-            total = ce + config.kl_weight * kl
+            total = data_term + config.kl_weight * kl
             optimizer.zero_grad()
             total.backward()
             optimizer.step()
             with torch.no_grad():
-                accuracy = (logits.argmax(dim=1) == y).to(dtype).mean()
-                record[step] = torch.stack([ce, kl, total, accuracy]).double()
+                score = likelihood.score(outputs, y)
+                record[step] = torch.stack([data_term, kl, total, score]).to(torch.float64)
             steps = step + 1
             if steps % every == 0 or steps == config.epochs:
                 _refuse_divergence(record[:, 2].numpy(), steps - every, steps, config)
