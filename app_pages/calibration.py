@@ -57,4 +57,4 @@ INTRO = (
     "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin."
 )
 
-shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:")
+shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:", regression=False)

@@ -18,10 +18,12 @@ from bnn_core import (
     likely_label_column,
     read_csv,
 )
-from bnn_core.data import rows_note
+from bnn_core.data import likely_task, rows_note
+from bnn_core.settings import SETTINGS
 from ui import saved, shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
 from ui.charts import show
+from ui.regression_figures import target_scatter
 from ui.training import refusal
 
 MATRIX_FEATURES = 5  # a scatter matrix of more pairs is unreadable on a projector
@@ -37,7 +39,7 @@ def _train_on(dataset: Dataset, shown: str) -> None:
     sidebar and the run on screen as they were: nothing is written to the session before training ends.
     """
     last: RunConfig = st.session_state.get(state.FORM_CONFIG, RunConfig())
-    config = replace(last, data=replace(last.data, dataset=dataset.name))
+    config = replace(last, data=replace(last.data, dataset=dataset.name, task=dataset.task))
     if shared.train_and_show(config, dataset, shown) is None:
         return
     if dataset.name not in BUILTIN_DATASETS:
@@ -77,16 +79,23 @@ def csv_upload() -> None:
     st.dataframe(preview.head(PREVIEW_UPLOAD), height=180, width="stretch", hide_index=True)
     columns = list(preview.columns)
     label = st.selectbox(
-        "Label column",
+        "Label or target column",
         columns,
         index=columns.index(likely_label_column(preview)),
         key=f"csv_label:{uploaded.name}",
-        help="The column that holds the classes. Number columns become features, text with up to 20 values "
-        "one-hot features; dates, IDs and other text are left out, and rows with a missing cell are dropped.",
+        help="The column to predict: classes, or a number for regression. Number columns become features, text "
+        "with up to 20 values one-hot features; dates, IDs and other text are left out, and rows with a missing "
+        "cell are dropped.",
+    )
+    task_key = f"csv_task:{uploaded.name}:{label}"
+    if task_key not in st.session_state:  # a guess from the column, until the user switches it
+        st.session_state[task_key] = likely_task(preview, label)
+    task = st.segmented_control(
+        SETTINGS["task"].label, SETTINGS["task"].choices, key=task_key, help=SETTINGS["task"].help
     )
     if st.button("Use this CSV and train", type="primary", key="use_csv"):
         try:
-            dataset = read_csv(content, label, name=uploaded.name)
+            dataset = read_csv(content, label, name=uploaded.name, task=task or "classification")
         except BNNInputError as err:
             st.error(refusal(err, unchanged=DATA_UNCHANGED))
             return
@@ -96,12 +105,15 @@ def csv_upload() -> None:
 def describe_dataset(dataset: Dataset) -> None:
     """Preview, class balance and a scatter matrix of the data the next Train uses."""
     st.subheader(f"In use: {dataset.name}")
-    notes = f"{dataset.n_rows:,} rows · {dataset.n_features} features · {dataset.n_classes} classes"
-    st.caption(notes)
+    kind = f"regression of {dataset.target_name}" if dataset.task == "regression" else f"{dataset.n_classes} classes"
+    st.caption(f"{dataset.n_rows:,} rows · {dataset.n_features} features · {kind}")
     if dataset.column_fates:  # a CSV: how each of its columns is used, and the rows it lost
         st.caption(rows_note(dataset))
         st.dataframe(pd.DataFrame(dataset.column_fates, columns=["CSV column", "used as"]), hide_index=True)
     st.dataframe(dataset.frame().head(PREVIEW_ROWS), height=260, width="stretch")
+    if dataset.task == "regression":
+        show(target_scatter(dataset.x[:, 0], dataset.y, dataset.feature_names[0], dataset.target_name), key="target")
+        return
     counts = np.bincount(dataset.y, minlength=dataset.n_classes)
     left, right = st.columns([1, 2], gap="medium")
     show(class_balance(counts, dataset.class_names), key="class_balance", where=left)

@@ -1,20 +1,22 @@
-"""Train and resample: true labels beside the labels of one posterior sample, and the run's numbers."""
+"""Train and resample: true labels beside the labels of one posterior sample (for regression: the bands beside one
+sample's function), and the run's numbers."""
 
 from __future__ import annotations
 
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun
-from ui import shell, side_by_side, summary
+from ui import regression_view, shell, side_by_side, summary
 
 INTRO = """
-Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels.
-**Right:** one sample's labels, bigger where less certain. **Resample** (or **r**) draws another network.
+Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels
+(for regression: the data, the posterior mean and its bands). **Right:** one sample's labels, bigger where less
+certain (for regression: one sample's function). **Resample** (or **r**) draws another network.
 """
 
 
 def draw(run: TrainedRun) -> DeltaGenerator:
-    side_by_side.draw(run)
+    (regression_view if run.task == "regression" else side_by_side).draw(run)
     return summary.draw(run)
 
 

@@ -121,4 +121,5 @@ INTRO = (
     "samples disagree where it has seen nothing."
 )
 
-shell.run_page("Uncertainty map", "Where does it know, and where does it guess?", INTRO, draw, ":material/map:")
+HEADING = "Where does it know, and where does it guess?"
+shell.run_page("Uncertainty map", HEADING, INTRO, draw, ":material/map:", regression=False)

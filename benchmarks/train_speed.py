@@ -384,7 +384,7 @@ def _time_gradients(
     net: kernels.Net, goal: kernels.Objective, state: kernels.State, work: kernels.Workspace, steps: int
 ) -> None:
     for _ in range(steps):
-        kernels.step_gradients(net, goal, state.mu, state.log_sigma, work)
+        kernels.step_gradients(net, goal, state.mu, state.log_sigma, 0.0, work)
 
 
 @jit

@@ -32,8 +32,8 @@ def run_bytes(run: TrainedRun) -> int:
     arrays = [run.data.dataset.x, run.data.dataset.y, run.data.is_test, run.data.x, run.data.y]
     arrays += list(run.model.state_dict().values())
     arrays += [getattr(run.fit.history, name) for name in ("ce", "kl", "total", "train_accuracy")]
-    uncertainty = run.evaluation.uncertainty
-    arrays += [getattr(uncertainty, name) for name in vars(uncertainty)] + [run.evaluation.first_draw]
+    per_point = run.evaluation.bands if run.task == "regression" else run.evaluation.uncertainty
+    arrays += [getattr(per_point, name) for name in vars(per_point)] + [run.evaluation.first_draw]
     return sum(a.nbytes if isinstance(a, np.ndarray) else a.element_size() * a.nelement() for a in arrays)
 
 

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO
 
 from .archive import unpacked_run
 from .config import CSV_PREFIX, RunConfig
-from .data import Dataset, load_builtin, read_csv, rows_note
+from .data import Dataset, csv_preview, likely_task, load_builtin, read_csv, rows_note
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
 from .gallery import Preset, build_gallery
@@ -99,7 +99,13 @@ def _add_train_arguments(train: argparse.ArgumentParser) -> None:
                     metavar="FILE",
                     help="your own CSV: features and one label column (short text one-hot, dates and IDs left out)",
                 )
-                groups["data"].add_argument("--label", metavar="COLUMN", help="with --csv: the column of the classes")
+                groups["data"].add_argument(
+                    "--label",
+                    "--target",
+                    dest="label",
+                    metavar="COLUMN",
+                    help="with --csv: the column of the classes, or the regression target",
+                )
 
 
 GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "sampling and seed"}
@@ -115,6 +121,8 @@ def _flag_options(setting: Setting) -> dict[str, Any]:
             "help": f"{setting.help} Repeat or use commas for more layers, e.g. {setting.flag} 64,64; "
             f"{fewest} to {most} layers of {setting.bounds()} units (default: {','.join(map(str, setting.default))})",
         }
+    if setting.name == "task":  # no default: it is the built-in dataset's, or guessed from a CSV's target column
+        return {"choices": setting.choices, "help": f"{setting.help} (default: the dataset's, or a CSV's guess)"}
     if setting.kind is str and setting.prefix is None:
         return {"default": setting.default, "choices": setting.choices, "help": setting.help}
     return {
@@ -126,9 +134,12 @@ def _flag_options(setting: Setting) -> dict[str, Any]:
 
 
 def _hidden(values: list[str] | None) -> tuple[int, ...]:
+    """The hidden layers from ``--hidden`` flags: ``64,64`` is two layers, a lone ``0`` none."""
     if not values:
         return SETTINGS["hidden"].default
     units = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if units == ["0"]:
+        return ()
     try:
         return tuple(int(u) for u in units)
     except ValueError:
@@ -137,29 +148,43 @@ def _hidden(values: list[str] | None) -> tuple[int, ...]:
         ) from None
 
 
-def config_from_args(args: argparse.Namespace, dataset_name: str) -> RunConfig:
+def config_from_args(args: argparse.Namespace, dataset: Dataset) -> RunConfig:
     """Build and validate the run's settings from parsed flags (one per schema setting)."""
     values = {name: getattr(args, name) for name in SETTINGS}
     values["hidden"] = _hidden(args.hidden)
-    values["dataset"] = dataset_name
+    values["dataset"] = dataset.name
+    values["task"] = dataset.task
     return RunConfig.from_flat(values)
 
 
 def _load_data(args: argparse.Namespace) -> Dataset:
     if args.csv is None:
         if args.label is not None:
-            raise BNNInputError("--label only applies with --csv FILE.")
-        return load_builtin(args.dataset)
+            raise BNNInputError("--label only applies with --csv FILE; so does --target.")
+        dataset = load_builtin(args.dataset)
+        if args.task is not None and args.task != dataset.task:
+            raise BNNInputError(f"{dataset.name} is a {dataset.task} set; --task {args.task} does not apply to it.")
+        return dataset
     if args.label is None:
-        raise BNNInputError("--csv needs --label COLUMN, the name of the column that holds the classes.")
-    return read_csv(args.csv, args.label)
+        raise BNNInputError(
+            "--csv needs --label COLUMN (the classes) or --target COLUMN (a regression target), the column to predict."
+        )
+    task = args.task
+    if task is None:
+        preview = csv_preview(args.csv)
+        task = likely_task(preview, args.label) if args.label in preview.columns else "classification"
+    return read_csv(args.csv, args.label, task=task)
 
 
 class ProgressBar:
-    """A one-line progress bar on a terminal; a line per 10% when output is redirected."""
+    """A one-line progress bar on a terminal; a line per 10% when output is redirected.
 
-    def __init__(self, stream: TextIO, width: int = 28) -> None:
+    ``regression`` names the data term NLL and the score RMSE (both in the units the network is trained in).
+    """
+
+    def __init__(self, stream: TextIO, width: int = 28, regression: bool = False) -> None:
         self.stream, self.width = stream, width
+        self.data_name, self.score = ("NLL", "RMSE {:.3f}") if regression else ("CE", "acc {:6.1%}")
         self.interactive = stream.isatty()
         self.last_tenth = -1
         self.line_open = False  # a \r-updated line is on screen without its newline
@@ -170,8 +195,8 @@ class ProgressBar:
         filled = round(share * self.width)
         bar = "#" * filled + "." * (self.width - filled)
         line = (
-            f"[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}  CE {p.ce:.3f}  KL {p.kl:.3f}"
-            f"  acc {p.train_accuracy:6.1%}  {p.elapsed:5.1f}s"
+            f"[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}  {self.data_name} {p.ce:.3f}  KL {p.kl:.3f}"
+            f"  {self.score.format(p.train_accuracy)}  {p.elapsed:5.1f}s"
         )
         done = p.step == p.epochs
         if self.interactive:
@@ -193,7 +218,27 @@ def _percent(value: object) -> str:
     return "n/a (no test rows)" if value is None else f"{float(value):.1%}"
 
 
+def _number(value: object) -> str:
+    return "n/a (no test rows)" if value is None else f"{float(value):.4g}"
+
+
+def _regression_lines(metrics: dict[str, Any], samples: int) -> list[str]:
+    sigma = metrics["noise_sigma"]
+    coverage = ", ".join(f"{level}% {metrics[f'coverage_{level}']:.0%}" for level in (50, 90, 95))
+    return [
+        f"  RMSE, mean of {samples} samples: train {_number(metrics['train_rmse'])}, "
+        f"test {_number(metrics['test_rmse'])}",
+        f"  RMSE, one sample (#0):      train {_number(metrics['sample_train_rmse'])}, "
+        f"test {_number(metrics['sample_test_rmse'])}",
+        f"  on {metrics['metrics_on']} rows: NLL {metrics['nll']:.3f}; interval coverage {coverage}",
+        f"  noise σ {'per input (heteroscedastic)' if sigma is None else f'{sigma:.4g}'}; "
+        f"final step: NLL {metrics['final_nll']:.3f}, KL {metrics['final_kl']:.3f}",
+    ]
+
+
 def _metric_lines(metrics: dict[str, Any], samples: int) -> list[str]:
+    if "train_rmse" in metrics:
+        return _regression_lines(metrics, samples)
     return [
         f"  accuracy, mean of {samples} samples: train {_percent(metrics['train_accuracy'])}, "
         f"test {_percent(metrics['test_accuracy'])}",
@@ -205,17 +250,18 @@ def _metric_lines(metrics: dict[str, Any], samples: int) -> list[str]:
     ]
 
 
-def _shape(n_features: int, n_classes: int, config: RunConfig) -> str:
-    return " → ".join(str(s) for s in layer_sizes(n_features, n_classes, config.model))
+def _shape(n_features: int, n_outputs: int, config: RunConfig) -> str:
+    return " → ".join(str(s) for s in layer_sizes(n_features, n_outputs, config.model))
 
 
 def summary(run: TrainedRun, out: Path) -> str:
     """The short report printed after training."""
     m, dataset, config = run.metrics, run.data.dataset, run.config
     n_train, n_test = int((~run.data.is_test).sum()), int(run.data.is_test.sum())
+    outputs = run.likelihood.n_outputs(dataset.n_classes)
     return "\n".join(
         [
-            f"Trained a {_shape(dataset.n_features, dataset.n_classes, config)} BNN on {dataset.name} "
+            f"Trained a {_shape(dataset.n_features, outputs, config)} BNN on {dataset.name} "
             f"({n_train} train / {n_test} test rows): {m['steps']} steps in {m['train_seconds']:.1f} s.",
             *_metric_lines(m, config.samples),
             f"Saved to {out}/: {MODEL_FILE}, {CONFIG_FILE}, {METRICS_FILE}, {PREDICTIONS_FILE}, {HISTORY_FILE}",
@@ -236,10 +282,10 @@ def csv_note(dataset: Dataset) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     dataset = _load_data(args)
-    config = config_from_args(args, dataset.name)
+    config = config_from_args(args, dataset)
     out = Path(args.out)
     check_run_target(out)  # refuse a bad --out before spending time on training
-    bar = ProgressBar(sys.stderr)
+    bar = ProgressBar(sys.stderr, regression=dataset.task == "regression")
     try:
         run = train_run(dataset, config, on_progress=bar)
     finally:
@@ -261,8 +307,13 @@ def _show(args: argparse.Namespace) -> int:
 
 def _print_run(run: LoadedRun, shown: Path) -> int:
     c = run.config
-    print(f"{shown} is a valid run: {_shape(len(run.feature_names), len(run.class_names), c)} BNN on {run.dataset}")
-    print(f"  classes: {', '.join(run.class_names)}; features: {', '.join(run.feature_names)}")
+    outputs = run.likelihood.n_outputs(len(run.class_names))
+    print(f"{shown} is a valid run: {_shape(len(run.feature_names), outputs, c)} BNN on {run.dataset}")
+    if run.task == "regression":
+        noise = f"{c.model.noise} noise" + (f" (σ {c.model.noise_sigma:g})" if c.model.noise == "fixed" else "")
+        print(f"  regression of {run.label_column or 'y'} with {noise}; features: {', '.join(run.feature_names)}")
+    else:
+        print(f"  classes: {', '.join(run.class_names)}; features: {', '.join(run.feature_names)}")
     print(
         f"  settings: {c.model.activation}, prior N({c.model.prior_mu:g}, {c.model.prior_sigma:g}²), "
         f"KL weight {c.train.kl_weight:g} ({c.train.kl_reduction}), {c.train.epochs} epochs, lr {c.train.lr:g}, "

@@ -12,9 +12,18 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .errors import BNNInputError
-from .settings import BUILTIN_DATASETS, CSV_PREFIX, SECTIONS, SETTINGS, default
+from .settings import BUILTIN_DATASETS, CSV_PREFIX, REGRESSION_DATASETS, SECTIONS, SETTINGS, TASKS, default
 
-__all__ = ["BUILTIN_DATASETS", "CSV_PREFIX", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]
+__all__ = [
+    "BUILTIN_DATASETS",
+    "CSV_PREFIX",
+    "REGRESSION_DATASETS",
+    "TASKS",
+    "DataConfig",
+    "ModelConfig",
+    "RunConfig",
+    "TrainConfig",
+]
 
 
 def _validate(config: object) -> None:
@@ -30,6 +39,7 @@ class DataConfig:
     """How the chosen dataset is split and scaled."""
 
     dataset: str = default("dataset")  # a built-in name, or "csv:<file name>" for a user's CSV
+    task: str = default("task")  # "classification" or "regression": what the dataset's target is
     test_size: float = default("test_size")  # share of rows held out, stratified; 0 trains on everything
     scale: str = default("scale")  # "standard": z-score fitted on training rows only; "none": raw features
 
@@ -45,6 +55,8 @@ class ModelConfig:
     activation: str = default("activation")  # between layers: relu, tanh or sigmoid
     prior_mu: float = default("prior_mu")  # prior mean of every weight and bias
     prior_sigma: float = default("prior_sigma")  # prior std of every weight and bias; also the starting std
+    noise: str = default("noise")  # regression: "learned", "fixed" or "heteroscedastic" noise σ
+    noise_sigma: float = default("noise_sigma")  # regression, target units: the fixed σ, or a learned σ's start
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -56,7 +68,7 @@ class TrainConfig:
 
     epochs: int = default("epochs")  # optimisation steps; the data is one full batch, so epochs = steps
     lr: float = default("lr")  # Adam learning rate
-    kl_weight: float = default("kl_weight")  # loss = CE + kl_weight × KL
+    kl_weight: float = default("kl_weight")  # loss = CE (or Gaussian NLL) + kl_weight × KL
     kl_reduction: str = default("kl_reduction")  # torchbnn BKLLoss: "mean" divides the KL sum by the parameter count
     engine: str = default("engine")  # "fast": compiled loop, same maths; "torchbnn": autograd through torchbnn
 
@@ -87,12 +99,16 @@ class RunConfig:
     def from_flat(cls, flat: dict[str, Any]) -> RunConfig:
         """Rebuild (and re-validate) a config from :meth:`to_flat` output; extra keys are ignored.
 
+        A setting added after runs were first saved (``optional`` in the schema) may be missing: it takes its
+        default, so older runs and links still open.
+
         Raises:
             BNNInputError: a setting is missing or invalid.
         """
-        missing = [key for key in SETTINGS if key not in flat]
+        missing = [key for key, setting in SETTINGS.items() if key not in flat and not setting.optional]
         if missing:
             raise BNNInputError(f"settings missing: {', '.join(missing)}.")
+        flat = {**{key: s.default for key, s in SETTINGS.items() if s.optional}, **flat}
         pick = {section: {s.name: flat[s.name] for s in settings} for section, settings in SECTIONS.items()}
         return cls(
             data=DataConfig(**pick["data"]),

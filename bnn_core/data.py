@@ -1,8 +1,8 @@
-"""Datasets: the built-ins, a user's CSV, the stratified split and the scaler.
+"""Datasets: the built-ins, a user's CSV, the split and the scalers.
 
-A :class:`Dataset` holds raw features and integer labels with their names.
-:func:`prepare` turns it into the float tensors a network trains on, keeping
-the split and the scaler so every chart can go back to raw feature values.
+A :class:`Dataset` holds raw features and, with their names, integer labels (classification) or
+real-valued targets (regression). :func:`prepare` turns it into the tensors a network trains on,
+keeping the split and the scalers so every chart and metric can go back to raw values.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
 from .checks import checked_rows, network_inputs
-from .config import BUILTIN_DATASETS, CSV_PREFIX, DataConfig
+from .config import BUILTIN_DATASETS, CSV_PREFIX, REGRESSION_DATASETS, TASKS, DataConfig
 from .errors import BNNInputError
 from .seeds import split_seed
 
@@ -54,20 +54,23 @@ BYTE_ORDER_MARKS = (
 # Control characters no text file holds; tab, line breaks, form feed and DOS's end-of-file mark are allowed.
 BINARY = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 # What a CSV column is used for, in Dataset.column_fates; a one-hot fate adds its number of levels.
-LABEL, FEATURE, ONE_HOT, DROPPED = "label", "feature", "one-hot", "dropped: "
+LABEL, TARGET, FEATURE, ONE_HOT, DROPPED = "label", "target", "feature", "one-hot", "dropped: "
 USED = (LABEL, FEATURE, ONE_HOT)
 # The 2-D toy sets are generated with a fixed seed, so "two_moons" always names the same points.
 TOY_SEED = 0
 TOY_ROWS = 300
+# A CSV target of numbers with more distinct values than this is read as a regression target by default.
+MAX_LEVELS_AS_CLASSES = 10
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Raw rows with named features and named classes.
+    """Raw rows with named features, and named classes or a named real-valued target.
 
     Shape:
         x: (N, D) float64, raw feature values.
-        y: (N,) int64, class indices into ``class_names``.
+        y: (N,) int64 class indices into ``class_names`` (classification), or (N,) float64 targets with
+            ``class_names`` empty (regression).
     """
 
     name: str
@@ -76,7 +79,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     ignored_columns: tuple[str, ...] = ()  # the CSV columns left out (dropped: text, dates, empty)
-    label_column: str | None = None  # the CSV column that held the classes
+    label_column: str | None = None  # the CSV column that held the classes or the target
     # Every CSV column in file order with its use: "label", "feature", "one-hot (3 levels)", "dropped: date"...
     column_fates: tuple[tuple[str, str], ...] = ()
     dropped_rows: int = 0  # CSV rows left out for a missing cell in a column in use
@@ -91,17 +94,55 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        """C, the number of classes; 0 for regression."""
         return len(self.class_names)
 
+    @property
+    def task(self) -> str:
+        """ "classification" (integer labels) or "regression" (real-valued targets)."""
+        return "regression" if self.y.dtype.kind == "f" else "classification"
+
+    @property
+    def target_name(self) -> str:
+        """How the target is called: its CSV column, else ``label`` or ``y``."""
+        return self.label_column or ("y" if self.task == "regression" else "label")
+
     def frame(self) -> pd.DataFrame:
-        """The rows as a table: one column per feature, then ``label`` with class names."""
+        """The rows as a table: one column per feature, then the class names (``label``) or the target."""
         table = pd.DataFrame(self.x, columns=list(self.feature_names))
-        table["label"] = np.asarray(self.class_names, dtype=object)[self.y]
+        if self.task == "regression":
+            table[self.target_name] = self.y
+        else:
+            table["label"] = np.asarray(self.class_names, dtype=object)[self.y]
         return table
 
 
+def cubic(rows: int = 20, seed: int = TOY_SEED) -> Dataset:
+    """y = x³ + ε, ε ~ N(0, 3²), x uniform in [−4, 4] (Hernández-Lobato & Adams 2015)."""
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(-4.0, 4.0, rows)
+    return Dataset("cubic", x[:, None], x**3 + generator.normal(0.0, 3.0, rows), ("x",), ())
+
+
+def sine_gap(rows: int = 60, seed: int = TOY_SEED) -> Dataset:
+    """y = sin(x) + ε, ε ~ N(0, 0.1²), x uniform in [−3, 3] except its middle third, (−1, 1), which has no data."""
+    generator = np.random.default_rng(seed)
+    side = generator.uniform(1.0, 3.0, rows) * generator.choice([-1.0, 1.0], rows)
+    return Dataset("sine_gap", side[:, None], np.sin(side) + generator.normal(0.0, 0.1, rows), ("x",), ())
+
+
+def heteroscedastic(rows: int = 100, seed: int = TOY_SEED) -> Dataset:
+    """y = x + ε, ε ~ N(0, (0.1 + 0.3 |x|)²), x uniform in [−3, 3]: the noise grows with |x|."""
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(-3.0, 3.0, rows)
+    y = x + generator.normal(0.0, 1.0, rows) * (0.1 + 0.3 * np.abs(x))
+    return Dataset("heteroscedastic", x[:, None], y, ("x",), ())
+
+
 def load_builtin(name: str) -> Dataset:
-    """Load one of :data:`BUILTIN_DATASETS` (bundled with scikit-learn, no download)."""
+    """Load one of :data:`BUILTIN_DATASETS`: scikit-learn's (bundled, no download) or a generated one."""
+    if name in REGRESSION_DATASETS:
+        return _checked({"cubic": cubic, "sine_gap": sine_gap, "heteroscedastic": heteroscedastic}[name]())
     if name == "two_moons":
         x, y = sk_datasets.make_moons(n_samples=TOY_ROWS, noise=0.2, random_state=TOY_SEED)
         return _checked(Dataset(name, x, y.astype(np.int64), ("x1", "x2"), ("upper moon", "lower moon")))
@@ -127,8 +168,10 @@ def load_builtin(name: str) -> Dataset:
     )
 
 
-def read_csv(source: str | Path | bytes | IO[bytes], label_column: str, name: str | None = None) -> Dataset:
-    """Read a user's CSV: one label column, the other columns used as features or left out, and why.
+def read_csv(
+    source: str | Path | bytes | IO[bytes], label_column: str, name: str | None = None, task: str = "classification"
+) -> Dataset:
+    """Read a user's CSV: one label (or target) column, the other columns used as features or left out, and why.
 
     The text may be UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, or
     Windows-1252/Latin-1. Commas, semicolons (with decimal commas) and tabs separate the cells; quoted
@@ -141,9 +184,12 @@ def read_csv(source: str | Path | bytes | IO[bytes], label_column: str, name: st
 
     Args:
         source: a path, the file's bytes, or a binary file object (e.g. an upload).
-        label_column: the column whose values are the classes.
+        label_column: the column whose values are the classes, or for regression the target's.
         name: how the file is called in messages; defaults to the path's name.
+        task: ``classification`` (the label column's values are classes) or ``regression`` (they must be numbers).
     """
+    if task not in TASKS:
+        raise BNNInputError(f"The task must be one of {', '.join(TASKS)}; got {task!r}.")
     shown = _display_name(source, name)
     text = _read_text(source, shown)
     separator, names = _header(text, shown)
@@ -152,13 +198,24 @@ def read_csv(source: str | Path | bytes | IO[bytes], label_column: str, name: st
         columns = ", ".join(repr(c) for c in raw.columns[:12])
         raise BNNInputError(f"{shown} has no column {label_column!r}; its columns are {columns}.")
     cells = _without_missing(raw)
-    numbers = _number_columns(text, separator, names, cells.drop(columns=[label_column]), shown)
+    read_as_numbers = cells if task == "regression" else cells.drop(columns=[label_column])
+    numbers = _number_columns(text, separator, names, read_as_numbers, shown)
+    if task == "regression" and label_column not in numbers:
+        raise BNNInputError(
+            f"{shown}: the target column {label_column!r} holds text, such as "
+            f"{cells[label_column].dropna().iloc[0]!r}; a regression target must be numbers (or read it as classes)."
+        )
     fates = {c: LABEL if c == label_column else _fate(cells[c], numbers.get(c)) for c in cells.columns}
     _refuse_no_features(fates, label_column, shown)
-    keep = _complete_rows(raw, cells, [c for c, fate in fates.items() if fate in USED], label_column, shown)
+    used = [c for c, fate in fates.items() if fate in USED]
+    keep = _complete_rows(raw, cells, used, label_column, shown, needed=2 if task == "regression" else None)
     features, column_fates = _features(cells, numbers, fates, keep)
     _refuse_bad_features(features, shown)
-    y, class_names = _encode_labels(cells.loc[keep, label_column])
+    if task == "regression":
+        y, class_names = _target_values(numbers[label_column][keep], label_column, shown), ()
+        column_fates = tuple((c, TARGET if fate == LABEL else fate) for c, fate in column_fates)
+    else:
+        y, class_names = _encode_labels(cells.loc[keep, label_column])
     dataset = Dataset(
         f"{CSV_PREFIX}{shown}",
         features.to_numpy(np.float64),
@@ -261,6 +318,17 @@ def likely_label_column(preview: pd.DataFrame) -> str:
     if text_columns:
         return str(text_columns[-1])
     return str(min(reversed(preview.columns), key=lambda c: preview[c].nunique()))
+
+
+def likely_task(preview: pd.DataFrame, target_column: str) -> str:
+    """A guess at the task from a column's first cells: ``regression`` for numbers with more than
+    :data:`MAX_LEVELS_AS_CLASSES` distinct values or any fraction, else ``classification``."""
+    present = _without_missing(preview[[target_column]])[target_column].dropna()
+    numbers = pd.to_numeric(present, errors="coerce")
+    if present.empty or numbers.isna().any():
+        return "classification"
+    fractional = not (numbers == numbers.round()).all()
+    return "regression" if fractional or numbers.nunique() > MAX_LEVELS_AS_CLASSES else "classification"
 
 
 def _header(text: str, shown: str) -> tuple[str, list[str]]:
@@ -440,12 +508,21 @@ def _refuse_no_features(fates: dict[str, str], label_column: str, shown: str) ->
     raise BNNInputError(f"{shown} has no feature column besides the label {label_column!r}{why}.")
 
 
-def _complete_rows(raw: pd.DataFrame, cells: pd.DataFrame, used: list[str], label: str, shown: str) -> np.ndarray:
-    """The (N,) mask of rows with a value in every used column; refuses when they hold fewer than 2 classes."""
+def _complete_rows(
+    raw: pd.DataFrame, cells: pd.DataFrame, used: list[str], label: str, shown: str, needed: int | None = None
+) -> np.ndarray:
+    """The (N,) mask of rows with a value in every used column; refuses when they hold fewer than 2 classes, or
+    (for a regression target, ``needed`` set) fewer than ``needed`` rows."""
     missing = cells[used].isna().to_numpy()
     keep = ~missing.any(axis=1)
-    if keep.all() or cells.loc[keep, label].nunique() >= 2:
+    if keep.all() or (needed is None and cells.loc[keep, label].nunique() >= 2) or (needed and keep.sum() >= needed):
         return keep
+    if needed is not None:
+        row, col = (int(i) for i in np.argwhere(missing)[0])
+        raise BNNInputError(
+            f"{shown}: dropping the {(~keep).sum():,} of {keep.size:,} rows with a missing cell (the first in data "
+            f"row {row + 1}, column {used[col]!r}) leaves {_rows(int(keep.sum()))}; regression needs at least {needed}."
+        )
     row, col = (int(i) for i in np.argwhere(missing)[0])
     cell = raw.iat[row, raw.columns.get_loc(used[col])]
     what = f"holds {cell.strip()!r}" if cell.strip() else "is empty"
@@ -500,6 +577,21 @@ def _refuse_bad_features(features: pd.DataFrame, shown: str) -> None:
     )
 
 
+def _target_values(target: pd.Series, column: str, shown: str) -> np.ndarray:
+    """A regression target's kept cells (N,) float64, refusing one that is infinite or absurdly large."""
+    values = target.to_numpy(np.float64)
+    bad = ~np.isfinite(values) | (np.abs(values) > MAX_ABS_VALUE)
+    if bad.any():
+        row = int(target.index[np.argmax(bad)])
+        raise BNNInputError(
+            f"{shown}: data row {row + 1}, target column {column!r} is {values[np.argmax(bad)]:g}; every target "
+            f"must be a finite number within ±{MAX_ABS_VALUE:g}."
+        )
+    if np.ptp(values) == 0:
+        raise BNNInputError(f"{shown}: the target column {column!r} holds one value in every row; nothing to learn.")
+    return values
+
+
 def _encode_labels(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map label cells to 0..C-1: numbers in numeric order, anything else as text in sorted order."""
     numbers = pd.to_numeric(labels, errors="coerce")
@@ -515,6 +607,8 @@ def _encode_labels(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
 
 def _checked(dataset: Dataset, shown: str | None = None) -> Dataset:
     shown = shown or dataset.name
+    if dataset.task == "regression":
+        return dataset
     if dataset.n_classes < 2:
         raise BNNInputError(f"{shown} has only {dataset.n_classes} class; a classifier needs at least 2.")
     if dataset.n_classes > MAX_CLASSES:
@@ -564,7 +658,7 @@ class PreparedData:
 
     Shape:
         x: (N, D) float32 tensor, scaled when a scaler is set.
-        y: (N,) int64 tensor.
+        y: (N,) int64 labels, or for regression (N,) float32 targets, standardised when ``target_scaler`` is set.
         is_test: (N,) bool array, True for held-out rows.
     """
 
@@ -574,6 +668,20 @@ class PreparedData:
     scaler: Scaler | None
     x: torch.Tensor
     y: torch.Tensor
+    target_scaler: Scaler | None = None  # regression with ``scale="standard"``: the training targets' mean and std
+
+    @property
+    def target_std(self) -> float:
+        """How many target units one unit of the network's output is (1 when targets are not scaled)."""
+        return float(self.target_scaler.std[0]) if self.target_scaler is not None else 1.0
+
+    def to_target_units(self, values: np.ndarray, spread: bool = False) -> np.ndarray:
+        """Network outputs (any shape) back in the target's units: a mean shifted and scaled, a ``spread`` (a std)
+        only scaled."""
+        if self.target_scaler is None:
+            return np.asarray(values, dtype=np.float64)
+        shift = 0.0 if spread else float(self.target_scaler.mean[0])
+        return np.asarray(values, dtype=np.float64) * self.target_std + shift
 
     def inputs(self, raw: np.ndarray) -> torch.Tensor:
         """Raw feature rows (M, D) → the network's float32 inputs (M, D); refuses a wrong shape, NaN or inf."""
@@ -593,17 +701,44 @@ class PreparedData:
 
 
 def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
-    """Split ``dataset`` (stratified, from the run's split stream) and fit the scaler on its training rows only."""
-    is_test = _split(dataset, config.test_size, split_seed(seed))
-    scaler = Scaler.fit(dataset.x[~is_test]) if config.scale == "standard" else None
+    """Split ``dataset`` (stratified for classes, from the run's split stream) and fit the scalers on its training
+    rows only: the features', and with ``scale="standard"`` a regression target's."""
+    regression = dataset.task == "regression"
+    is_test = (_split_rows if regression else _split)(dataset, config.test_size, split_seed(seed))
+    standard = config.scale == "standard"
+    scaler = Scaler.fit(dataset.x[~is_test]) if standard else None
+    target_scaler = Scaler.fit(dataset.y[~is_test, None]) if standard and regression else None
+    if regression:
+        targets = target_scaler.transform(dataset.y[:, None])[:, 0] if target_scaler else dataset.y
+        y = torch.tensor(targets, dtype=torch.float32)
+    else:
+        y = torch.tensor(dataset.y, dtype=torch.int64)
     return PreparedData(
         dataset=dataset,
         config=config,
         is_test=is_test,
         scaler=scaler,
         x=model_inputs(dataset.x, scaler, dataset.n_features),
-        y=torch.tensor(dataset.y, dtype=torch.int64),
+        y=y,
+        target_scaler=target_scaler,
     )
+
+
+def _split_rows(dataset: Dataset, test_size: float, seed: int) -> np.ndarray:
+    """The (N,) held-out mask of a plain random split (regression), keeping at least 2 training rows."""
+    n_rows = dataset.n_rows
+    if test_size == 0:
+        return np.zeros(n_rows, dtype=bool)
+    n_test = math.ceil(test_size * n_rows)
+    if n_rows - n_test < 2:
+        raise BNNInputError(
+            f"A test share of {test_size:g} leaves {_rows(n_rows - n_test)} of {n_rows} for training; regression "
+            "needs at least 2, so lower the test share."
+        )
+    _, test_rows = train_test_split(np.arange(n_rows), test_size=n_test, random_state=seed)
+    is_test = np.zeros(n_rows, dtype=bool)
+    is_test[test_rows] = True
+    return is_test
 
 
 def _rows(count: int) -> str:

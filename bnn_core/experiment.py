@@ -6,7 +6,7 @@ in the browser and one made in a terminal are the same computation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -14,7 +14,9 @@ from torch import nn
 from .config import RunConfig
 from .data import Dataset, PreparedData, prepare
 from .evaluation import Evaluation, evaluate, run_metrics
+from .likelihood import Categorical, Likelihood
 from .network import NetworkSpec
+from .regression import RegressionEvaluation, evaluate_regression, likelihood_for, regression_metrics
 from .sample import twin_probs
 from .seeds import INIT, TRAIN_NOISE, TWIN_INIT, stream_seed
 from .train import FitResult, ProgressCallback, fit
@@ -22,14 +24,23 @@ from .train import FitResult, ProgressCallback, fit
 
 @dataclass(frozen=True, eq=False)
 class TrainedRun:
-    """A trained Bayesian network with its data, history, samples and metrics."""
+    """A trained Bayesian network with its data, history, samples and metrics.
+
+    ``evaluation`` is per-row uncertainty for classification, predictive bands for regression; ``likelihood``
+    says which (and holds a regression run's noise σ).
+    """
 
     config: RunConfig
     data: PreparedData
     model: nn.Sequential
     fit: FitResult
-    evaluation: Evaluation
+    evaluation: Evaluation | RegressionEvaluation
     metrics: dict[str, float | int | str | None]
+    likelihood: Likelihood = field(default_factory=Categorical)
+
+    @property
+    def task(self) -> str:
+        return self.likelihood.task
 
 
 def train_run(
@@ -42,18 +53,25 @@ def train_run(
 
     Everything random follows ``config.seed``, one independent stream each for the split,
     the initial weights, the training noise and the posterior draws (:mod:`bnn_core.seeds`).
-    The returned config names the dataset actually used. If ``on_progress`` stops the run
-    early, the result has ``fit.cancelled`` set and holds the partly trained model.
+    The returned config names the dataset actually used and its task (the dataset's own: classes or a real
+    target). If ``on_progress`` stops the run early, the result has ``fit.cancelled`` set and holds the partly
+    trained model.
     """
-    config = replace(config, data=replace(config.data, dataset=dataset.name))  # record what was trained on
+    used = replace(config.data, dataset=dataset.name, task=dataset.task)
+    config = replace(config, data=used)  # record what was trained on
     data = prepare(dataset, config.data, config.seed)
-    spec = NetworkSpec.for_data(dataset.n_features, dataset.n_classes, config.model)
+    likelihood = likelihood_for(config, data)
+    spec = NetworkSpec.for_data(dataset.n_features, likelihood.n_outputs(dataset.n_classes), config.model)
     model = spec.build(spec.init(stream_seed(config.seed, INIT)))
     train = data.train_mask
     noise_key = stream_seed(config.seed, TRAIN_NOISE)
-    fitted = fit(model, data.x[train], data.y[train], config.train, noise_key, on_progress, progress_every)
-    evaluation = evaluate(model, data, config.samples, config.seed)
-    return TrainedRun(config, data, model, fitted, evaluation, run_metrics(evaluation, data, fitted))
+    fitted = fit(model, data.x[train], data.y[train], config.train, noise_key, on_progress, progress_every, likelihood)
+    if isinstance(likelihood, Categorical):
+        evaluation = evaluate(model, data, config.samples, config.seed)
+        return TrainedRun(config, data, model, fitted, evaluation, run_metrics(evaluation, data, fitted))
+    bands = evaluate_regression(model, likelihood, data, config.samples, config.seed)
+    metrics = regression_metrics(bands, data, fitted, likelihood)
+    return TrainedRun(config, data, model, fitted, bands, metrics, likelihood)
 
 
 @dataclass(frozen=True, eq=False)

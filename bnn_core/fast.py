@@ -16,6 +16,7 @@ import torch
 
 from . import kernels, noise
 from .config import TrainConfig
+from .likelihood import LOG_STD_LIMIT, Categorical, Likelihood
 from .network import ACTIVATIONS, ADAM_BETAS, ADAM_EPS, NetworkSpec, Params
 
 # Above this many multiply-adds per step (rows × Σ fan_in · fan_out) torch's float32 matrix kernels beat the
@@ -70,43 +71,79 @@ def workspace(spec: NetworkSpec, n_rows: int) -> kernels.Workspace:
     n_rows = padded_rows(n_rows)
     widest = n_rows * max(spec.sizes[1:])
     rows = [aligned_zeros(n_rows * sum(spec.sizes[1:])), aligned_zeros(widest), aligned_zeros(widest)]
-    return kernels.Workspace(*per_param, *rows)
+    return kernels.Workspace(*per_param, *rows, np.zeros(1))
+
+
+def likelihood_code(likelihood: Likelihood) -> int:
+    """The kernels' name for a likelihood."""
+    if isinstance(likelihood, Categorical):
+        return kernels.CATEGORICAL
+    return kernels.HETEROSCEDASTIC if likelihood.noise == "heteroscedastic" else kernels.GAUSSIAN
 
 
 def objective(
-    spec: NetworkSpec, x: torch.Tensor, y: torch.Tensor, kl_weight: float, reduction: str, noise_key: int
+    spec: NetworkSpec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kl_weight: float,
+    reduction: str,
+    noise_key: int,
+    likelihood: Likelihood | None = None,
 ) -> kernels.Objective:
-    """The training rows (x (N, D), y (N,)) and the loss's weights, as the kernels read them.
+    """The training rows (x (N, D); y (N,) labels, or real targets for a Gaussian likelihood) and the loss's
+    weights, as the kernels read them.
 
     The kernels get x transposed, (D, N') with N' = :func:`padded_rows` (N) and zeros beyond row N.
     """
+    likelihood = likelihood if likelihood is not None else Categorical()
     n_features, n_padded = x.shape[1], padded_rows(len(y))
     xt = aligned_zeros(n_features * n_padded).reshape(n_features, n_padded)
     xt[:, : len(y)] = x.detach().double().numpy().T
+    code = likelihood_code(likelihood)
+    values = np.ascontiguousarray(y.detach().numpy())
     return kernels.Objective(
         xt,
-        np.ascontiguousarray(y.numpy(), dtype=np.int64),
+        values.astype(np.int64) if code == kernels.CATEGORICAL else np.zeros(0, dtype=np.int64),
         float(kl_weight),
         float(spec.kl_scale(reduction)),
         np.uint64(noise_key),
         spec.bayesian,
+        values.astype(np.float64) if code != kernels.CATEGORICAL else np.zeros(0),
+        code,
+        code == kernels.GAUSSIAN and likelihood.log_sigma.requires_grad,
+        LOG_STD_LIMIT,
     )
 
 
+def _noise_log_sigma(likelihood: Likelihood | None) -> float:
+    """The one noise log σ of a Gaussian likelihood (0 when there is none)."""
+    if likelihood is None or isinstance(likelihood, Categorical) or likelihood.noise == "heteroscedastic":
+        return 0.0
+    return float(likelihood.log_sigma.detach())
+
+
 class FastTrainer:
-    """Adam on packed parameters, a block of steps per call; Adam's state carries over between calls."""
+    """Adam on packed parameters (and a learned noise log σ), a block of steps per call; Adam's state carries over
+    between calls."""
 
     def __init__(
-        self, spec: NetworkSpec, start: Params, x: torch.Tensor, y: torch.Tensor, config: TrainConfig, noise_key: int
+        self,
+        spec: NetworkSpec,
+        start: Params,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        config: TrainConfig,
+        noise_key: int,
+        likelihood: Likelihood | None = None,
     ) -> None:
         self.spec = spec
         self.net = kernel_net(spec)
-        self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key)
+        self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key, likelihood)
         self.adam = kernels.Adam(float(config.lr), *ADAM_BETAS, ADAM_EPS)
         mu, log_sigma = aligned_zeros(spec.n_params), aligned_zeros(spec.n_params)
         mu[:], log_sigma[:] = start.mu, start.log_sigma
         moments = [aligned_zeros(spec.n_params) for _ in range(4)]
-        self.state = kernels.State(mu, log_sigma, *moments)
+        self.state = kernels.State(mu, log_sigma, *moments, np.array([_noise_log_sigma(likelihood), 0.0, 0.0]))
         self.work = workspace(spec, len(y))
         self.steps_done = 0
 
@@ -121,6 +158,11 @@ class FastTrainer:
     def params(self) -> Params:
         return Params(self.state.mu, self.state.log_sigma)
 
+    @property
+    def noise_log_sigma(self) -> float:
+        """The Gaussian likelihood's one noise log σ, as trained so far."""
+        return float(self.state.noise[0])
+
 
 def loss_and_gradients(
     spec: NetworkSpec,
@@ -130,17 +172,21 @@ def loss_and_gradients(
     eps: np.ndarray,
     kl_weight: float,
     reduction: str,
-) -> tuple[float, float, float, np.ndarray, np.ndarray]:
+    likelihood: Likelihood | None = None,
+) -> tuple[float, float, float, np.ndarray, np.ndarray, float]:
     """One step's loss and gradients for the noise ``eps`` (P,), without changing anything.
 
     Returns:
-        (cross-entropy, KL, total loss, d total / d μ (P,), d total / d log σ (P,)).
+        (data term, KL, total loss, d total / d μ (P,), d total / d log σ (P,), d total / d the one noise log σ
+        of a Gaussian likelihood, 0 without one).
     """
     work = workspace(spec, len(y))
     work.eps[:] = eps
-    goal = objective(spec, x, y, kl_weight, reduction, noise_key=0)
-    ce, kl, _ = kernels.step_gradients(kernel_net(spec), goal, params.mu, params.log_sigma, work)
-    return ce, kl, ce + kl_weight * kl, work.grad_mu.copy(), work.grad_ls.copy()
+    goal = objective(spec, x, y, kl_weight, reduction, 0, likelihood)
+    data, kl, _ = kernels.step_gradients(
+        kernel_net(spec), goal, params.mu, params.log_sigma, _noise_log_sigma(likelihood), work
+    )
+    return data, kl, data + kl_weight * kl, work.grad_mu.copy(), work.grad_ls.copy(), float(work.grad_noise[0])
 
 
 _compiled = threading.Lock()

@@ -1,12 +1,12 @@
-"""The compiled ELBO step: forward, cross-entropy, KL, hand-derived gradients and Adam, in float64.
+"""The compiled ELBO step: forward, cross-entropy or Gaussian NLL, KL, hand-derived gradients and Adam, in float64.
 
 These are the numba kernels behind :mod:`bnn_core.fast`. They work on the packed layout of
 :class:`bnn_core.network.NetworkSpec` and take a few structured arguments (named tuples):
 
 - :class:`Net`: the layer shapes and where each starts, the activation code and the prior;
-- :class:`Objective`: the training rows, the KL weight and scale, and the training-noise key;
+- :class:`Objective`: the training rows, the likelihood, the KL weight and scale, and the training-noise key;
 - :class:`Adam`: the learning rate and Adam's constants;
-- :class:`State`: the parameters and Adam's moments, updated in place;
+- :class:`State`: the parameters, a learned noise log σ, and Adam's moments, updated in place;
 - :class:`Workspace`: buffers allocated once per run, so a step allocates nothing.
 
 Activations are laid out (units, N), points last, so every inner loop runs along the N
@@ -25,6 +25,9 @@ from .jit import jit
 from .noise import fill_normals
 
 RELU, TANH, SIGMOID = 0, 1, 2
+# The likelihoods of bnn_core.likelihood: softmax over classes; a Gaussian with one σ; a Gaussian head with log σ(x).
+CATEGORICAL, GAUSSIAN, HETEROSCEDASTIC = 0, 1, 2
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 # Reassociation lets LLVM vectorise the sums along N; no "nnan"/"ninf", so a diverging run still shows NaN or inf.
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
@@ -41,9 +44,11 @@ class Net(NamedTuple):
 
 
 class Objective(NamedTuple):
-    """What is minimised: mean CE on (x, y) + kl_weight × kl_scale × KL sum. Shape: ``xt`` (D, N'), ``y`` (N,).
+    """What is minimised: the mean data term on the rows + kl_weight × kl_scale × KL sum.
 
-    N' ≥ N rounds the rows up for the vector loops; ``xt``'s columns N … N' − 1 are zeros, and carry no loss.
+    Shape: ``xt`` (D, N'); ``y`` (N,) int64 labels for :data:`CATEGORICAL` (else empty); ``targets`` (N,) float64
+    for the Gaussian likelihoods (else empty). N' ≥ N rounds the rows up for the vector loops; ``xt``'s columns
+    N … N' − 1 are zeros, and carry no loss.
     """
 
     xt: np.ndarray
@@ -52,6 +57,10 @@ class Objective(NamedTuple):
     kl_scale: float  # torchbnn's reduction: 1 for "sum", 1/P for "mean", 0 for a plain network
     noise_key: np.uint64  # stream of the training noise: step t uses positions t·P … t·P + P − 1
     noisy: bool  # False for the deterministic twin: its weights are their means
+    targets: np.ndarray
+    likelihood: int  # CATEGORICAL, GAUSSIAN or HETEROSCEDASTIC
+    learn_noise: bool  # GAUSSIAN: the one noise log σ (State.noise[0]) is trained by Adam too
+    log_std_limit: float  # HETEROSCEDASTIC: log σ(x) is clamped to ± this, as bnn_core.likelihood does
 
 
 class Adam(NamedTuple):
@@ -62,7 +71,8 @@ class Adam(NamedTuple):
 
 
 class State(NamedTuple):
-    """The parameters and Adam's moments, each (P,), updated in place."""
+    """The parameters and Adam's moments, each (P,), updated in place; ``noise`` (3,) holds the Gaussian
+    likelihood's one log σ and its two Adam moments."""
 
     mu: np.ndarray
     log_sigma: np.ndarray
@@ -70,12 +80,14 @@ class State(NamedTuple):
     v_mu: np.ndarray
     m_ls: np.ndarray
     v_ls: np.ndarray
+    noise: np.ndarray
 
 
 class Workspace(NamedTuple):
     """Scratch buffers.
 
-    Shape: the first seven (P,); ``activations`` (N' · Σ widths,); ``grad_a``, ``grad_b`` (N' · max width,).
+    Shape: the first seven (P,); ``activations`` (N' · Σ widths,); ``grad_a``, ``grad_b`` (N' · max width,);
+    ``grad_noise`` (1,), d loss / d the one noise log σ.
     """
 
     eps: np.ndarray
@@ -88,6 +100,7 @@ class Workspace(NamedTuple):
     activations: np.ndarray
     grad_a: np.ndarray
     grad_b: np.ndarray
+    grad_noise: np.ndarray
 
 
 @jit(fastmath=_FAST, inline="always")
@@ -222,6 +235,35 @@ def _cross_entropy(logits: np.ndarray, y: np.ndarray, grad: np.ndarray) -> tuple
 
 
 @jit(fastmath=_FAST)
+def _gaussian(
+    outputs: np.ndarray, objective: Objective, log_sigma: float, grad: np.ndarray
+) -> tuple[float, float, float]:
+    """Mean Gaussian NLL (with ½ log 2π) of outputs (K, N') against the targets (N,), d NLL / d outputs into
+    grad (K, N'); also the sum of squared errors and d NLL / d the one noise log σ (0 for the heteroscedastic head).
+
+    Output row 0 is the mean; for the heteroscedastic head row 1 is log σ(x), clamped to ± the limit, whose
+    gradient is then 0 outside it (torch.clamp's). Columns N … N' − 1 are padding, with zero gradient.
+    """
+    targets, limit = objective.targets, objective.log_std_limit
+    n = targets.shape[0]
+    per_input = objective.likelihood == HETEROSCEDASTIC
+    grad[:, n:] = 0.0
+    nll, squared, grad_noise = 0.0, 0.0, 0.0
+    for i in range(n):
+        residual = targets[i] - outputs[0, i]
+        squared += residual * residual
+        log_std = min(max(outputs[1, i], -limit), limit) if per_input else log_sigma
+        z2 = residual * residual * math.exp(-2.0 * log_std)
+        nll += _HALF_LOG_2PI + log_std + 0.5 * z2
+        grad[0, i] = -residual * math.exp(-2.0 * log_std) / n
+        if per_input:
+            grad[1, i] = (1.0 - z2) / n if -limit <= outputs[1, i] <= limit else 0.0
+        else:
+            grad_noise += (1.0 - z2) / n
+    return nll / n, squared, grad_noise
+
+
+@jit(fastmath=_FAST)
 def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray) -> None:
     """d CE / d weight for every weight and bias, into ``work.grad_mu`` (the sampled weight's gradient)."""
     n = xt.shape[1]
@@ -270,18 +312,26 @@ def kl_sum(mu: np.ndarray, log_sigma: np.ndarray, prior_mu: float, prior_sigma: 
 
 
 @jit(fastmath=_FAST)
-def step_gradients(net: Net, objective: Objective, mu: np.ndarray, log_sigma: np.ndarray, work: Workspace):
-    """One step for the noise in ``work.eps``: loss parts, and gradients into ``work.grad_mu``, ``work.grad_ls``.
+def step_gradients(
+    net: Net, objective: Objective, mu: np.ndarray, log_sigma: np.ndarray, noise_log_sigma: float, work: Workspace
+):
+    """One step for the noise in ``work.eps``: loss parts, and gradients into ``work.grad_mu``, ``work.grad_ls``
+    and ``work.grad_noise`` (the one noise log σ's, set to 0 when there is none).
 
-    Returns (cross-entropy, KL in BKLLoss units, number of training rows predicted right).
+    Returns (data term, KL in BKLLoss units, score): the score is the number of training rows predicted right
+    (classification) or the sum of squared errors of the mean (regression).
     """
     for k in range(mu.shape[0]):
         work.sigma[k] = math.exp(log_sigma[k])
         work.weights[k] = mu[k] + work.sigma[k] * work.eps[k]
-    logits = _forward(net, objective.xt, work.weights, work.activations)
-    grad_logits = work.grad_a[: logits.size].reshape(logits.shape)
-    ce, correct = _cross_entropy(logits, objective.y, grad_logits)
-    _backward(net, objective.xt, work, grad_logits)
+    outputs = _forward(net, objective.xt, work.weights, work.activations)
+    grad_outputs = work.grad_a[: outputs.size].reshape(outputs.shape)
+    if objective.likelihood == CATEGORICAL:
+        data, correct = _cross_entropy(outputs, objective.y, grad_outputs)
+        score, work.grad_noise[0] = float(correct), 0.0
+    else:
+        data, score, work.grad_noise[0] = _gaussian(outputs, objective, noise_log_sigma, grad_outputs)
+    _backward(net, objective.xt, work, grad_outputs)
     # dw/dμ = 1 and dw/d log σ = σ ε; then the KL's closed-form gradient.
     pull = objective.kl_weight * objective.kl_scale
     prior_var, prior_log_sigma = net.prior_sigma * net.prior_sigma, math.log(net.prior_sigma)
@@ -292,7 +342,7 @@ def step_gradients(net: Net, objective: Objective, mu: np.ndarray, log_sigma: np
         work.grad_mu[k] += pull * (mu[k] - net.prior_mu) / prior_var
         work.grad_ls[k] += pull * (sigma * sigma / prior_var - 1.0)
         kl += _kl_term(mu[k], log_sigma[k], sigma, net.prior_mu, prior_log_sigma, prior_var)
-    return ce, kl * objective.kl_scale, correct
+    return data, kl * objective.kl_scale, score
 
 
 @jit
@@ -313,17 +363,21 @@ def train_steps(
     net: Net, objective: Objective, adam: Adam, state: State, work: Workspace, first_step: int, history: np.ndarray
 ) -> None:
     """Run ``len(history)`` Adam steps in place, from step ``first_step`` (0-based), recording each step's
-    (ce, kl, total, train accuracy) in ``history`` (T, 4)."""
+    (data term, kl, total, score) in ``history`` (T, 4): the score is the train accuracy, or the train RMSE."""
     n_params = state.mu.shape[0]
-    n_rows = objective.y.shape[0]
+    regression = objective.likelihood != CATEGORICAL
+    n_rows = objective.targets.shape[0] if regression else objective.y.shape[0]
+    noise = state.noise
     for s in range(history.shape[0]):
         step = first_step + s
         if objective.noisy:
             fill_normals(objective.noise_key, step * n_params, work.eps, work.uniforms)
-        ce, kl, correct = step_gradients(net, objective, state.mu, state.log_sigma, work)
-        history[s, 0] = ce
+        data, kl, score = step_gradients(net, objective, state.mu, state.log_sigma, noise[0], work)
+        history[s, 0] = data
         history[s, 1] = kl
-        history[s, 2] = ce + objective.kl_weight * kl
-        history[s, 3] = correct / n_rows
+        history[s, 2] = data + objective.kl_weight * kl
+        history[s, 3] = math.sqrt(score / n_rows) if regression else score / n_rows
         _adam_update(state.mu, work.grad_mu, state.m_mu, state.v_mu, adam, float(step + 1))
         _adam_update(state.log_sigma, work.grad_ls, state.m_ls, state.v_ls, adam, float(step + 1))
+        if objective.learn_noise:
+            _adam_update(noise[0:1], work.grad_noise, noise[1:2], noise[2:3], adam, float(step + 1))

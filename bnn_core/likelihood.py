@@ -20,6 +20,9 @@ from .checks import checked_rows
 from .errors import BNNInputError
 
 NOISE_MODELS = ("learned", "fixed", "heteroscedastic")
+# The heteroscedastic head's log σ(x) is clamped to ±this (in the units the network sees): a weight drawn from a wide
+# prior can put log σ at 40, whose exp(−2 log σ) underflows and whose σ overflows the bands.
+LOG_STD_LIMIT = 7.0
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -91,7 +94,7 @@ class Gaussian(nn.Module):
     def log_std(self, outputs: torch.Tensor) -> torch.Tensor:
         """log σ (N,) of each row's noise, from outputs (N, K)."""
         if self.noise == "heteroscedastic":
-            return outputs[:, 1]
+            return outputs[:, 1].clamp(-LOG_STD_LIMIT, LOG_STD_LIMIT)
         return self.log_sigma.to(outputs.dtype).expand(len(outputs))
 
     def data_term(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

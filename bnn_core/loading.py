@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ from torch import nn
 from .config import RunConfig
 from .data import Scaler, model_inputs
 from .errors import BNNInputError
+from .likelihood import Categorical, Gaussian, Likelihood
 from .network import build_bnn
-from .runs import CONFIG_FILE, FORMAT_VERSION, METRICS_FILE, MODEL_FILE, STORE, UNVERSIONED
+from .runs import CONFIG_FILE, FORMAT_VERSION, METRICS_FILE, MODEL_FILE, NOISE_KEY, STORE, UNVERSIONED
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +41,14 @@ class LoadedRun:
     class_names: tuple[str, ...]
     metrics: dict[str, Any]
     folder: Path  # the version folder every file was read from
-    label_column: str | None = None  # the CSV column that held the classes, if the data was a CSV
+    label_column: str | None = None  # the CSV column that held the classes (or the target), if the data was a CSV
     ignored_columns: tuple[str, ...] = ()  # text columns of that CSV that were not features
+    target_scaler: Scaler | None = None  # regression with scale "standard": the training targets' mean and std
+    likelihood: Likelihood = field(default_factory=Categorical)  # regression: Gaussian, with its noise σ
+
+    @property
+    def task(self) -> str:
+        return self.likelihood.task
 
     def inputs(self, raw: np.ndarray) -> torch.Tensor:
         """Raw feature rows (M, D) → the model's float32 inputs (M, D), scaled as in training."""
@@ -94,15 +101,26 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
         raise BNNInputError(f"{path / CONFIG_FILE} has format_version {found!r}; this version reads {FORMAT_VERSION}.")
     try:
         config = RunConfig.from_flat(raw)
+        regression = config.data.task == "regression"
         feature_names = _names(raw, "feature_names", minimum=1)
-        class_names = _names(raw, "class_names", minimum=2)
+        class_names = () if regression and raw.get("class_names") == [] else _names(raw, "class_names", minimum=2)
         scaler = _scaler(raw.get("scaler"), len(feature_names))
-        if (scaler is not None) != (config.data.scale == "standard"):
+        target_scaler = _scaler(raw.get("target_scaler"), 1) if regression else None
+        standard = config.data.scale == "standard"
+        if (scaler is not None) != standard:
             raise BNNInputError(f"scale is {config.data.scale!r} but the scaler is {'set' if scaler else 'null'}.")
+        if regression and (target_scaler is not None) != standard:
+            shown = "set" if target_scaler else "null"
+            raise BNNInputError(f"scale is {config.data.scale!r} but the target_scaler is {shown}.")
     except (BNNInputError, TypeError) as err:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
-    model = build_bnn(len(feature_names), len(class_names), config.model, seed=0)
-    model.load_state_dict(_checked_state(folder / MODEL_FILE, path / MODEL_FILE, model))
+    likelihood = Gaussian(config.model.noise) if regression else Categorical()
+    model = build_bnn(len(feature_names), likelihood.n_outputs(len(class_names)), config.model, seed=0)
+    state = _checked_state(folder / MODEL_FILE, path / MODEL_FILE, model, _extra_keys(likelihood))
+    if NOISE_KEY in state:
+        with torch.no_grad():
+            likelihood.log_sigma.copy_(state.pop(NOISE_KEY).double()[0])
+    model.load_state_dict(state)
     metrics_file = folder / METRICS_FILE
     metrics = _read_json(metrics_file, path / METRICS_FILE) if metrics_file.is_file() else {}
     label_column = raw.get("label_column")
@@ -111,8 +129,15 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: label_column and ignored_columns must be names.")
     return LoadedRun(
         path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics, folder,
-        label_column, tuple(ignored),
+        label_column, tuple(ignored), target_scaler, likelihood,
     )  # fmt: skip
+
+
+def _extra_keys(likelihood: Likelihood) -> dict[str, tuple[int, ...]]:
+    """The model file's tensors beyond the network's, with their shapes: a regression run's one noise log σ."""
+    if isinstance(likelihood, Gaussian) and likelihood.noise != "heteroscedastic":
+        return {NOISE_KEY: (1,)}
+    return {}
 
 
 def _read_json(file: Path, shown: Path) -> dict[str, Any]:
@@ -150,13 +175,15 @@ def _scaler(values: Any, n_features: int) -> Scaler | None:
     return scaler
 
 
-def _checked_state(file: Path, shown: Path, model: nn.Module) -> dict[str, torch.Tensor]:
-    """Read the weights and check them against the network the config describes."""
+def _checked_state(
+    file: Path, shown: Path, model: nn.Module, extra: dict[str, tuple[int, ...]]
+) -> dict[str, torch.Tensor]:
+    """Read the weights and check them against the network the config describes, and the ``extra`` tensors."""
     try:
         state = load_file(str(file))
     except (SafetensorError, OSError) as err:
         raise BNNInputError(f"{shown} is corrupt or not a safetensors file ({err}).") from None
-    expected = model.state_dict()
+    expected = {**model.state_dict(), **{key: torch.empty(shape) for key, shape in extra.items()}}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -172,4 +199,4 @@ def _checked_state(file: Path, shown: Path, model: nn.Module) -> dict[str, torch
         # Checked after the float32 cast: a float64 value beyond float32's range becomes inf there.
         if not tensor.is_floating_point() or not torch.isfinite(tensor.to(torch.float32)).all():
             raise BNNInputError(f"{shown}: {key} holds non-finite or non-float values.")
-    return {key: tensor.to(torch.float32) for key, tensor in state.items()}
+    return {key: tensor if key in extra else tensor.to(torch.float32) for key, tensor in state.items()}

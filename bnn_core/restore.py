@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import MAX_ROWS, Dataset, PreparedData, model_inputs
+from .data import MAX_ROWS, Dataset, PreparedData, Scaler, model_inputs
 from .errors import BNNInputError
 from .evaluation import evaluate
 from .experiment import TrainedRun
 from .export import feature_column
+from .likelihood import Gaussian
 from .loading import LoadedRun, load_run
+from .regression import evaluate_regression
 from .runs import HISTORY_FILE, PREDICTIONS_FILE
 from .train import FitResult, History
 
@@ -44,28 +46,37 @@ def restore_run(run_dir: str | Path) -> TrainedRun:
         is_test=is_test,
         scaler=loaded.scaler,
         x=model_inputs(dataset.x, loaded.scaler, dataset.n_features),
-        y=torch.from_numpy(dataset.y),
+        y=_network_targets(dataset, loaded.target_scaler),
+        target_scaler=loaded.target_scaler,
     )
     fitted = _fit_result(loaded)
-    evaluation = evaluate(loaded.model, data, config.samples, config.seed)
-    return TrainedRun(config, data, loaded.model, fitted, evaluation, dict(loaded.metrics))
+    if isinstance(loaded.likelihood, Gaussian):
+        evaluation = evaluate_regression(loaded.model, loaded.likelihood, data, config.samples, config.seed)
+    else:
+        evaluation = evaluate(loaded.model, data, config.samples, config.seed)
+    return TrainedRun(config, data, loaded.model, fitted, evaluation, dict(loaded.metrics), loaded.likelihood)
+
+
+def _network_targets(dataset: Dataset, target_scaler: Scaler | None) -> torch.Tensor:
+    """The labels (N,) int64, or a regression run's targets (N,) float32 as the network saw them."""
+    if dataset.task == "classification":
+        return torch.from_numpy(dataset.y)
+    values = target_scaler.transform(dataset.y[:, None])[:, 0] if target_scaler is not None else dataset.y
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def _dataset(loaded: LoadedRun) -> tuple[Dataset, np.ndarray]:
-    """The run's rows from ``predictions.csv``: raw features (N, D), labels (N,) and the held-out mask (N,)."""
+    """The run's rows from ``predictions.csv``: raw features (N, D), labels or targets (N,) and the held-out mask
+    (N,)."""
     shown = loaded.path / PREDICTIONS_FILE
     columns = [feature_column(name) for name in loaded.feature_names]
-    table = _read_csv(loaded.folder / PREDICTIONS_FILE, shown, ["split", *columns, "label"], {"label": str})
+    target = "target" if loaded.task == "regression" else "label"
+    table = _read_csv(loaded.folder / PREDICTIONS_FILE, shown, ["split", *columns, target], {"label": str})
     if len(table) > MAX_ROWS:
         raise BNNInputError(f"{shown} has {len(table):,} rows; the limit is {MAX_ROWS:,}.")
     split = table["split"].to_numpy()
     if not np.isin(split, ("train", "test")).all():
         raise BNNInputError(f"{shown}: the split column must hold only 'train' and 'test'.")
-    labels = table["label"].to_numpy()
-    known = {name: index for index, name in enumerate(loaded.class_names)}
-    unknown = sorted({label for label in labels if label not in known})
-    if unknown:
-        raise BNNInputError(f"{shown}: labels {unknown[:3]} are not among config.json's class_names.")
     try:
         x = table[columns].to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
@@ -75,13 +86,27 @@ def _dataset(loaded: LoadedRun) -> tuple[Dataset, np.ndarray]:
     dataset = Dataset(
         name=loaded.dataset,
         x=x,
-        y=np.array([known[label] for label in labels], dtype=np.int64),
+        y=_targets(table[target], loaded, shown),
         feature_names=loaded.feature_names,
         class_names=loaded.class_names,
         ignored_columns=loaded.ignored_columns,
         label_column=loaded.label_column,
     )
     return dataset, split == "test"
+
+
+def _targets(cells: pd.Series, loaded: LoadedRun, shown: Path) -> np.ndarray:
+    """The label column as class indices (N,) int64, or the target column as (N,) float64 finite numbers."""
+    if loaded.task == "regression":
+        values = pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
+        if not np.isfinite(values).all():
+            raise BNNInputError(f"{shown}: every target must be a finite number.")
+        return values
+    known = {name: index for index, name in enumerate(loaded.class_names)}
+    unknown = sorted({label for label in cells if label not in known})
+    if unknown:
+        raise BNNInputError(f"{shown}: labels {unknown[:3]} are not among config.json's class_names.")
+    return np.array([known[label] for label in cells], dtype=np.int64)
 
 
 def _fit_result(loaded: LoadedRun) -> FitResult:

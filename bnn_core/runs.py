@@ -2,7 +2,8 @@
 
 A run directory holds:
 
-- ``model.safetensors``: the state_dict under torchbnn's key names, loadable into plain torchbnn layers;
+- ``model.safetensors``: the state_dict under torchbnn's key names, loadable into plain torchbnn layers (and a
+  regression run's one noise log σ, in the network's units, under ``noise.log_sigma``);
 - ``config.json``: every setting, names, the scaler and package versions;
 - ``metrics.json``, ``predictions.csv`` and ``history.csv``.
 
@@ -29,11 +30,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import save_file
 
 from .errors import BNNInputError
 from .experiment import TrainedRun
-from .export import predictions_frame
+from .export import predictions_frame, regression_frame
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -62,7 +64,7 @@ def package_versions() -> dict[str, str]:
 
 def run_config_json(run: TrainedRun) -> dict[str, Any]:
     """The content of ``config.json`` for ``run``."""
-    dataset, scaler = run.data.dataset, run.data.scaler
+    dataset, scaler, target_scaler = run.data.dataset, run.data.scaler, run.data.target_scaler
     return {
         "format_version": FORMAT_VERSION,
         **run.config.to_flat(),
@@ -70,6 +72,7 @@ def run_config_json(run: TrainedRun) -> dict[str, Any]:
         "feature_names": list(dataset.feature_names),
         "class_names": list(dataset.class_names),
         "scaler": scaler.to_dict() if scaler is not None else None,
+        "target_scaler": target_scaler.to_dict() if target_scaler is not None else None,
         "label_column": dataset.label_column,
         "ignored_columns": list(dataset.ignored_columns),
         "versions": package_versions(),
@@ -132,13 +135,27 @@ def _undo(out: Path, store: Path, version: Path) -> None:
             store.rmdir()
 
 
+NOISE_KEY = "noise.log_sigma"  # model.safetensors: a regression run's one noise log σ
+
+
+def model_state(run: TrainedRun) -> dict[str, torch.Tensor]:
+    """What ``model.safetensors`` holds: the network's state_dict, and the noise log σ unless σ is per input."""
+    state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
+    if run.task == "regression" and run.likelihood.noise != "heteroscedastic":
+        state[NOISE_KEY] = run.likelihood.log_sigma.detach().reshape(1).double().contiguous()  # float64, as trained
+    return state
+
+
 def write_run_files(run: TrainedRun, folder: Path) -> None:
     """Every run file, flushed to disk, so the link never points at a half-written run."""
-    state = {key: value.detach().contiguous() for key, value in run.model.state_dict().items()}
-    save_file(state, str(folder / MODEL_FILE))
+    save_file(model_state(run), str(folder / MODEL_FILE))
     _write_json(folder / CONFIG_FILE, run_config_json(run))
     _write_json(folder / METRICS_FILE, run.metrics)
-    predictions_frame(run.data, run.evaluation.uncertainty).to_csv(folder / PREDICTIONS_FILE, index=False)
+    if run.task == "regression":
+        predictions = regression_frame(run.data, run.evaluation.bands)
+    else:
+        predictions = predictions_frame(run.data, run.evaluation.uncertainty)
+    predictions.to_csv(folder / PREDICTIONS_FILE, index=False)
     run.fit.history.frame().to_csv(folder / HISTORY_FILE, index=False)
     for name in RUN_FILES:
         _fsync(folder / name)

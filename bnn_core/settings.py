@@ -20,7 +20,10 @@ from typing import Any
 
 from .errors import BNNInputError
 
-BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
+CLASSIFICATION_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
+REGRESSION_DATASETS = ("cubic", "sine_gap", "heteroscedastic")  # 1-D sets with a real-valued target
+BUILTIN_DATASETS = CLASSIFICATION_DATASETS + REGRESSION_DATASETS
+TASKS = ("classification", "regression")
 CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
 MAX_SEED = 2**32 - 1
 _LONGEST_SHOWN = 40  # characters of a refused value quoted in the message
@@ -44,6 +47,8 @@ class Setting:
     metavar: str | None = None  # the CLI's placeholder, e.g. SHARE
     example: str | None = None  # a sensible value, shown when a value is refused
     prefix: str | None = None  # a word starting with this is allowed too (a user's CSV: "csv:<file name>")
+    # Added after runs were first saved: a saved run or a link without it gets the default.
+    optional: bool = False
 
     @property
     def flag(self) -> str:
@@ -118,8 +123,8 @@ DATA = (
     Setting(
         "dataset",
         "Dataset",
-        "What the network learns to classify: a built-in dataset (two_moons and circles are 2-D, generated with a "
-        "fixed seed), or your CSV.",
+        "What the network learns: a built-in dataset (two_moons and circles are 2-D classification sets; cubic, "
+        "sine_gap and heteroscedastic are 1-D regression sets; all generated with a fixed seed), or your CSV.",
         default="iris",
         kind=str,
         choices=BUILTIN_DATASETS,
@@ -127,9 +132,20 @@ DATA = (
         prefix=CSV_PREFIX,
     ),
     Setting(
+        "task",
+        "Task",
+        "classification: the target is a class; regression: the target is a real number, predicted with a "
+        "Gaussian likelihood. Set by the data: each built-in set has its task, and a CSV is read as one or the other.",
+        default="classification",
+        kind=str,
+        choices=TASKS,
+        optional=True,
+    ),
+    Setting(
         "test_size",
         "Test share",
-        "Share of rows held out, stratified, for honest test metrics. 0 trains on every row, as the article does.",
+        "Share of rows held out (stratified by class for classification) for honest test metrics. 0 trains on "
+        "every row, as the article does.",
         default=0.2,
         low=0.0,
         high=0.9,
@@ -139,8 +155,8 @@ DATA = (
     Setting(
         "scale",
         "Feature scaling",
-        "standard: rescale each feature to mean 0 and std 1 using the training rows only; none: raw values. "
-        "Charts always show raw values.",
+        "standard: rescale each feature (and a regression target) to mean 0 and std 1 using the training rows "
+        "only; none: raw values. Charts and metrics always use raw values.",
         default="standard",
         kind=str,
         choices=("standard", "none"),
@@ -151,13 +167,14 @@ MODEL = (
     Setting(
         "hidden",
         "Hidden units",
-        "Units per hidden layer, input to output; the article has one layer of 100.",
+        "Units per hidden layer, input to output; the article has one layer of 100. No hidden layer (0 on the "
+        "command line) is Bayesian linear (or logistic) regression.",
         default=(100,),
         kind=int,
         low=1,
         high=1024,
         step=10,
-        length=(1, 4),
+        length=(0, 4),
         metavar="UNITS",
     ),
     Setting(
@@ -191,13 +208,37 @@ MODEL = (
         metavar="SIGMA",
         example="0.1",
     ),
+    Setting(
+        "noise",
+        "Noise model",
+        "Regression only: y ~ N(f(x), σ²). learned: one σ for every input, trained with the network; fixed: σ is "
+        "the noise sigma below; heteroscedastic: the network also outputs log σ(x), so the noise may vary with x.",
+        default="learned",
+        kind=str,
+        choices=("learned", "fixed", "heteroscedastic"),
+        optional=True,
+    ),
+    Setting(
+        "noise_sigma",
+        "Noise sigma",
+        "Regression only, in the target's units (log scale): the noise σ of the fixed model, and where a learned σ "
+        "starts.",
+        default=1.0,
+        low=1e-4,
+        high=1e4,
+        ladder=(1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4),
+        metavar="SIGMA",
+        example="1",
+        optional=True,
+    ),
 )
 
 TRAIN = (
     Setting(
         "kl_weight",
         "KL weight",
-        "Loss = cross-entropy + weight × KL (log scale). Higher pulls the weights towards the prior: more uncertainty.",
+        "Loss = cross-entropy (Gaussian NLL for regression) + weight × KL (log scale). Higher pulls the weights "
+        "towards the prior: more uncertainty.",
         default=0.01,
         low=0.0,
         high=100.0,

@@ -125,7 +125,7 @@ def fit(
         progress_every: steps between callbacks (default: about 100 calls a run).
         likelihood: the data term: :class:`~bnn_core.likelihood.Categorical` (the default; y (N,) int64 labels)
             or :class:`~bnn_core.likelihood.Gaussian` (y (N,) float targets; a learned noise σ is trained in place
-            too). The fast path trains the categorical one.
+            too). Both engines train either.
 
     Raises:
         BNNInputError: the rows do not fit the network (feature count, labels beyond its classes, NaN), or the
@@ -143,15 +143,11 @@ def fit(
     if config.engine == "fast":
         try:
             spec = NetworkSpec.of(model)
-            reason = (
-                fast.slower_reason(spec, len(x))
-                if likelihood.task == "classification"
-                else ("the fast path trains classification only")
-            )
+            reason = fast.slower_reason(spec, len(x))
         except UnsupportedNetwork as err:
             reason = f"the fast path needs {err}"
         if reason is None:
-            return _fit_fast(model, spec, x, y, config, seed, on_progress, every)
+            return _fit_fast(model, spec, x, y, config, seed, on_progress, every, likelihood)
         note = f"trained with torchbnn autograd: {reason}"
     return _fit_reference(model, x, y, config, seed, on_progress, every, note, likelihood)
 
@@ -185,9 +181,10 @@ def _fit_fast(
     seed: int,
     on_progress: ProgressCallback | None,
     every: int,
+    likelihood: Likelihood,
 ) -> FitResult:
     """The compiled loop of :mod:`bnn_core.fast`, a block of steps between progress reports."""
-    trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed)
+    trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
     steps, cancelled = 0, False
     clock = _Clock()
@@ -200,6 +197,9 @@ def _fit_fast(
         cancelled = clock.report(on_progress, progress)
     train_seconds = clock.elapsed()
     spec.unpack(trainer.params, model)
+    if trainer.objective.learn_noise:
+        with torch.no_grad():
+            likelihood.log_sigma.fill_(trainer.noise_log_sigma)
     return FitResult(_history(record[:steps]), steps, train_seconds, cancelled, "fast")
 
 

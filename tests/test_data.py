@@ -18,13 +18,19 @@ from bnn_core import (
     read_csv,
 )
 from bnn_core.data import rows_note
+from bnn_core.settings import REGRESSION_DATASETS
 
 
 @pytest.mark.parametrize("name", BUILTIN_DATASETS)
 def test_builtin_datasets_load_with_names(name: str) -> None:
     dataset = load_builtin(name)
     assert dataset.x.shape == (dataset.n_rows, len(dataset.feature_names))
-    assert set(np.unique(dataset.y)) == set(range(len(dataset.class_names)))
+    if name in REGRESSION_DATASETS:
+        assert dataset.task == "regression" and dataset.class_names == () and dataset.y.dtype == np.float64
+        assert np.isfinite(dataset.y).all() and dataset.frame().columns.tolist() == ["x", "y"]
+    else:
+        assert dataset.task == "classification"
+        assert set(np.unique(dataset.y)) == set(range(len(dataset.class_names)))
     assert np.isfinite(dataset.x).all()
 
 

@@ -77,7 +77,9 @@ def test_loss_and_gradients_equal_autograd_through_torchbnn(iris_rows, config, r
     _off_initial_values(model)
     spec = NetworkSpec.of(model)
     eps = noise.normals(7, 0, spec.n_params)
-    ce, kl, total, grad_mu, grad_ls = fast.loss_and_gradients(spec, spec.pack(model), x, y, eps, kl_weight, reduction)
+    ce, kl, total, grad_mu, grad_ls, _ = fast.loss_and_gradients(
+        spec, spec.pack(model), x, y, eps, kl_weight, reduction
+    )
     ref_ce, ref_kl, ref_total, ref_mu, ref_ls = _autograd_reference(model, x, y, eps, kl_weight, reduction)
     # BKLLoss adds its terms up in float32 even for float64 layers, hence 1e-6 and not 1e-12 here.
     assert ce == pytest.approx(ref_ce, rel=1e-12) and kl == pytest.approx(ref_kl, rel=1e-6)

@@ -3,6 +3,8 @@ exact posterior, and the bands of the built-in 1-D sets where the answer is know
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -10,20 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchbnn
 
+from bnn_core import fast
+from bnn_core import noise as noise_module
 from bnn_core.config import TrainConfig
+from bnn_core.data import cubic, heteroscedastic, sine_gap
 from bnn_core.errors import BNNInputError
 from bnn_core.likelihood import Gaussian
-from bnn_core.network import NetworkSpec
-from bnn_core.regression import (
-    bands_from_outputs,
-    cubic,
-    gaussian_nll,
-    heteroscedastic,
-    linear_posterior,
-    predictive_bands,
-    sine_gap,
-)
+from bnn_core.network import NetworkSpec, bayes_layers
+from bnn_core.regression import bands_from_outputs, gaussian_nll, linear_posterior, predictive_bands
 from bnn_core.sample import sample_outputs, sample_probs
 from bnn_core.train import fit
 
@@ -69,12 +67,79 @@ def test_targets_that_are_not_real_numbers_are_refused() -> None:
         fit(model, x, torch.tensor([0.0, 1.0, math.nan, 0.0, 0.0]), TrainConfig(epochs=1), 0, likelihood=Gaussian())
 
 
-def test_the_fast_engine_says_it_hands_regression_to_torchbnn() -> None:
+def _cubic_rows() -> tuple[torch.Tensor, torch.Tensor]:
     data = cubic()
-    x, y = torch.tensor(data.x, dtype=torch.float32) / 4, torch.tensor(data.y, dtype=torch.float32) / 30
-    result = fit(_net(1, (8,), 1, 0.1), x, y, TrainConfig(epochs=20, engine="fast"), 0, likelihood=Gaussian())
-    assert result.engine == "torchbnn"
-    assert result.note == "trained with torchbnn autograd: the fast path trains classification only"
+    return torch.tensor(data.x, dtype=torch.float64) / 4, torch.tensor(data.y, dtype=torch.float64) / 30
+
+
+def _autograd_step(model, likelihood: Gaussian, x, y, eps: np.ndarray, kl_weight: float, reduction: str):
+    """Loss and gradients by autograd through torchbnn BayesLinear + BKLLoss, float64, with frozen ε; a fixed σ is
+    made a parameter here, so that it has a gradient to compare too."""
+    model = copy.deepcopy(model).double()
+    if likelihood.noise == "fixed":
+        likelihood = Gaussian("learned", math.exp(likelihood.log_sigma.item()))
+    likelihood = copy.deepcopy(likelihood)
+    position = 0
+    for layer in bayes_layers(model):
+        for name, like in (("weight_eps", layer.weight_mu), ("bias_eps", layer.bias_mu)):
+            setattr(layer, name, torch.from_numpy(eps[position : position + like.numel()]).view_as(like))
+            position += like.numel()
+    data = likelihood.data_term(model(x), y)
+    kl = torchbnn.BKLLoss(reduction=reduction, last_layer_only=False)(model)[0]
+    (data + kl_weight * kl).backward()
+    layers = bayes_layers(model)
+    grad_mu = torch.cat([p.grad.flatten() for layer in layers for p in (layer.weight_mu, layer.bias_mu)])
+    grad_ls = torch.cat([p.grad.flatten() for layer in layers for p in (layer.weight_log_sigma, layer.bias_log_sigma)])
+    noise_grad = likelihood.log_sigma.grad.item() if likelihood.log_sigma.grad is not None else 0.0
+    return data.item(), kl.item(), grad_mu.numpy(), grad_ls.numpy(), noise_grad
+
+
+@pytest.mark.parametrize("noise", ["learned", "fixed", "heteroscedastic"])
+@pytest.mark.parametrize(("hidden", "reduction", "kl_weight"), [((16,), "mean", 0.01), ((), "sum", 0.05)])
+def test_the_fast_gaussian_loss_and_gradients_equal_autograd(noise, hidden, reduction: str, kl_weight) -> None:
+    """The compiled Gaussian NLL and its gradients (the network's, and the one noise log σ's) against autograd
+    through torchbnn, to 1e-6; with no hidden layer too. The heteroscedastic case has rows beyond the log σ clamp."""
+    x, y = _cubic_rows()
+    outputs = 2 if noise == "heteroscedastic" else 1
+    model = _net(1, hidden, outputs, 0.5, seed=3)
+    if noise == "heteroscedastic":  # a large last bias puts some rows' log σ(x) beyond the clamp
+        with torch.no_grad():
+            bayes_layers(model)[-1].bias_mu[1] = 6.9
+    likelihood = Gaussian(noise, sigma=0.4)
+    spec = NetworkSpec.of(model)
+    eps = noise_module.normals(7, 0, spec.n_params)
+    data, kl, total, grad_mu, grad_ls, grad_noise = fast.loss_and_gradients(
+        spec, spec.pack(model), x, y, eps, kl_weight, reduction, likelihood
+    )
+    ref_data, ref_kl, ref_mu, ref_ls, ref_noise = _autograd_step(model, likelihood, x, y, eps, kl_weight, reduction)
+    assert data == pytest.approx(ref_data, rel=1e-10) and kl == pytest.approx(ref_kl, rel=1e-6)
+    assert total == pytest.approx(ref_data + kl_weight * ref_kl, rel=1e-6)
+    np.testing.assert_allclose(grad_mu, ref_mu, rtol=1e-6, atol=1e-6 * np.abs(ref_mu).max())
+    np.testing.assert_allclose(grad_ls, ref_ls, rtol=1e-6, atol=1e-6 * np.abs(ref_ls).max())
+    assert grad_noise == pytest.approx(ref_noise, rel=1e-10, abs=1e-12)
+    assert (grad_noise != 0.0) == (noise != "heteroscedastic")  # the head's σ(x) has the network's gradients
+
+
+@pytest.mark.parametrize("noise", ["learned", "fixed", "heteroscedastic"])
+def test_fifty_regression_steps_of_both_engines_agree_in_float64(noise: str) -> None:
+    """Same init, noise, loss and Adam: after 50 steps both engines hold the same weights and the same learned σ."""
+    x, y = _cubic_rows()
+    start = _net(1, (12,), 2 if noise == "heteroscedastic" else 1, 0.3, seed=4).double()
+    config = TrainConfig(epochs=50, lr=0.01, kl_weight=0.02, kl_reduction="sum")
+    trained = {}
+    for engine in ("fast", "torchbnn"):
+        model, likelihood = copy.deepcopy(start), Gaussian(noise, sigma=0.5)
+        fitted = fit(model, x, y, dataclasses.replace(config, engine=engine), 11, likelihood=likelihood)
+        assert fitted.engine == engine and fitted.note == ""
+        trained[engine] = (model.state_dict(), likelihood.log_sigma.item(), fitted.history)
+    (fast_state, fast_sigma, fast_history), (ref_state, ref_sigma, ref_history) = trained["fast"], trained["torchbnn"]
+    for key, value in ref_state.items():
+        assert (value - start.state_dict()[key]).abs().max() > 1e-3, f"{key} barely trained"
+        np.testing.assert_allclose(fast_state[key].numpy(), value.numpy(), rtol=1e-8, atol=1e-12, err_msg=key)
+    assert fast_sigma == pytest.approx(ref_sigma, rel=1e-10)
+    assert (fast_sigma != math.log(0.5)) == (noise == "learned")
+    np.testing.assert_allclose(fast_history.total, ref_history.total, rtol=1e-8)
+    np.testing.assert_allclose(fast_history.train_accuracy, ref_history.train_accuracy, rtol=1e-8)  # the RMSE
 
 
 def test_a_learned_noise_sigma_finds_the_noise_of_the_data() -> None:

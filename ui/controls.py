@@ -13,6 +13,7 @@ from bnn_core.gallery import textbook_config
 from . import state
 
 WIDGET_PREFIX = "form_"  # a setting's widget key is this plus its name; the hidden layers take two widgets
+NOT_WIDGETS = ("hidden", "task")  # the layers take two widgets; the task is the chosen dataset's
 LAYERS_KEY, UNITS_KEY = "form_layers", "form_units"
 LAYERS_LABEL, UNITS_LABEL = "Hidden layers", "Units per layer"
 
@@ -20,10 +21,11 @@ LAYERS_LABEL, UNITS_LABEL = "Hidden layers", "Units per layer"
 def _widget_values(config: RunConfig, dataset: str) -> dict[str, Any]:
     """The value of every form widget for ``config``."""
     flat = config.to_flat()
-    values = {f"{WIDGET_PREFIX}{name}": flat[name] for name in SETTINGS if name != "hidden"}
+    values = {f"{WIDGET_PREFIX}{name}": flat[name] for name in SETTINGS if name not in NOT_WIDGETS}
     values[state.DATASET_WIDGET] = dataset
     values[LAYERS_KEY] = len(config.model.hidden)
-    values[UNITS_KEY] = config.model.hidden[0]
+    if config.model.hidden:  # no hidden layer keeps the units last shown
+        values[UNITS_KEY] = config.model.hidden[0]
     return values
 
 
@@ -155,6 +157,10 @@ def settings_form() -> RunConfig | None:
         )
         for name in ("test_size", "scale"):
             setting_widget(SETTINGS[name])
+        st.caption(
+            "cubic, sine_gap and heteroscedastic are regression sets: the main page shows bands instead of labels. "
+            "A CSV is read as classes or as a regression target on the Data page."
+        )
         st.subheader("Prior")
         for name in ("prior_mu", "prior_sigma"):
             setting_widget(SETTINGS[name])
@@ -166,6 +172,9 @@ def settings_form() -> RunConfig | None:
             setting_widget(SETTINGS[name])
         hidden_widgets()
         setting_widget(SETTINGS["activation"])
+        with st.expander("Regression noise"):
+            for name in ("noise", "noise_sigma"):
+                setting_widget(SETTINGS[name])
         st.subheader("Sampling")
         for name in ("samples", "seed"):
             setting_widget(SETTINGS[name])
@@ -179,8 +188,9 @@ def settings_form() -> RunConfig | None:
 
 def _config_from_widgets() -> RunConfig:
     s = st.session_state
-    values = {name: s[f"{WIDGET_PREFIX}{name}"] for name in SETTINGS if name != "hidden"}
+    values = {name: s[f"{WIDGET_PREFIX}{name}"] for name in SETTINGS if name not in NOT_WIDGETS}
     values["dataset"] = s[state.DATASET_WIDGET]
+    values["task"] = state.dataset_by_name(values["dataset"]).task
     values["hidden"] = (s[UNITS_KEY],) * s[LAYERS_KEY]
     config = RunConfig.from_flat(values)
     st.session_state[state.FORM_CONFIG] = config

@@ -187,16 +187,23 @@ def uncertainty_sizes(values: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def training_curves(
-    steps: np.ndarray, ce: np.ndarray, kl: np.ndarray, accuracy: np.ndarray, epochs: int, height: int = 300
+    steps: np.ndarray,
+    ce: np.ndarray,
+    kl: np.ndarray,
+    accuracy: np.ndarray,
+    epochs: int,
+    height: int = 300,
+    regression: bool = False,
 ) -> go.Figure:
-    """Cross-entropy, KL and train accuracy against the step, each in its own panel.
+    """Cross-entropy, KL and train accuracy against the step, each in its own panel; for ``regression`` the
+    Gaussian NLL and the train RMSE (in the units the network is trained in) instead.
 
     Built from plain dicts: it is redrawn every second while training runs.
     """
     panels = (
-        ("Cross-entropy (data fit)", ce, "#0072B2"),
+        ("Gaussian NLL (data fit)" if regression else "Cross-entropy (data fit)", ce, "#0072B2"),
         ("KL to the prior", kl, "#D55E00"),
-        ("Train accuracy (one sample)", accuracy, "#009E73"),
+        ("Train RMSE (one sample, scaled)" if regression else "Train accuracy (one sample)", accuracy, "#009E73"),
     )
     traces, annotations = [], []
     layout = layout_spec("", height)

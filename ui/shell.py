@@ -245,12 +245,25 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
     st.rerun()
 
 
+CLASSIFICATION_ONLY = (
+    "**{title}** is for classification, and the run on screen is a regression of {target} on {dataset}. Its "
+    "bands, sample functions and interval coverage are on *Train and resample*. Choose a classification "
+    "dataset (iris, wine, breast_cancer, two_moons, circles) in the sidebar and press Train to use this page."
+)
+
+
 def run_page(
-    title: str, heading: str, intro: str, draw: Callable[[TrainedRun], DeltaGenerator | None], icon: str
+    title: str,
+    heading: str,
+    intro: str,
+    draw: Callable[[TrainedRun], DeltaGenerator | None],
+    icon: str,
+    regression: bool = True,
 ) -> None:
     """A whole page: its title and intro, the status strip, ``draw(run)``, then any pending training.
 
-    ``draw`` may return a placeholder for the loss curves of a training started from the sidebar.
+    ``draw`` may return a placeholder for the loss curves of a training started from the sidebar. A page that
+    cannot draw a regression run (``regression=False``) says so instead, in words naming where to look.
     """
     page.setup(title, icon)
     page.title(heading)
@@ -266,5 +279,10 @@ def run_page(
             st.info(message)
         elif preset is not None:
             st.markdown(f"**{sources.preset_named(preset).title}.** {sources.preset_named(preset).notice}")
-    curves = draw(run)
+    if run.task == "regression" and not regression:
+        dataset = run.data.dataset
+        st.info(CLASSIFICATION_ONLY.format(title=title, target=dataset.target_name, dataset=dataset.name))
+        curves = None
+    else:
+        curves = draw(run)
     train_pending(status, curves)

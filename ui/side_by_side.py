@@ -144,7 +144,7 @@ def _axis_titles(run: TrainedRun, view: View) -> tuple[str, str]:
     return names[view.x_feature], names[view.y_feature]
 
 
-def _header() -> DeltaGenerator:
+def chart_header() -> DeltaGenerator:
     """A fixed-height row above each chart, so the charts side by side line up exactly.
 
     Taller with three charts, whose narrower columns wrap the sample's summary onto more lines.
@@ -155,7 +155,7 @@ def _header() -> DeltaGenerator:
 
 def legend_and_view(run: TrainedRun) -> View:
     """The header over the true labels: the legend, and the View pop-over with the view's choices."""
-    with _header():
+    with chart_header():
         legend, choices = st.columns([3, 1.3], vertical_alignment="center")
         extra = [("●", "train"), ("◆", "test")] if run.data.has_test else []
         legend.markdown(legend_html(run.data.dataset.class_names, extra), unsafe_allow_html=True)
@@ -178,7 +178,7 @@ def mean_chart(run: TrainedRun, view: View) -> None:
     wrong = Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR)
     points = _points(run, view, predicted, hover, sizes)
     title = f"Mean of {run.config.samples} samples"
-    with _header():
+    with chart_header():
         n_wrong = int((predicted != run.data.dataset.y).sum())
         st.markdown(
             f"Averaged over **{run.config.samples} samples** · "
@@ -205,17 +205,44 @@ def sample_panel(run: TrainedRun, view: View) -> None:
     st.fragment(_sample_panel, run_every=every)(run, view)
 
 
-def _toggle_play() -> None:
+def toggle_play() -> None:
     st.session_state[state.PLAYING] = not st.session_state.get(state.PLAYING, False)
 
 
-def _sample_panel(run: TrainedRun, view: View) -> None:
+def tick_sample() -> int:
+    """In the sample fragment: the posterior sample to show, the next one on every tick of Play; kept in the URL."""
     sessions.seen()  # a fragment run is activity too: a tab pressing Resample is not idle
     if st.session_state.get(state.PLAYING) and time.monotonic() - st.session_state.get(LAST_TICK, 0.0) > TICK_GAP:
         state.next_sample()  # Play: a new posterior sample on every tick, so the posterior "breathes"
         st.session_state[LAST_TICK] = time.monotonic()
     k = state.sample_index()
-    _link_sample(k)
+    link_sample(k)
+    return k
+
+
+def sample_buttons(resample: DeltaGenerator, play: DeltaGenerator) -> None:
+    """Resample (keyboard r) and Play/Pause (keyboard p), in the two given places."""
+    resample.button(
+        "Resample",
+        key="resample",
+        type="primary",
+        width="stretch",
+        on_click=state.next_sample,
+        help="Draw the next network from the posterior (keyboard: r).",
+    )
+    playing = bool(st.session_state.get(state.PLAYING))
+    if play.button(
+        "Pause" if playing else "Play",
+        key="play",
+        width="stretch",
+        on_click=toggle_play,
+        help=f"Draw a new sample every {PLAY_SECONDS:g} s (keyboard: p).",
+    ):
+        st.rerun()  # the whole page: the fragment's timer is set when the page is drawn
+
+
+def _sample_panel(run: TrainedRun, view: View) -> None:
+    k = tick_sample()
     probs, changed = sample_predictions(run, k)
     predicted = probs.argmax(1)
     sizes = uncertainty_sizes(getattr(run.evaluation.uncertainty, view.measure).numpy(), run.data.dataset.n_classes)
@@ -225,30 +252,14 @@ def _sample_panel(run: TrainedRun, view: View) -> None:
     ]
     points = _points(run, view, predicted, view.hover.sample(k, probs[view.rows], run.data.dataset.class_names), sizes)
     title = f"Posterior sample #{k}"
-    with _header():
+    with chart_header():
         # Side by side when there is room; stacked in the narrower columns of the three-chart view.
         if view.show_mean:
             resample, play = st.columns([3, 2], gap="small")
             line = st.container()
         else:
             resample, play, line = st.columns([2.2, 1.5, 4.3], gap="small", vertical_alignment="center")
-        resample.button(
-            "Resample",
-            key="resample",
-            type="primary",
-            width="stretch",
-            on_click=state.next_sample,
-            help="Draw the next network from the posterior (keyboard: r).",
-        )
-        playing = bool(st.session_state.get(state.PLAYING))
-        if play.button(
-            "Pause" if playing else "Play",
-            key="play",
-            width="stretch",
-            on_click=_toggle_play,
-            help=f"Draw a new sample every {PLAY_SECONDS:g} s (keyboard: p).",
-        ):
-            st.rerun()  # the whole page: the fragment's timer is set when the page is drawn
+        sample_buttons(resample, play)
         n_wrong = int((predicted != run.data.dataset.y).sum())
         summary = _sample_summary(run, k, probs, n_wrong, int(changed.sum()))
         line.container(key="sample_line").markdown(summary, unsafe_allow_html=True)
@@ -257,7 +268,7 @@ def _sample_panel(run: TrainedRun, view: View) -> None:
         show(fig, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
 
 
-def _link_sample(k: int) -> None:
+def link_sample(k: int) -> None:
     """Keep the URL's ``sample`` in step: this fragment reruns alone, without the page's own URL update."""
     if k:
         st.query_params["sample"] = str(k)

@@ -8,6 +8,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, predictions_frame
 from bnn_core.archive import run_zip
+from bnn_core.export import regression_frame
 
 from . import state
 from .charts import CHART_FORMAT, FORMATS, show
@@ -21,7 +22,43 @@ def _percent(value: float | None) -> str:
     return "no test rows" if value is None else f"{value:.1%}"
 
 
+def _number(value: float | None) -> str:
+    return "no test rows" if value is None else f"{value:.3g}"
+
+
+def regression_cards(run: TrainedRun) -> None:
+    """RMSE, NLL, the noise σ and the coverage of the 50%, 90% and 95% intervals, in the target's units."""
+    m = run.metrics
+    where = "test" if m["metrics_on"] == "test" else "train (no test rows)"
+    mean_of = f"Root mean squared error of the posterior mean of {run.config.samples} samples."
+    top, bottom = st.columns(4), st.columns(4)
+    top[0].metric("Train RMSE", _number(m["train_rmse"]), help=mean_of)
+    top[1].metric("Test RMSE", _number(m["test_rmse"]), help=mean_of)
+    top[2].metric("NLL", f"{m['nll']:.3f}", help=f"Gaussian NLL of the predictive (mean ± total std), {where} rows.")
+    sigma = m["noise_sigma"]
+    top[3].metric(
+        "Noise σ",
+        "per input" if sigma is None else f"{sigma:.3g}",
+        help=f"The {run.config.model.noise} noise model's σ, in the target's units.",
+    )
+    for cell, level in zip(bottom, (50, 90, 95), strict=False):
+        cell.metric(
+            f"{level}% coverage",
+            f"{m[f'coverage_{level}']:.0%}",
+            help=f"Share of {where} rows inside their central {level}% predictive interval; ideally {level}%.",
+        )
+    bottom[3].metric("Training time", f"{m['train_seconds']:.1f} s", help="The optimisation loop only.")
+    st.caption(
+        f"Trained {m['steps']:,} steps on {run.data.dataset.name} with {ENGINE_NAMES[run.fit.engine]}. "
+        f"Final NLL {m['final_nll']:.3f}, KL {m['final_kl']:.2f} ({run.config.train.kl_reduction}). NLL and "
+        f"coverage use the {where} rows."
+    )
+
+
 def metric_cards(run: TrainedRun) -> None:
+    if run.task == "regression":
+        regression_cards(run)
+        return
     m = run.metrics
     where = "test" if m["metrics_on"] == "test" else "train (no test rows)"
     mean_of = f"Posterior mean of {run.config.samples} samples."
@@ -43,8 +80,32 @@ def metric_cards(run: TrainedRun) -> None:
         st.info(f"{run.fit.note[0].upper()}{run.fit.note[1:]}.", icon=":material/info:")
 
 
+def predictions(run: TrainedRun):
+    """The run's predictions.csv as a table (classification or regression columns)."""
+    if run.task == "regression":
+        return regression_frame(run.data, run.evaluation.bands)
+    return predictions_frame(run.data, run.evaluation.uncertainty)
+
+
+def uncertain_regression_points(run: TrainedRun, count: int) -> None:
+    """The rows with the widest predictive band, with its epistemic and aleatoric parts."""
+    table = predictions(run)
+    table.insert(0, "point", np.arange(len(table)))
+    top = table.sort_values("total_std", ascending=False).head(count)
+    numbers = [c for c in table.columns if c not in ("point", "split")]
+    st.dataframe(
+        top,
+        hide_index=True,
+        width="stretch",
+        column_config={name: st.column_config.NumberColumn(format="%.3g") for name in numbers},
+    )
+
+
 def uncertain_points(run: TrainedRun, count: int = 10) -> None:
     """The points the network is least sure about, with the three kinds of uncertainty."""
+    if run.task == "regression":
+        uncertain_regression_points(run, count)
+        return
     table = predictions_frame(run.data, run.evaluation.uncertainty)
     table.insert(0, "point", np.arange(len(table)))
     # What the table is about first; the features (up to 1,000 of them) last.
@@ -69,7 +130,10 @@ def finished_curves(run: TrainedRun, where: DeltaGenerator) -> None:
     history = run.fit.history
     steps = np.arange(1, len(history.ce) + 1)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_CURVE_POINTS)).astype(int))
-    fig = training_curves(steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps))
+    fig = training_curves(
+        steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps),
+        regression=run.task == "regression",
+    )  # fmt: skip
     show(fig, key="history_chart", where=where, name=f"{state.run_label(run)}-training")
 
 
@@ -79,12 +143,13 @@ def downloads(run: TrainedRun) -> None:
     cells = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     cells[0].download_button(
         "Predictions (CSV)",
-        data=lambda: predictions_frame(run.data, run.evaluation.uncertainty).to_csv(index=False),
+        data=lambda: predictions(run).to_csv(index=False),
         file_name=f"{label}-predictions.csv",
         mime="text/csv",
         on_click="ignore",
         width="stretch",
-        help="One row per point: split, features, label, predicted class, probabilities, uncertainties.",
+        help="One row per point: split, features, label, predicted class, probabilities, uncertainties (for "
+        "regression: target, mean, epistemic, aleatoric and total std, 95% interval).",
     )
     cells[1].download_button(
         "Training history (CSV)",
@@ -121,7 +186,10 @@ def draw(run: TrainedRun) -> DeltaGenerator:
         metric_cards(run)
         downloads(run)
         st.subheader("The points it is least sure about")
-        st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
+        if run.task == "regression":
+            st.caption("Sorted by total predictive std (epistemic and noise together), in the target's units.")
+        else:
+            st.caption("Sorted by total uncertainty (entropy, in nats) over all posterior samples.")
         uncertain_points(run)
         st.subheader("How training went")
         curves = st.empty()

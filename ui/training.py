@@ -55,7 +55,7 @@ def redraw_gap(draw_seconds: float, live: int) -> float:
     return max(REDRAW_SECONDS, draw_seconds * max(live, 1) / REDRAW_SHARE)
 
 
-def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
+def curves_from_progress(reports: list[Progress], epochs: int, regression: bool = False) -> go.Figure:
     """The loss-curve figure from the progress reports received so far."""
     steps = np.array([p.step for p in reports])
     return training_curves(
@@ -64,6 +64,7 @@ def curves_from_progress(reports: list[Progress], epochs: int) -> go.Figure:
         np.array([p.kl for p in reports]),
         np.array([p.train_accuracy for p in reports]),
         epochs,
+        regression=regression,
     )
 
 
@@ -74,6 +75,7 @@ def live_training(
     work: Callable[[ProgressCallback], T],
     where: DeltaGenerator | None = None,
     curves: DeltaGenerator | None = None,
+    regression: bool = False,
 ) -> T:
     """Run ``work(on_progress)`` while showing a progress bar, live loss curves and a Stop button.
 
@@ -82,6 +84,7 @@ def live_training(
         what: "model" or "twin": which training a Stop press interrupts (see :func:`interrupted_message`).
         where: where the bar and Stop go (default: here, in a box with the curves under the bar).
         curves: where the loss curves go, if not under the bar.
+        regression: the data term is a Gaussian NLL and the score an RMSE.
 
     Raises:
         BNNInputError: the engine refused the data or settings, or training diverged.
@@ -108,9 +111,9 @@ def live_training(
         bar.progress(
             progress.step / epochs,
             text=f"Step {progress.step:,} of {epochs:,} · {drawing - started:.1f} s · "
-            f"CE {progress.ce:.3f} · KL {progress.kl:.3f}",
+            f"{'NLL' if regression else 'CE'} {progress.ce:.3f} · KL {progress.kl:.3f}",
         )
-        show(curves_from_progress(reports, epochs), where=chart)
+        show(curves_from_progress(reports, epochs, regression), where=chart)
         # Counted from the end of the redraw, so drawing can never take more than its share of the time.
         drawn = time.perf_counter()
         next_draw = drawn + redraw_gap(drawn - drawing, _live)
@@ -145,7 +148,11 @@ def train_live(
         return ready
     heading = f"**Training** on {dataset.name}: {config.train.epochs:,} steps"
     return live_training(
-        heading, config.train.epochs, "model", lambda report: sources.obtain_run(dataset, config, report)
+        heading,
+        config.train.epochs,
+        "model",
+        lambda report: sources.obtain_run(dataset, config, report),
+        regression=dataset.task == "regression",
     )
 
 

@@ -1,0 +1,105 @@
+"""Regression in the dashboard through Streamlit's AppTest: train a 1-D set from the sidebar, see its bands and
+one sample's function, resample it, draw 30 at once, and find the classification-only pages saying so."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
+from bnn_core.regression import axis_grid, curve_bands, sample_curves
+from tests.test_app import APP, TIMEOUT, _charts, _train
+from ui import state
+
+
+@pytest.fixture(scope="module")
+def cubic_run() -> TrainedRun:
+    return train_run(load_builtin("cubic"), RunConfig(train=TrainConfig(epochs=300), samples=50))
+
+
+def _page(run: TrainedRun) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.RUN] = run
+    return at.run()
+
+
+def _trace(spec: dict, name_start: str) -> dict:
+    return next(trace for trace in spec["data"] if trace.get("name", "").startswith(name_start))
+
+
+def _values(cell: dict | list) -> np.ndarray:
+    """An array from a figure's JSON: a list, or plotly's typed array ({"dtype": "f8", "bdata": base64})."""
+    if isinstance(cell, dict):
+        return np.frombuffer(base64.b64decode(cell["bdata"]), dtype=np.dtype(cell["dtype"]))
+    return np.asarray(cell, dtype=np.float64)
+
+
+def test_a_regression_set_trains_from_the_sidebar_and_shows_bands_and_metrics() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key=state.DATASET_WIDGET).set_value("sine_gap")
+    at.number_input(key="form_epochs").set_value(200)
+    _train(at)
+    assert not at.exception and not at.error
+    run = at.session_state[state.RUN]
+    assert run.task == "regression" and run.config.data.task == "regression" and run.fit.engine == "fast"
+    charts = _charts(at)
+    assert {"Data, mean and uncertainty", "Posterior sample #0"} <= set(charts)
+    labels = {metric.label for metric in at.metric}
+    assert {"Train RMSE", "Test RMSE", "NLL", "Noise σ", "50% coverage", "90% coverage", "95% coverage"} <= labels
+
+
+def test_the_bands_chart_draws_what_the_engine_computes(cubic_run: TrainedRun) -> None:
+    """The mean line and both bands on screen are the engine's, along an axis reaching past the data."""
+    at = _page(cubic_run)
+    spec = _charts(at)["Data, mean and uncertainty"]
+    raw = axis_grid(cubic_run.data, 0)
+    bands = curve_bands(cubic_run.model, cubic_run.likelihood, cubic_run.data, raw, 50, cubic_run.config.seed)
+    mean = _trace(spec, "mean of")
+    np.testing.assert_allclose(_values(mean["x"]), raw[:, 0])
+    np.testing.assert_allclose(_values(mean["y"]), bands.mean)
+    epistemic = _trace(spec, "epistemic")
+    np.testing.assert_allclose(_values(epistemic["y"]), bands.mean + 2 * bands.epistemic)
+    total = _trace(spec, "total")
+    np.testing.assert_allclose(_values(total["y"]), bands.mean + 2 * bands.total)
+    data_x = cubic_run.data.dataset.x[:, 0]
+    assert (
+        _values(mean["x"]).min() < data_x.min() and _values(mean["x"]).max() > data_x.max()
+    )  # the axis reaches past the data
+    points = _trace(spec, "train rows")
+    assert len(_values(points["x"])) == int((~cubic_run.data.is_test).sum())
+
+
+def test_resample_draws_the_next_sample_function_and_spaghetti_draws_thirty(cubic_run: TrainedRun) -> None:
+    at = _page(cubic_run)
+    first = _trace(_charts(at)["Posterior sample #0"], "sample #0")
+    at.button(key="resample").click().run()
+    second = _trace(_charts(at)["Posterior sample #1"], "sample #1")
+    raw = axis_grid(cubic_run.data, 0)
+    expected = sample_curves(cubic_run.model, cubic_run.data, raw, 0, 2, cubic_run.config.seed)
+    np.testing.assert_allclose(_values(first["y"]), expected[0])
+    np.testing.assert_allclose(_values(second["y"]), expected[1])
+    at.toggle(key="regression_spaghetti").set_value(True).run()
+    spec = _charts(at)["Posterior sample #1"]
+    lines = [trace for trace in spec["data"] if trace.get("mode") == "lines"]
+    assert len(lines) == 30 and not at.exception
+
+
+@pytest.mark.parametrize("page", ["uncertainty_map", "truck_probe", "calibration"])
+def test_classification_pages_say_they_are_for_classification(cubic_run: TrainedRun, page: str) -> None:
+    at = _page(cubic_run)
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception and not at.error
+    assert any("is for classification" in info.value for info in at.info)
+
+
+def test_the_data_page_describes_a_regression_set(cubic_run: TrainedRun) -> None:
+    at = _page(cubic_run)
+    at.session_state[state.CHOSEN_DATASET] = "cubic"
+    at.switch_page("app_pages/data.py").run()
+    assert not at.exception
+    assert any("regression of y" in caption.value for caption in at.caption)
+    assert "y against x" in {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}

@@ -1,0 +1,176 @@
+"""Plotly figures of a 1-D regression: the data, the posterior mean and its bands; one or many sample functions.
+
+Plain arrays in, a figure out, sized for a projector like :mod:`ui.figures`. The bands are ±2 std: the
+epistemic band (what more data would shrink) inside the total band (epistemic and noise together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnn_core.regression import Bands
+
+from .figures import TEST_SYMBOL, TRAIN_SYMBOL, layout_spec, unvalidated_figure
+
+MEAN_COLOR = "#0072B2"
+EPISTEMIC_FILL = "rgba(230, 159, 0, 0.45)"  # Okabe–Ito orange
+TOTAL_FILL = "rgba(86, 180, 233, 0.28)"  # Okabe–Ito sky blue
+SAMPLE_COLOR = "#D55E00"
+SPAGHETTI_COLOR = "rgba(213, 94, 0, 0.30)"
+POINT_COLOR = "#111111"
+BAND_WIDTH = 2.0  # the bands are mean ± 2 std: about 95% of a normal
+
+
+@dataclass(frozen=True, eq=False)
+class Observations:
+    """The rows drawn as points. Shape: every array (N,); ``hover`` N strings."""
+
+    x: np.ndarray
+    y: np.ndarray
+    is_test: np.ndarray
+    hover: list[str]
+
+
+def _points(points: Observations) -> list[dict]:
+    """Training rows as dots, held-out rows as open diamonds, each with its hover."""
+    traces = []
+    for name, rows, symbol in (
+        ("train rows", ~points.is_test, TRAIN_SYMBOL),
+        ("test rows", points.is_test, f"{TEST_SYMBOL}-open"),
+    ):
+        if rows.any():
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": points.x[rows],
+                    "y": points.y[rows],
+                    "mode": "markers",
+                    "name": name,
+                    "marker": {"color": POINT_COLOR, "size": 10, "symbol": symbol, "line": {"width": 2}},
+                    "text": [text for text, keep in zip(points.hover, rows, strict=True) if keep],
+                    "hovertemplate": "%{text}<extra></extra>",
+                }
+            )
+    return traces
+
+
+def _band(grid: np.ndarray, centre: np.ndarray, half: np.ndarray, name: str, fill: str, hover: str) -> list[dict]:
+    """A filled band centre ± half (G,) as two traces: its lower edge, then its upper edge filled down to it."""
+    edge = {"type": "scatter", "x": grid, "mode": "lines", "line": {"width": 0}, "legendgroup": name}
+    return [
+        {**edge, "y": centre - half, "showlegend": False, "hoverinfo": "skip"},
+        {**edge, "y": centre + half, "fill": "tonexty", "fillcolor": fill, "name": name, "hovertemplate": hover},
+    ]
+
+
+def _layout(title: str, axis_titles: tuple[str, str], y_range: tuple[float, float]) -> dict:
+    """The layout of both charts. The legend stands right of the plot, not under it: legends of different
+    lengths under two plots side by side would make them different heights, and their y-axes are compared."""
+    layout = layout_spec(title, None)
+    layout["legend"] = {**layout["legend"], "orientation": "v", "yref": "paper", "y": 1.0, "yanchor": "top",
+                        "x": 1.02, "xanchor": "left"}  # fmt: skip
+    layout["xaxis"] = {"title": {"text": axis_titles[0]}, "zeroline": False}
+    layout["yaxis"] = {"title": {"text": axis_titles[1]}, "zeroline": False, "range": list(y_range)}
+    layout["margin"] = {"l": 72, "r": 10, "t": 60, "b": 60}
+    layout["hovermode"] = "closest"
+    return layout
+
+
+def value_range(bands: Bands, points: Observations) -> tuple[float, float]:
+    """A y-range holding the data and the total band, with a margin; the same for both charts side by side."""
+    low = min(float(np.min(bands.mean - BAND_WIDTH * bands.total)), float(np.min(points.y)))
+    high = max(float(np.max(bands.mean + BAND_WIDTH * bands.total)), float(np.max(points.y)))
+    margin = 0.05 * (high - low or 1.0)
+    return low - margin, high + margin
+
+
+def band_figure(
+    grid: np.ndarray,
+    bands: Bands,
+    points: Observations,
+    samples: int,
+    axis_titles: tuple[str, str],
+    y_range: tuple[float, float],
+) -> go.Figure:
+    """The data, the posterior mean of ``samples`` draws, and its epistemic and total ±2 std bands along
+    ``grid`` (G,)."""
+    std = "±2 std: %{customdata:.3g}<extra></extra>"
+    traces = [
+        *_band(grid, bands.mean, BAND_WIDTH * bands.total, "total ±2σ", TOTAL_FILL,
+               "x %{x:.3g}<br>total (epistemic and noise) " + std),
+        *_band(grid, bands.mean, BAND_WIDTH * bands.epistemic, "epistemic ±2σ", EPISTEMIC_FILL,
+               "x %{x:.3g}<br>epistemic (the networks disagree) " + std),
+        {
+            "type": "scatter",
+            "x": grid,
+            "y": bands.mean,
+            "mode": "lines",
+            "name": f"mean of {samples}",
+            "line": {"color": MEAN_COLOR, "width": 4},
+            "hovertemplate": "x %{x:.3g}<br>mean %{y:.3g}<extra></extra>",
+        },
+        *_points(points),
+    ]  # fmt: skip
+    traces[1]["customdata"] = BAND_WIDTH * bands.total
+    traces[3]["customdata"] = BAND_WIDTH * bands.epistemic
+    return unvalidated_figure(traces, _layout("Data, mean and uncertainty", axis_titles, y_range))
+
+
+def sample_figure(
+    grid: np.ndarray,
+    curves: np.ndarray,
+    first: int,
+    points: Observations,
+    axis_titles: tuple[str, str],
+    y_range: tuple[float, float],
+) -> go.Figure:
+    """The function of posterior sample #first along ``grid`` (G,); with several curves (S, G), draws
+    #first … #first + S − 1 thin, behind #first."""
+    traces = []
+    if len(curves) > 1:
+        for i, curve in enumerate(curves[1:], start=first + 1):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": grid,
+                    "y": curve,
+                    "mode": "lines",
+                    "line": {"color": SPAGHETTI_COLOR, "width": 1.5},
+                    "name": f"{len(curves) - 1} more samples",
+                    "legendgroup": "spaghetti",
+                    "showlegend": i == first + 1,
+                    "hovertemplate": f"sample #{i}<br>x %{{x:.3g}}<br>f %{{y:.3g}}<extra></extra>",
+                }
+            )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": grid,
+            "y": curves[0],
+            "mode": "lines",
+            "name": f"sample #{first}",
+            "line": {"color": SAMPLE_COLOR, "width": 4},
+            "hovertemplate": f"sample #{first}<br>x %{{x:.3g}}<br>f %{{y:.3g}}<extra></extra>",
+        }
+    )
+    traces += _points(points)
+    return unvalidated_figure(traces, _layout(f"Posterior sample #{first}", axis_titles, y_range))
+
+
+def target_scatter(x: np.ndarray, y: np.ndarray, x_title: str, y_title: str) -> go.Figure:
+    """A regression set's target (N,) against one feature (N,), before any model."""
+    trace = {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "mode": "markers",
+        "marker": {"color": POINT_COLOR, "size": 9},
+        "hovertemplate": f"{x_title} %{{x:.3g}}<br>{y_title} %{{y:.3g}}<extra></extra>",
+    }
+    layout = layout_spec(f"{y_title} against {x_title}", 360)
+    layout["xaxis"] = {"title": {"text": x_title}}
+    layout["yaxis"] = {"title": {"text": y_title}}
+    return unvalidated_figure([trace], layout)
