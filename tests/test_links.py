@@ -42,12 +42,15 @@ def _random_config(chance: random.Random) -> RunConfig:
         return chance.choice(setting.ladder) if setting.ladder else setting.default
 
     return RunConfig(
-        data=DataConfig(dataset=pick("dataset"), test_size=chance.choice([0.0, 0.25, 0.3]), scale=pick("scale")),
+        data=DataConfig(dataset=pick("dataset"), task=pick("task"), test_size=chance.choice([0.0, 0.25, 0.3]),
+                        scale=pick("scale")),
         model=ModelConfig(
-            hidden=tuple(chance.choice([1, 7, 100]) for _ in range(chance.randint(1, 4))),
+            hidden=tuple(chance.choice([1, 7, 100]) for _ in range(chance.randint(0, 4))),
             activation=pick("activation"),
             prior_mu=chance.choice([0.0, -0.35, 1.5]),
             prior_sigma=pick("prior_sigma"),
+            noise=pick("noise"),
+            noise_sigma=pick("noise_sigma"),
         ),
         train=TrainConfig(epochs=chance.randint(1, 100_000), lr=pick("lr"), kl_weight=pick("kl_weight"),
                           kl_reduction=pick("kl_reduction"), engine=pick("engine")),

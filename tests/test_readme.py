@@ -31,3 +31,12 @@ def test_the_python_example_in_the_readme_runs(tmp_path, monkeypatch) -> None:
     exec(compile(block.replace("epochs=1000", "epochs=50"), "README.md", "exec"), namespace)
     assert namespace["probs"].shape == (100, 5, 3)
     assert (tmp_path / "runs" / "iris" / "model.safetensors").is_file()
+
+
+def test_the_regression_example_in_the_readme_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    block = next(block for block in blocks if 'load_builtin("cubic")' in block)
+    namespace: dict[str, object] = {}
+    exec(compile(block.replace("epochs=3000", "epochs=100"), "README.md", "exec"), namespace)
+    assert namespace["grid"].shape == (200, 1) and namespace["bands"].epistemic.shape == (200,)
+    assert namespace["run"].task == "regression"

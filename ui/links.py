@@ -104,7 +104,7 @@ def _value(setting: Setting, text: str) -> object:
     if setting.kind is str:
         return text
     if isinstance(setting.default, tuple):
-        return [_number(part, int) for part in text.split(",")]
+        return [] if text.strip() == "0" else [_number(part, int) for part in text.split(",")]  # 0: no hidden layer
     return _number(text, setting.kind)
 
 
@@ -180,7 +180,7 @@ def settings_params(config: RunConfig, preset: str | None) -> dict[str, str]:
 
 def _text(value: object) -> str:
     if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
+        return ",".join(str(v) for v in value) or "0"  # no hidden layer, as on the command line
     return str(value)  # the shortest text that reads back as the same number
 
 
