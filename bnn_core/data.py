@@ -13,6 +13,7 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -165,6 +166,42 @@ def load_builtin(name: str) -> Dataset:
             tuple(str(f) for f in bunch.feature_names),
             tuple(str(c) for c in bunch.target_names),
         )
+    )
+
+
+EDITED = " (edited)"  # the end of an edited set's name: "csv:cubic (edited)"
+
+
+def edit_rows(dataset: Dataset, drop: Sequence[int] = (), add_x: np.ndarray | None = None,
+              add_y: np.ndarray | None = None) -> Dataset:  # fmt: skip
+    """A regression set with rows ``drop`` left out and rows (M, D) with targets (M,) added at its end: the
+    points a user clicks in or out of a chart. It is named ``csv:<the original name> (edited)``, a user's data,
+    so that it never passes for the built-in set.
+
+    Raises:
+        BNNInputError: the set is not a regression set, a row to drop does not exist, an added row is not D
+            finite numbers with a finite target, or fewer than 2 rows would be left.
+    """
+    if dataset.task != "regression":
+        raise BNNInputError(f"Points can only be added to a regression set; {dataset.name} has classes.")
+    bad = sorted(i for i in set(drop) if not 0 <= i < dataset.n_rows)
+    if bad:
+        raise BNNInputError(f"There is no row {bad[0]} to remove; the rows are 0 to {dataset.n_rows - 1}.")
+    add_x = np.zeros((0, dataset.n_features)) if add_x is None else checked_rows(add_x, dataset.n_features, "new rows")
+    add_y = np.zeros(0) if add_y is None else np.asarray(add_y, dtype=np.float64).reshape(-1)
+    if len(add_y) != len(add_x) or not np.isfinite(add_y).all():
+        raise BNNInputError(f"Each of the {len(add_x)} new rows needs one finite target, got {add_y.tolist()[:5]}.")
+    keep = np.setdiff1d(np.arange(dataset.n_rows), np.asarray(list(drop), dtype=np.int64))
+    if len(keep) + len(add_x) < 2:
+        raise BNNInputError("A regression set needs at least 2 rows; this edit would leave fewer.")
+    root = dataset.name.removeprefix(CSV_PREFIX).removesuffix(EDITED)
+    return Dataset(
+        f"{CSV_PREFIX}{root}{EDITED}",
+        np.vstack([dataset.x[keep], add_x]),
+        np.concatenate([dataset.y[keep], add_y]),
+        dataset.feature_names,
+        (),
+        label_column=dataset.label_column,
     )
 
 

@@ -22,6 +22,10 @@ SAMPLE_COLOR = "#D55E00"
 SPAGHETTI_COLOR = "rgba(213, 94, 0, 0.30)"
 POINT_COLOR = "#111111"
 BAND_WIDTH = 2.0  # the bands are mean ± 2 std: about 95% of a normal
+# Plotly reports clicks on data points only, so an invisible grid of points covers the plot: a click anywhere lands
+# on one of them. 60 × 40 puts a grid point within about 1.5% of the axes of any click.
+CLICK_GRID = (60, 40)
+CLICK_NAME = "click to add a point"
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,8 +39,9 @@ class Observations:
 
 
 def _points(points: Observations) -> list[dict]:
-    """Training rows as dots, held-out rows as open diamonds, each with its hover."""
+    """Training rows as dots, held-out rows as open diamonds, each with its hover and its row number (customdata)."""
     traces = []
+    rows_of = np.arange(len(points.x))
     for name, rows, symbol in (
         ("train rows", ~points.is_test, TRAIN_SYMBOL),
         ("test rows", points.is_test, f"{TEST_SYMBOL}-open"),
@@ -51,6 +56,7 @@ def _points(points: Observations) -> list[dict]:
                     "name": name,
                     "marker": {"color": POINT_COLOR, "size": 10, "symbol": symbol, "line": {"width": 2}},
                     "text": [text for text, keep in zip(points.hover, rows, strict=True) if keep],
+                    "customdata": rows_of[rows],
                     "hovertemplate": "%{text}<extra></extra>",
                 }
             )
@@ -79,6 +85,22 @@ def _layout(title: str, axis_titles: tuple[str, str], y_range: tuple[float, floa
     return layout
 
 
+def click_grid(x_range: tuple[float, float], y_range: tuple[float, float]) -> dict:
+    """The invisible points that catch a click anywhere on the plot (see :data:`CLICK_GRID`)."""
+    across, up = CLICK_GRID
+    xs, ys = np.meshgrid(np.linspace(*x_range, across), np.linspace(*y_range, up))
+    return {
+        "type": "scatter",
+        "x": xs.ravel(),
+        "y": ys.ravel(),
+        "mode": "markers",
+        "name": CLICK_NAME,
+        "marker": {"size": 14, "opacity": 0.0},
+        "showlegend": False,
+        "hoverinfo": "none",  # no label, but clicks still register ("skip" would drop them)
+    }
+
+
 def value_range(bands: Bands, points: Observations) -> tuple[float, float]:
     """A y-range holding the data and the total band, with a margin; the same for both charts side by side."""
     low = min(float(np.min(bands.mean - BAND_WIDTH * bands.total)), float(np.min(points.y)))
@@ -94,11 +116,12 @@ def band_figure(
     samples: int,
     axis_titles: tuple[str, str],
     y_range: tuple[float, float],
+    clickable: bool = False,
 ) -> go.Figure:
     """The data, the posterior mean of ``samples`` draws, and its epistemic and total ±2 std bands along
-    ``grid`` (G,)."""
+    ``grid`` (G,); ``clickable`` adds the invisible grid that lets a click add a point anywhere."""
     std = "±2 std: %{customdata:.3g}<extra></extra>"
-    traces = [
+    traces = [*([click_grid((float(grid[0]), float(grid[-1])), y_range)] if clickable else []),
         *_band(grid, bands.mean, BAND_WIDTH * bands.total, "total ±2σ", TOTAL_FILL,
                "x %{x:.3g}<br>total (epistemic and noise) " + std),
         *_band(grid, bands.mean, BAND_WIDTH * bands.epistemic, "epistemic ±2σ", EPISTEMIC_FILL,
@@ -114,9 +137,13 @@ def band_figure(
         },
         *_points(points),
     ]  # fmt: skip
-    traces[1]["customdata"] = BAND_WIDTH * bands.total
-    traces[3]["customdata"] = BAND_WIDTH * bands.epistemic
-    return unvalidated_figure(traces, _layout("Data, mean and uncertainty", axis_titles, y_range))
+    first_band = 1 if clickable else 0
+    traces[first_band + 1]["customdata"] = BAND_WIDTH * bands.total
+    traces[first_band + 3]["customdata"] = BAND_WIDTH * bands.epistemic
+    layout = _layout("Data, mean and uncertainty", axis_titles, y_range)
+    layout["xaxis"]["range"] = [float(grid[0]), float(grid[-1])]
+    layout["clickmode"] = "event+select"
+    return unvalidated_figure(traces, layout)
 
 
 def sample_figure(

@@ -39,6 +39,9 @@ LINK_READ = "bnn_link_read"  # the URL this session opened with has been applied
 LINK_POINT = "bnn_link_point"  # the truck page's point from the URL, applied when that page first draws
 SAVED_NAMES = "bnn_saved_names"  # the run names this session saved into the shared runs folder
 PAGE_PARAMS = "bnn_page_params"  # this page's part of the URL (axes, map colouring, probe point)
+EDITED_DATASET = "bnn_edited_dataset"  # a regression set with points clicked in or out (a Dataset)
+UNEDITED_RUN = "bnn_unedited_run"  # the run on screen before the first clicked point, for Clear
+EDIT_COUNT = "bnn_edit_count"  # clicks handled so far: part of the chart's key, so no click is handled twice
 
 
 @dataclass
@@ -59,17 +62,19 @@ def builtin_dataset(name: str) -> Dataset:
     return load_builtin(name)
 
 
+def _own_datasets() -> list[Dataset]:
+    """The user's own data: their CSV once uploaded, and a regression set they clicked points into."""
+    return [d for d in (st.session_state.get(USER_DATASET), st.session_state.get(EDITED_DATASET)) if d is not None]
+
+
 def dataset_names() -> list[str]:
-    """The datasets a user can train on: the built-ins, plus their CSV once uploaded."""
-    user = st.session_state.get(USER_DATASET)
-    return [*BUILTIN_DATASETS, *([user.name] if user is not None else [])]
+    """The datasets a user can train on: the built-ins, plus their own."""
+    return [*BUILTIN_DATASETS, *(dataset.name for dataset in _own_datasets())]
 
 
 def dataset_by_name(name: str) -> Dataset:
-    user = st.session_state.get(USER_DATASET)
-    if user is not None and name == user.name:
-        return user
-    return builtin_dataset(name)
+    own = next((dataset for dataset in _own_datasets() if dataset.name == name), None)
+    return own if own is not None else builtin_dataset(name)
 
 
 def chosen_dataset_name() -> str:
