@@ -128,3 +128,14 @@ def test_load_benchmark_lowers_the_browsers_and_never_the_server() -> None:
     assert seen["server"] == (own_group, 0)
     assert seen["driver"] == (own_group, 19)  # its threads lowered, its group (the server's) not
     assert seen["browser"] == ("19" if own_group != "-" else "-", 19)
+
+
+def test_warm_start_benchmark_shows_a_warm_start_shrinking_the_bands() -> None:
+    """The reason a clicked-in point retrains afresh, as the README gives it for seed 0."""
+    out = _run("warm_start.py", "--seeds", "0-0")
+    rows = {line.split("|")[2].strip(): [float(v) for v in line.split("|")[3].split("·")] for line in
+            out.splitlines() if line.startswith("| 0 |")}  # fmt: skip
+    assert len(rows) == 6
+    before, fresh, warm = rows["before the click"], rows["afresh on 21 points"], rows["warm start, 3000 more steps"]
+    assert min(fresh[0], fresh[3]) > 0.5 * min(before[0], before[3])  # afresh: the far bands stay
+    assert max(warm[0], warm[3]) < 0.25 * min(before[0], before[3])  # warm: they collapse

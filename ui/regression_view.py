@@ -105,10 +105,9 @@ def band_chart(run: TrainedRun, axis: Axis) -> None:
 def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
     """Add the clicked place as a point, or remove the clicked point; then train afresh with the same settings.
 
-    Not warm-started from the posterior on screen: continuing from it shrank every band (the epistemic std at
-    x = ±6 on cubic fell from 8.5 and 10.8 to 1.4 and 0.9 after one click), and would make the picture depend on the
-    order of the clicks, so that no saved run or link could reproduce it. A fresh run on 21 points takes about
-    0.15 s with the compiled engine.
+    Not warm-started from the posterior on screen: continuing from it shrank every band (benchmarks/warm_start.py),
+    and would make the picture depend on the order of the clicks, so that no saved run or link could reproduce
+    it. A fresh run on 21 points takes about 0.1 s with the compiled engine.
     """
     name = names[point["curve_number"]] if 0 <= point.get("curve_number", -1) < len(names) else None
     dataset = run.data.dataset
