@@ -1,17 +1,44 @@
-"""Calibration: on held-out rows, is each model as often right as it is sure?"""
+"""Calibration: on held-out rows, is each model as often right as it is sure? For regression: do its intervals hold
+as many targets as they claim?"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
+import torch
 
 from bnn_core import TrainedRun, calibration
+from bnn_core.regression import coverage as coverage_of
+from bnn_core.regression import coverage_curve
 from ui import shared, shell
 from ui.calibration_figures import confidence_histogram, reliability_diagram
 from ui.charts import show
+from ui.regression_figures import coverage_figure
 
 HELD_OUT_SHARE = 0.2
+LEVELS = np.linspace(0.05, 0.95, 19)  # the nominal coverages of the regression's intervals
+
+
+def coverage(run: TrainedRun, rows: torch.Tensor, where: str) -> None:
+    """Observed against nominal coverage of the central predictive intervals, on ``rows``."""
+    mask = rows.numpy()
+    y, bands = run.data.dataset.y[mask], run.evaluation.bands.rows(mask)
+    observed = coverage_curve(y, bands, LEVELS)
+    st.markdown(
+        f"Measured on {where}: the share of targets inside the central interval of the predictive normal "
+        f"(mean ± z · total std, from {run.config.samples} samples)."
+    )
+    cells = st.columns(4)
+    for cell, level in zip(cells, (50, 90, 95), strict=False):
+        cell.metric(f"{level}% interval", f"{coverage_of(y, bands, level / 100):.0%}", help=f"Ideally {level}%.")
+    cells[3].metric("NLL", f"{run.metrics['nll']:.3f}", help="Gaussian NLL of the predictive normal.")
+    show(coverage_figure(LEVELS, observed, int(mask.sum())), key="coverage")
+    st.caption(
+        "Above the dashed line the intervals are too wide (under-confident); below it, too narrow. With few "
+        "held-out rows, each step of the curve is one row."
+    )
 
 
 def draw(run: TrainedRun) -> None:
@@ -28,6 +55,9 @@ def draw(run: TrainedRun) -> None:
             config = replace(run.config, data=replace(run.config.data, test_size=HELD_OUT_SHARE))
             if shared.train_and_show(config) is not None:
                 st.rerun()
+    if run.task == "regression":
+        coverage(run, rows, where)
+        return
     twin = shared.twin_for(run)
     if twin is None:
         return
@@ -54,7 +84,8 @@ def draw(run: TrainedRun) -> None:
 
 INTRO = (
     "A calibrated model that says 80% is right 80% of the time. Reliability diagrams bin the held-out "
-    "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin."
+    "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin. "
+    "For regression: an 80% interval should hold 80% of the held-out targets."
 )
 
-shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:", regression=False)
+shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:")

@@ -122,6 +122,11 @@ def coverage(y: np.ndarray, bands: Bands, level: float) -> float:
     return float(np.mean((y >= lower) & (y <= upper)))
 
 
+def coverage_curve(y: np.ndarray, bands: Bands, levels: np.ndarray) -> np.ndarray:
+    """The observed coverage (L,) of each nominal central interval ``levels`` (L,): calibration for regression."""
+    return np.array([coverage(y, bands, float(level)) for level in levels])
+
+
 def noise_sigma_learned(likelihood: Gaussian, data: PreparedData) -> float | None:
     """The one noise σ of a learned or fixed model, in target units; None for the heteroscedastic head."""
     if likelihood.noise == "heteroscedastic":

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
-from bnn_core.regression import axis_grid, curve_bands, sample_curves
+from bnn_core.regression import axis_grid, coverage_curve, curve_bands, sample_curves
 from tests.test_app import APP, TIMEOUT, _charts, _train
 from ui import state
 
@@ -88,12 +88,24 @@ def test_resample_draws_the_next_sample_function_and_spaghetti_draws_thirty(cubi
     assert len(lines) == 30 and not at.exception
 
 
-@pytest.mark.parametrize("page", ["uncertainty_map", "truck_probe", "calibration"])
+@pytest.mark.parametrize("page", ["uncertainty_map", "truck_probe"])
 def test_classification_pages_say_they_are_for_classification(cubic_run: TrainedRun, page: str) -> None:
     at = _page(cubic_run)
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception and not at.error
     assert any("is for classification" in info.value for info in at.info)
+
+
+def test_calibration_becomes_interval_coverage_for_regression(cubic_run: TrainedRun) -> None:
+    at = _page(cubic_run)
+    at.switch_page("app_pages/calibration.py").run()
+    assert not at.exception and not at.error
+    curve = _trace(_charts(at)["Interval coverage"], "BNN")
+    test = cubic_run.data.is_test
+    bands = cubic_run.evaluation.bands.rows(test)
+    expected = coverage_curve(cubic_run.data.dataset.y[test], bands, _values(curve["x"]))
+    np.testing.assert_allclose(_values(curve["y"]), expected)
+    assert {metric.label for metric in at.metric} >= {"50% interval", "90% interval", "95% interval", "NLL"}
 
 
 def test_the_data_page_describes_a_regression_set(cubic_run: TrainedRun) -> None:

@@ -201,3 +201,37 @@ def target_scatter(x: np.ndarray, y: np.ndarray, x_title: str, y_title: str) -> 
     layout["xaxis"] = {"title": {"text": x_title}}
     layout["yaxis"] = {"title": {"text": y_title}}
     return unvalidated_figure([trace], layout)
+
+
+def coverage_figure(levels: np.ndarray, observed: np.ndarray, rows: int, height: int = 440) -> go.Figure:
+    """Observed coverage (L,) of the central predictive intervals against their nominal levels (L,); on the dashed
+    diagonal the intervals hold exactly as many held-out targets as they claim."""
+    traces = [
+        {
+            "type": "scatter",
+            "x": [0, 1],
+            "y": [0, 1],
+            "mode": "lines",
+            "name": "calibrated",
+            "line": {"color": "#777777", "dash": "dash", "width": 2},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "x": levels,
+            "y": observed,
+            "mode": "lines+markers",
+            "name": f"BNN, {rows} held-out rows",
+            "line": {"color": MEAN_COLOR, "width": 4},
+            "marker": {"size": 9},
+            "hovertemplate": "nominal %{x:.0%}<br>observed %{y:.0%}<extra></extra>",
+        },
+    ]
+    layout = layout_spec("Interval coverage", height)
+    layout["xaxis"] = {
+        "title": {"text": "nominal coverage of the central interval"},
+        "range": [0, 1],
+        "tickformat": ".0%",
+    }
+    layout["yaxis"] = {"title": {"text": "share of targets inside"}, "range": [0, 1.02], "tickformat": ".0%"}
+    return unvalidated_figure(traces, layout)

@@ -42,6 +42,8 @@ def read_link_once() -> None:
             f"This link shows a model trained on the CSV {link.csv_dataset!r}. Uploaded files stay in the browser "
             "that uploaded them: upload it on the Data page and train. The default model is shown meanwhile."
         )
+    if link.config is not None:  # the form shows the link's settings, so that Train trains what is on screen
+        fill_form(link.config)
     shown = link.config if link.config is not None else sources.preset_named(sources.FIRST_PRESET).config
     dataset = shown.data.dataset
     problems += _apply_view(link, state.builtin_dataset(dataset).feature_names, dataset)
@@ -247,8 +249,9 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
 
 CLASSIFICATION_ONLY = (
     "**{title}** is for classification, and the run on screen is a regression of {target} on {dataset}. Its "
-    "bands, sample functions and interval coverage are on *Train and resample*. Choose a classification "
-    "dataset (iris, wine, breast_cancer, two_moons, circles) in the sidebar and press Train to use this page."
+    "bands and sample functions are on *Train and resample*, its interval coverage on *Calibration*. Choose a "
+    "classification dataset (iris, wine, breast_cancer, two_moons, circles) in the sidebar and press Train to use "
+    "this page."
 )
 
 
