@@ -121,6 +121,13 @@ PRESETS = (
         "unlike any seen, the BNN's samples split while the plain network is certain.",
         _on("breast_cancer", **_TEXTBOOK, kl_weight=0.003),
     ),
+    Preset(
+        "cubic",
+        "Regression: x³ with noise",
+        "Twenty noisy points of y = x³: the epistemic band (orange) is narrow among them and widens past ±4, where "
+        "there is no data; the noise band stays. Click the chart to add a point there and watch it retrain.",
+        _on("cubic", task="regression"),
+    ),
 )
 PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}
 

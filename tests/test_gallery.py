@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from bnn_core import bnn_map, feature_grid, inside_data, probe, probe_presets, train_twin, training_median, twin_map
 from bnn_core.gallery import PRESETS, PRESETS_BY_SLUG, textbook_config, train_preset
+from bnn_core.regression import curve_bands
 from bnn_core.restore import restore_run
 
 GALLERY = Path(__file__).resolve().parents[1] / "gallery"
@@ -66,6 +68,13 @@ def test_the_presets_show_what_their_notices_say(shipped) -> None:
     assert bnn.epistemic.max() > 0.3
     wine = shipped["wine"]
     assert wine.metrics["test_accuracy"] == 1.0 and wine.evaluation.uncertainty.epistemic.max() > 0.1
+
+
+def test_the_regression_preset_widens_its_band_beyond_the_data(shipped) -> None:
+    run = shipped["cubic"]
+    at = np.array([[-6.0], [0.0], [6.0]])
+    epistemic = curve_bands(run.model, run.likelihood, run.data, at, 200, run.config.seed).epistemic
+    assert run.task == "regression" and min(epistemic[0], epistemic[2]) >= 3 * epistemic[1]
 
 
 @pytest.mark.parametrize("slug", ["textbook", "two-moons", "wine", "breast-cancer"])
