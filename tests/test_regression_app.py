@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,33 @@ def test_the_data_page_describes_a_regression_set(cubic_run: TrainedRun) -> None
     assert not at.exception
     assert any("regression of y" in caption.value for caption in at.caption)
     assert "y against x" in {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
+
+
+HOUSES = (
+    "area,rooms,price\n" + "".join(f"{40 + 3 * i},{1 + i % 4},{100 + 7.5 * i + (i % 5)}\n" for i in range(40))
+).encode()
+
+
+def _data_page() -> AppTest:
+    at = AppTest.from_file(str(Path(APP).parent / "app_pages" / "data.py"), default_timeout=TIMEOUT)
+    at.session_state[state.FORM_CONFIG] = RunConfig(train=TrainConfig(epochs=100), samples=20)
+    return at.run()
+
+
+def test_a_csv_upload_guesses_the_task_from_the_target_column_and_the_switch_changes_it() -> None:
+    at = _data_page()
+    at.file_uploader(key="csv_upload").set_value(("houses.csv", HOUSES, "text/csv")).run()
+    at.selectbox(key="csv_label:houses.csv").set_value("price").run()
+    assert at.get("button_group"), "the task's segmented control is on the page"
+    assert at.session_state["csv_task:houses.csv:price"] == "regression"  # 40 fractional prices
+    at.button(key="use_csv").click().run()
+    assert not at.exception and not at.error
+    run = at.session_state[state.RUN]
+    assert run.task == "regression" and run.data.dataset.target_name == "price" and run.config.data.task == "regression"
+    at.selectbox(key="csv_label:houses.csv").set_value("rooms").run()
+    assert at.session_state["csv_task:houses.csv:rooms"] == "classification"  # four whole numbers
+    at.session_state["csv_task:houses.csv:rooms"] = "regression"  # the user switches it
+    at.button(key="use_csv").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.RUN].task == "regression"
+    assert at.session_state[state.RUN].data.dataset.target_name == "rooms"
