@@ -146,3 +146,11 @@ def test_a_csv_upload_guesses_the_task_from_the_target_column_and_the_switch_cha
     assert not at.exception and not at.error
     assert at.session_state[state.RUN].task == "regression"
     assert at.session_state[state.RUN].data.dataset.target_name == "rooms"
+
+
+@pytest.mark.parametrize("page", ["train_and_resample", "uncertainty_map", "truck_probe", "calibration", "data",
+                                  "how_it_works"])  # fmt: skip
+def test_every_page_draws_a_regression_run_without_an_error(cubic_run: TrainedRun, page: str) -> None:
+    at = _page(cubic_run)
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception and not at.error
