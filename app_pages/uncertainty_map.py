@@ -7,7 +7,7 @@ import streamlit as st
 
 from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median, twin_map
 from bnn_core.probing import GRID_MARGIN
-from ui import links, shared, shell, state
+from ui import links, regression_view, shared, shell, state
 from ui.charts import show
 from ui.map_figures import grid_heatmap
 
@@ -60,6 +60,9 @@ def _outside_share(run: TrainedRun, grid: FeatureGrid, values: np.ndarray) -> tu
 
 
 def draw(run: TrainedRun) -> None:
+    if run.task == "regression":  # one input axis: the map is the band chart
+        regression_view.bands_map(run)
+        return
     names = list(run.data.dataset.feature_names)
     for key, default in (("map_x", names[0]), ("map_y", names[min(1, len(names) - 1)])):
         state.restore(key)
@@ -122,4 +125,4 @@ INTRO = (
 )
 
 HEADING = "Where does it know, and where does it guess?"
-shell.run_page("Uncertainty map", HEADING, INTRO, draw, ":material/map:", regression=False)
+shell.run_page("Uncertainty map", HEADING, INTRO, draw, ":material/map:")

@@ -41,6 +41,7 @@ from bnn_core.sample import sample_outputs, sample_probs
 from bnn_core.train import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import gap_oracle
 import linear_oracle
 
 
@@ -385,3 +386,10 @@ def test_the_heteroscedastic_head_learns_noise_that_grows_with_x(seed: int) -> N
     truth = np.array([0.85, 0.1, 0.85])
     assert np.all(aleatoric > truth / 2) and np.all(aleatoric < truth * 2)
     assert run.fit.engine == "fast"
+
+
+def test_mean_field_vi_does_not_bulge_in_the_gap() -> None:
+    """The README's claim about the gap set, for its first row: with the textbook ELBO the epistemic std in the
+    middle of the gap stays below its value at the edges (0.77 for seed 0; benchmarks/gap_oracle.py prints the
+    rest). The issue's oracle asked for the opposite; mean-field VI is known not to give it."""
+    assert gap_oracle.middle_over_edges((50,), "relu", 1.0, 1.0, 6000, seed=0) < 1.0

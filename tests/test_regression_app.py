@@ -89,12 +89,22 @@ def test_resample_draws_the_next_sample_function_and_spaghetti_draws_thirty(cubi
     assert len(lines) == 30 and not at.exception
 
 
-@pytest.mark.parametrize("page", ["uncertainty_map", "truck_probe"])
-def test_classification_pages_say_they_are_for_classification(cubic_run: TrainedRun, page: str) -> None:
+def test_the_truck_page_says_it_is_for_classification(cubic_run: TrainedRun) -> None:
     at = _page(cubic_run)
-    at.switch_page(f"app_pages/{page}.py").run()
+    at.switch_page("app_pages/truck_probe.py").run()
     assert not at.exception and not at.error
     assert any("is for classification" in info.value for info in at.info)
+
+
+def test_the_map_of_a_regression_is_its_band_chart(cubic_run: TrainedRun) -> None:
+    at = _page(cubic_run)
+    at.switch_page("app_pages/uncertainty_map.py").run()
+    assert not at.exception and not at.error
+    raw = axis_grid(cubic_run.data, 0)
+    bands = curve_bands(cubic_run.model, cubic_run.likelihood, cubic_run.data, raw, 50, cubic_run.config.seed)
+    spec = _charts(at)["Data, mean and uncertainty"]
+    np.testing.assert_allclose(_values(_trace(spec, "epistemic")["y"]), bands.mean + 2 * bands.epistemic)
+    assert not any(trace.get("name") == "click to add a point" for trace in spec["data"])
 
 
 def test_calibration_becomes_interval_coverage_for_regression(cubic_run: TrainedRun) -> None:

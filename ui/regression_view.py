@@ -201,3 +201,17 @@ def draw(run: TrainedRun) -> None:
         band_chart(run, axis)
     with right:
         sample_panel(run, axis)
+
+
+def bands_map(run: TrainedRun) -> None:
+    """The uncertainty map of a regression: the bands along one input, where the epistemic part widens."""
+    _, view = st.columns([4, 1.3], vertical_alignment="center")
+    with view:
+        axis = choose_axis(run)
+    figure = band_figure(axis.grid, axis.bands, axis.points, run.config.samples, axis.titles, axis.y_range)
+    show(figure, key="map_bands", name=f"{state.run_label(run)}-map-bands")
+    st.caption(
+        "With one input on the axis the map is a band chart: the epistemic band (the posterior's networks disagree) "
+        "widens away from the data and the total band adds the noise. Clicking points in or out is on *Train and "
+        "resample*."
+    )

@@ -249,7 +249,8 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
 
 CLASSIFICATION_ONLY = (
     "**{title}** is for classification, and the run on screen is a regression of {target} on {dataset}. Its "
-    "bands and sample functions are on *Train and resample*, its interval coverage on *Calibration*. Choose a "
+    "bands and sample functions are on *Train and resample* and *Uncertainty map*, its interval coverage on "
+    "*Calibration*. Choose a "
     "classification dataset (iris, wine, breast_cancer, two_moons, circles) in the sidebar and press Train to use "
     "this page."
 )
