@@ -18,7 +18,7 @@ from bnn_core import (
     likely_label_column,
     read_csv,
 )
-from bnn_core.data import likely_task, rows_note
+from bnn_core.data import guess_task, rows_note
 from bnn_core.settings import SETTINGS
 from ui import saved, shared, shell, state
 from ui.calibration_figures import class_balance, scatter_matrix
@@ -89,7 +89,7 @@ def csv_upload() -> None:
     )
     task_key = f"csv_task:{uploaded.name}:{label}"
     if task_key not in st.session_state:  # a guess from the column, until the user switches it
-        st.session_state[task_key] = likely_task(preview, label)
+        st.session_state[task_key] = guess_task(content, label, name=uploaded.name)
     task = st.segmented_control(
         SETTINGS["task"].label, SETTINGS["task"].choices, key=task_key, help=SETTINGS["task"].help
     )

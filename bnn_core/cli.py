@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO
 
 from .archive import unpacked_run
 from .config import CSV_PREFIX, RunConfig
-from .data import Dataset, csv_preview, likely_task, load_builtin, read_csv, rows_note
+from .data import Dataset, guess_task, load_builtin, read_csv, rows_note
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
 from .gallery import Preset, build_gallery
@@ -169,11 +169,7 @@ def _load_data(args: argparse.Namespace) -> Dataset:
         raise BNNInputError(
             "--csv needs --label COLUMN (the classes) or --target COLUMN (a regression target), the column to predict."
         )
-    task = args.task
-    if task is None:
-        preview = csv_preview(args.csv)
-        task = likely_task(preview, args.label) if args.label in preview.columns else "classification"
-    return read_csv(args.csv, args.label, task=task)
+    return read_csv(args.csv, args.label, task=args.task or guess_task(args.csv, args.label))
 
 
 class ProgressBar:

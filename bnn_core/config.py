@@ -39,12 +39,15 @@ class DataConfig:
     """How the chosen dataset is split and scaled."""
 
     dataset: str = default("dataset")  # a built-in name, or "csv:<file name>" for a user's CSV
-    task: str = default("task")  # "classification" or "regression": what the dataset's target is
+    task: str = default("task")  # "classification" or "regression": a built-in set's own; a CSV's as it was read
     test_size: float = default("test_size")  # share of rows held out, stratified; 0 trains on everything
     scale: str = default("scale")  # "standard": z-score fitted on training rows only; "none": raw features
 
     def __post_init__(self) -> None:
         _validate(self)
+        if self.dataset in BUILTIN_DATASETS:  # a built-in set has one task, so equal runs have equal configs
+            task = "regression" if self.dataset in REGRESSION_DATASETS else "classification"
+            object.__setattr__(self, "task", task)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class ModelConfig:
     prior_mu: float = default("prior_mu")  # prior mean of every weight and bias
     prior_sigma: float = default("prior_sigma")  # prior std of every weight and bias; also the starting std
     noise: str = default("noise")  # regression: "learned", "fixed" or "heteroscedastic" noise σ
-    noise_sigma: float = default("noise_sigma")  # regression, target units: the fixed σ, or a learned σ's start
+    noise_sigma: float = default("noise_sigma")  # regression, target units: the fixed σ
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -84,6 +84,8 @@ class Dataset:
     # Every CSV column in file order with its use: "label", "feature", "one-hot (3 levels)", "dropped: date"...
     column_fates: tuple[tuple[str, str], ...] = ()
     dropped_rows: int = 0  # CSV rows left out for a missing cell in a column in use
+    # (N,) bool: rows this set itself holds out, in place of a random split (an edited set keeps its split)
+    held_out: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -173,10 +175,13 @@ EDITED = " (edited)"  # the end of an edited set's name: "csv:cubic (edited)"
 
 
 def edit_rows(dataset: Dataset, drop: Sequence[int] = (), add_x: np.ndarray | None = None,
-              add_y: np.ndarray | None = None) -> Dataset:  # fmt: skip
+              add_y: np.ndarray | None = None, is_test: np.ndarray | None = None) -> Dataset:  # fmt: skip
     """A regression set with rows ``drop`` left out and rows (M, D) with targets (M,) added at its end: the
     points a user clicks in or out of a chart. It is named ``csv:<the original name> (edited)``, a user's data,
     so that it never passes for the built-in set.
+
+    ``is_test`` (N,), the split of the run being edited, is kept: the remaining rows stay on their side and the
+    added ones are training rows, so that a click never moves other points between train and test.
 
     Raises:
         BNNInputError: the set is not a regression set, a row to drop does not exist, an added row is not D
@@ -192,8 +197,12 @@ def edit_rows(dataset: Dataset, drop: Sequence[int] = (), add_x: np.ndarray | No
     if len(add_y) != len(add_x) or not np.isfinite(add_y).all():
         raise BNNInputError(f"Each of the {len(add_x)} new rows needs one finite target, got {add_y.tolist()[:5]}.")
     keep = np.setdiff1d(np.arange(dataset.n_rows), np.asarray(list(drop), dtype=np.int64))
-    if len(keep) + len(add_x) < 2:
-        raise BNNInputError("A regression set needs at least 2 rows; this edit would leave fewer.")
+    held_out = (
+        None if is_test is None else np.concatenate([np.asarray(is_test, bool)[keep], np.zeros(len(add_x), bool)])
+    )
+    training = len(keep) + len(add_x) if held_out is None else int((~held_out).sum())
+    if training < 2:
+        raise BNNInputError("Regression needs at least 2 training rows; this edit would leave fewer.")
     root = dataset.name.removeprefix(CSV_PREFIX).removesuffix(EDITED)
     return Dataset(
         f"{CSV_PREFIX}{root}{EDITED}",
@@ -202,6 +211,7 @@ def edit_rows(dataset: Dataset, drop: Sequence[int] = (), add_x: np.ndarray | No
         dataset.feature_names,
         (),
         label_column=dataset.label_column,
+        held_out=held_out,
     )
 
 
@@ -357,15 +367,26 @@ def likely_label_column(preview: pd.DataFrame) -> str:
     return str(min(reversed(preview.columns), key=lambda c: preview[c].nunique()))
 
 
-def likely_task(preview: pd.DataFrame, target_column: str) -> str:
-    """A guess at the task from a column's first cells: ``regression`` for numbers with more than
-    :data:`MAX_LEVELS_AS_CLASSES` distinct values or any fraction, else ``classification``."""
-    present = _without_missing(preview[[target_column]])[target_column].dropna()
-    numbers = pd.to_numeric(present, errors="coerce")
-    if present.empty or numbers.isna().any():
+def guess_task(source: str | Path | bytes | IO[bytes], column: str, name: str | None = None) -> str:
+    """A guess at the task of a CSV's ``column``, read whole as :func:`read_csv` reads numbers (thousands
+    separators and decimal commas too): ``regression`` for numbers with any fraction or more than
+    :data:`MAX_LEVELS_AS_CLASSES` distinct values, else ``classification``. Never refuses: a file that cannot be
+    read is guessed as classification, and reading it for training says what is wrong."""
+    try:
+        shown = _display_name(source, name)
+        text = _read_text(source, shown)
+        separator, names = _header(text, shown)
+        cells = _without_missing(_parse_cells(text, separator, names, shown))
+        if column not in cells.columns:
+            return "classification"
+        numbers = _number_columns(text, separator, names, cells[[column]], shown).get(column)
+    except BNNInputError:
         return "classification"
-    fractional = not (numbers == numbers.round()).all()
-    return "regression" if fractional or numbers.nunique() > MAX_LEVELS_AS_CLASSES else "classification"
+    values = numbers.dropna() if numbers is not None else pd.Series(dtype=float)
+    if values.empty:
+        return "classification"
+    fractional = not (values == values.round()).all()
+    return "regression" if fractional or values.nunique() > MAX_LEVELS_AS_CLASSES else "classification"
 
 
 def _header(text: str, shown: str) -> tuple[str, list[str]]:
@@ -738,10 +759,14 @@ class PreparedData:
 
 
 def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
-    """Split ``dataset`` (stratified for classes, from the run's split stream) and fit the scalers on its training
-    rows only: the features', and with ``scale="standard"`` a regression target's."""
+    """Split ``dataset`` (stratified for classes, from the run's split stream; a set that holds out its own rows
+    keeps them) and fit the scalers on its training rows only: the features', and with ``scale="standard"`` a
+    regression target's."""
     regression = dataset.task == "regression"
-    is_test = (_split_rows if regression else _split)(dataset, config.test_size, split_seed(seed))
+    if dataset.held_out is not None:
+        is_test = dataset.held_out.copy()
+    else:
+        is_test = (_split_rows if regression else _split)(dataset, config.test_size, split_seed(seed))
     standard = config.scale == "standard"
     scaler = Scaler.fit(dataset.x[~is_test]) if standard else None
     target_scaler = Scaler.fit(dataset.y[~is_test, None]) if standard and regression else None

@@ -13,6 +13,7 @@ from torch import nn
 
 from .config import RunConfig
 from .data import Dataset, PreparedData, prepare
+from .errors import BNNInputError
 from .evaluation import Evaluation, evaluate, run_metrics
 from .likelihood import Categorical, Likelihood
 from .network import NetworkSpec
@@ -96,6 +97,8 @@ def train_twin(
     early, ``fit.cancelled`` is set.
     """
     dataset, data, config = run.data.dataset, run.data, run.config
+    if run.task != "classification":
+        raise BNNInputError("The plain twin network is trained for classification runs only; this run is a regression.")
     spec = NetworkSpec.for_data(dataset.n_features, dataset.n_classes, config.model, bayesian=False)
     twin = spec.build(spec.init(stream_seed(config.seed, TWIN_INIT)))
     train = data.train_mask

@@ -15,10 +15,13 @@ REGRESSION_COLUMNS = (
 )  # fmt: skip
 
 
-def feature_column(name: str) -> str:
-    """A feature's column name in predictions.csv; prefixed only when it would clash with an output column."""
-    clashes = name in PREDICTION_COLUMNS or name in REGRESSION_COLUMNS or name == "predicted_std"
-    clashes = clashes or name.startswith("p_")
+def feature_column(name: str, task: str = "classification") -> str:
+    """A feature's column name in predictions.csv; prefixed only when it would clash with one of the task's output
+    columns (so that runs saved before regression existed keep their names)."""
+    if task == "regression":
+        clashes = name in REGRESSION_COLUMNS
+    else:
+        clashes = name in PREDICTION_COLUMNS or name == "predicted_std" or name.startswith("p_")
     return f"feature_{name}" if clashes else name
 
 
@@ -47,7 +50,7 @@ def regression_frame(data: PreparedData, bands: Bands) -> pd.DataFrame:
     dataset = data.dataset
     columns: dict[str, object] = {"split": np.where(data.is_test, "test", "train")}
     for j, feature in enumerate(dataset.feature_names):
-        columns[feature_column(feature)] = dataset.x[:, j]
+        columns[feature_column(feature, "regression")] = dataset.x[:, j]
     lower, upper = bands.interval(0.95)
     columns |= {
         "target": dataset.y,

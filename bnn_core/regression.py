@@ -82,10 +82,17 @@ def in_target_units(bands: Bands, data: PreparedData) -> Bands:
 
 
 def likelihood_for(config: RunConfig, data: PreparedData) -> Likelihood:
-    """The run's likelihood: categorical for classes; for regression, Gaussian with the configured noise model,
-    whose σ (given in target units) is turned into the units the network is trained in."""
+    """The run's likelihood: categorical for classes; for regression, Gaussian with the configured noise model.
+
+    A fixed σ is given in target units and turned into the units the network is trained in. A learned σ starts at
+    the training targets' std in those units (1 when they are standardised): a start in absolute units would sit
+    orders of magnitude off for targets in the thousands, and Adam at lr 0.01 moves log σ by about 0.01 a step.
+    """
     if data.dataset.task == "classification":
         return Categorical()
+    if config.model.noise == "learned":
+        spread = float(data.y[data.train_mask].double().std(correction=0))
+        return Gaussian("learned", spread if spread > 0 else 1.0)
     return Gaussian(config.model.noise, config.model.noise_sigma / data.target_std)
 
 

@@ -69,7 +69,7 @@ def _dataset(loaded: LoadedRun) -> tuple[Dataset, np.ndarray]:
     """The run's rows from ``predictions.csv``: raw features (N, D), labels or targets (N,) and the held-out mask
     (N,)."""
     shown = loaded.path / PREDICTIONS_FILE
-    columns = [feature_column(name) for name in loaded.feature_names]
+    columns = [feature_column(name, loaded.task) for name in loaded.feature_names]
     target = "target" if loaded.task == "regression" else "label"
     table = _read_csv(loaded.folder / PREDICTIONS_FILE, shown, ["split", *columns, target], {"label": str})
     if len(table) > MAX_ROWS:

@@ -212,7 +212,7 @@ MODEL = (
         "noise",
         "Noise model",
         "Regression only: y ~ N(f(x), σ²). learned: one σ for every input, trained with the network; fixed: σ is "
-        "the noise sigma below; heteroscedastic: the network also outputs log σ(x), so the noise may vary with x.",
+        "the noise sigma; heteroscedastic: the network also outputs log σ(x), so the noise may vary with x.",
         default="learned",
         kind=str,
         choices=("learned", "fixed", "heteroscedastic"),
@@ -221,8 +221,8 @@ MODEL = (
     Setting(
         "noise_sigma",
         "Noise sigma",
-        "Regression only, in the target's units (log scale): the noise σ of the fixed model, and where a learned σ "
-        "starts.",
+        "Regression only, in the target's units (log scale): the noise σ of the fixed model. A learned σ starts at "
+        "the training targets' std.",
         default=1.0,
         low=1e-4,
         high=1e4,

@@ -18,11 +18,11 @@ import pytest
 import torch
 import torchbnn
 
-from bnn_core import DataConfig, ModelConfig, RunConfig, fast, load_builtin, prepare, save_run, train_run
+from bnn_core import DataConfig, ModelConfig, RunConfig, fast, load_builtin, prepare, save_run, train_run, train_twin
 from bnn_core import noise as noise_module
 from bnn_core.cli import main
 from bnn_core.config import TrainConfig
-from bnn_core.data import cubic, heteroscedastic, likely_task, sine_gap
+from bnn_core.data import cubic, edit_rows, guess_task, heteroscedastic, sine_gap
 from bnn_core.errors import BNNInputError
 from bnn_core.likelihood import Gaussian
 from bnn_core.network import NetworkSpec, bayes_layers
@@ -298,13 +298,16 @@ def test_regression_metrics_recomputed_from_the_predictions_file(tmp_path: Path)
     assert metrics["noise_sigma"] == pytest.approx(table["aleatoric_std"].iloc[0])  # one σ, in target units
 
 
-def test_likely_task_guesses_from_the_column() -> None:
-    frame = pd.DataFrame({"price": ["1.5", "2.25", "3"], "grade": ["1", "2", "1"], "name": ["a", "b", "c"]})
-    assert likely_task(frame, "price") == "regression"  # fractions
-    assert likely_task(frame, "grade") == "classification"  # a few whole numbers
-    assert likely_task(frame, "name") == "classification"  # text
-    many = pd.DataFrame({"count": [str(i) for i in range(30)]})
-    assert likely_task(many, "count") == "regression"  # more than 10 distinct whole numbers
+def test_the_task_is_guessed_from_the_whole_column_as_numbers_are_read() -> None:
+    rows = "".join(f"{i};{i % 3};{i * 2};{i},{i % 4}5;{'ab'[i % 2]}\n" for i in range(40))
+    text = ("x;grade;count;price;name\n" + rows).encode()  # a semicolon file: price has decimal commas
+    assert guess_task(text, "price") == "regression"  # read with its decimal comma: fractions
+    assert guess_task(text, "grade") == "classification"  # three whole numbers
+    assert guess_task(text, "name") == "classification"  # text
+    assert guess_task(text, "count") == "regression"  # 40 whole numbers: more than 10 values
+    sorted_rows = "".join(f"{i},{i // 2}\n" for i in range(68))  # 34 values, the first 20 rows only 10 of them
+    assert guess_task(("x,level\n" + sorted_rows).encode(), "level") == "regression"
+    assert guess_task(b"not a csv\x00", "y") == "classification"  # unreadable: reading it says why
 
 
 def _house_csv(path: Path) -> Path:
@@ -393,3 +396,50 @@ def test_mean_field_vi_does_not_bulge_in_the_gap() -> None:
     middle of the gap stays below its value at the edges (0.77 for seed 0; benchmarks/gap_oracle.py prints the
     rest). The issue's oracle asked for the opposite; mean-field VI is known not to give it."""
     assert gap_oracle.middle_over_edges((50,), "relu", 1.0, 1.0, 6000, seed=0) < 1.0
+
+
+def test_the_plain_twin_is_refused_for_a_regression_run_in_one_sentence() -> None:
+    run = train_run(load_builtin("cubic"), RunConfig(train=TrainConfig(epochs=20), samples=5))
+    with pytest.raises(BNNInputError, match="classification runs only; this run is a regression"):
+        train_twin(run)
+
+
+def test_a_learned_noise_sigma_does_not_depend_on_the_targets_scale() -> None:
+    """Standardised targets and a learned σ that starts at their std: the same data in units 10⁵ times larger
+    trains the same network, and every figure scales with it."""
+    base = load_builtin("heteroscedastic")
+    scaled = dataclasses.replace(base, name="csv:scaled.csv", y=base.y * 1e5)
+    config = RunConfig(train=TrainConfig(epochs=500), samples=30)
+    small, large = train_run(base, config), train_run(scaled, config)
+    assert large.metrics["noise_sigma"] == pytest.approx(1e5 * small.metrics["noise_sigma"], rel=1e-4)
+    assert large.metrics["test_rmse"] == pytest.approx(1e5 * small.metrics["test_rmse"], rel=1e-4)
+    for level in (50, 90, 95):
+        assert large.metrics[f"coverage_{level}"] == small.metrics[f"coverage_{level}"]
+
+
+def test_an_edit_keeps_the_split_and_trains_on_the_added_points() -> None:
+    dataset = load_builtin("cubic")
+    data = prepare(dataset, DataConfig(dataset="cubic"), seed=3)
+    edited = edit_rows(dataset, drop=[0], add_x=np.array([[5.0], [-5.0]]), add_y=[125.0, -125.0], is_test=data.is_test)
+    again = prepare(edited, DataConfig(dataset=edited.name, task="regression"), seed=3)
+    np.testing.assert_array_equal(again.is_test, np.concatenate([data.is_test[1:], [False, False]]))
+    with pytest.raises(BNNInputError, match="at least 2 training rows"):
+        edit_rows(dataset, drop=list(np.flatnonzero(~data.is_test)[:-1]), is_test=data.is_test)
+
+
+def test_a_built_in_set_names_its_own_task_in_the_config() -> None:
+    assert DataConfig(dataset="cubic").task == "regression"  # as a link that names only the dataset builds it
+    assert DataConfig(dataset="iris", task="regression").task == "classification"
+    assert DataConfig(dataset="csv:houses.csv", task="regression").task == "regression"
+
+
+def test_a_classification_feature_named_like_a_regression_column_keeps_its_name(tmp_path: Path) -> None:
+    """Runs saved before regression existed wrote a feature called "mean" or "target" as it is."""
+    lines = ["mean,target,kind"] + [f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    assert (
+        main(["train", "--csv", str(tmp_path / "f.csv"), "--label", "kind", "--epochs", "20", "--out", str(out)]) == 0
+    )
+    assert {"mean", "target"} <= set(pd.read_csv(out / "predictions.csv").columns)
+    assert restore_run(out).data.dataset.feature_names == ("mean", "target")

@@ -196,12 +196,12 @@ def training_curves(
     regression: bool = False,
 ) -> go.Figure:
     """Cross-entropy, KL and train accuracy against the step, each in its own panel; for ``regression`` the
-    Gaussian NLL and the train RMSE (in the units the network is trained in) instead.
+    Gaussian NLL and the train RMSE instead, both in the units the network is trained in (standardised targets).
 
     Built from plain dicts: it is redrawn every second while training runs.
     """
     panels = (
-        ("Gaussian NLL (data fit)" if regression else "Cross-entropy (data fit)", ce, "#0072B2"),
+        ("Gaussian NLL (data fit, scaled)" if regression else "Cross-entropy (data fit)", ce, "#0072B2"),
         ("KL to the prior", kl, "#D55E00"),
         ("Train RMSE (one sample, scaled)" if regression else "Train accuracy (one sample)", accuracy, "#009E73"),
     )

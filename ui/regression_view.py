@@ -115,9 +115,9 @@ def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
         if name == CLICK_NAME:
             row = axis.raw[:1].copy()
             row[0, axis.feature] = point["x"]
-            edited = edit_rows(dataset, add_x=row, add_y=[point["y"]])
+            edited = edit_rows(dataset, add_x=row, add_y=[point["y"]], is_test=run.data.is_test)
         elif name in ("train rows", "test rows"):
-            edited = edit_rows(dataset, drop=[int(point["customdata"])])
+            edited = edit_rows(dataset, drop=[int(point["customdata"])], is_test=run.data.is_test)
         else:
             return  # the mean line or a band: not an edit
         config = replace(run.config, data=replace(run.config.data, dataset=edited.name))
