@@ -123,10 +123,19 @@ PRESETS = (
     ),
     Preset(
         "cubic",
-        "Regression: x³ with noise",
-        "Twenty noisy points of y = x³: the epistemic band (orange) is narrow among them and widens past ±4, where "
-        "there is no data; the noise band stays. Click the chart to add a point there and watch it retrain.",
-        _on("cubic", task="regression"),
+        "Regression: x³ with noise, textbook ELBO",
+        "Twenty noisy points of y = x³, 50 units, the set's known noise σ 3, 10,000 steps: the epistemic band (orange) "
+        "is narrow among the points and widens past ±4, where there is no data. Click the chart to add a point.",
+        _on(
+            "cubic",
+            **_TEXTBOOK,
+            task="regression",
+            hidden=(50,),
+            noise="fixed",
+            noise_sigma=3.0,
+            kl_weight=0.1,
+            epochs=10_000,
+        ),
     ),
 )
 PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}

@@ -77,7 +77,7 @@ def test_the_regression_preset_widens_its_band_beyond_the_data(shipped) -> None:
     assert run.task == "regression" and min(epistemic[0], epistemic[2]) >= 3 * epistemic[1]
 
 
-@pytest.mark.parametrize("slug", ["textbook", "two-moons", "wine", "breast-cancer"])
+@pytest.mark.parametrize("slug", ["textbook", "two-moons", "wine", "breast-cancer", "cubic"])
 def test_textbook_presets_use_the_sidebar_buttons_settings(slug: str, shipped) -> None:
     run = shipped[slug]
     n_train = int(run.data.train_mask.sum())
