@@ -63,12 +63,17 @@ def _points(points: Observations) -> list[dict]:
     return traces
 
 
-def _band(grid: np.ndarray, centre: np.ndarray, half: np.ndarray, name: str, fill: str, hover: str) -> list[dict]:
-    """A filled band centre ± half (G,) as two traces: its lower edge, then its upper edge filled down to it."""
-    edge = {"type": "scatter", "x": grid, "mode": "lines", "line": {"width": 0}, "legendgroup": name}
+def _band(grid: np.ndarray, centre: np.ndarray, half: np.ndarray, name: str, fill: str) -> list[dict]:
+    """A filled band centre ± half (G,) as two traces: its lower edge, then its upper edge filled down to it.
+
+    Neither edge takes hover or clicks (the mean line's hover gives both widths): an edge running through a data
+    point would otherwise catch the click meant to remove that point.
+    """
+    edge = {"type": "scatter", "x": grid, "mode": "lines", "line": {"width": 0}, "legendgroup": name,
+            "hoverinfo": "skip"}  # fmt: skip
     return [
-        {**edge, "y": centre - half, "showlegend": False, "hoverinfo": "skip"},
-        {**edge, "y": centre + half, "fill": "tonexty", "fillcolor": fill, "name": name, "hovertemplate": hover},
+        {**edge, "y": centre - half, "showlegend": False},
+        {**edge, "y": centre + half, "fill": "tonexty", "fillcolor": fill, "name": name},
     ]
 
 
@@ -120,12 +125,10 @@ def band_figure(
 ) -> go.Figure:
     """The data, the posterior mean of ``samples`` draws, and its epistemic and total ±2 std bands along
     ``grid`` (G,); ``clickable`` adds the invisible grid that lets a click add a point anywhere."""
-    std = "±2 std: %{customdata:.3g}<extra></extra>"
-    traces = [*([click_grid((float(grid[0]), float(grid[-1])), y_range)] if clickable else []),
-        *_band(grid, bands.mean, BAND_WIDTH * bands.total, "total ±2σ", TOTAL_FILL,
-               "x %{x:.3g}<br>total (epistemic and noise) " + std),
-        *_band(grid, bands.mean, BAND_WIDTH * bands.epistemic, "epistemic ±2σ", EPISTEMIC_FILL,
-               "x %{x:.3g}<br>epistemic (the networks disagree) " + std),
+    traces = [
+        *([click_grid((float(grid[0]), float(grid[-1])), y_range)] if clickable else []),
+        *_band(grid, bands.mean, BAND_WIDTH * bands.total, "total ±2σ", TOTAL_FILL),
+        *_band(grid, bands.mean, BAND_WIDTH * bands.epistemic, "epistemic ±2σ", EPISTEMIC_FILL),
         {
             "type": "scatter",
             "x": grid,
@@ -133,13 +136,12 @@ def band_figure(
             "mode": "lines",
             "name": f"mean of {samples}",
             "line": {"color": MEAN_COLOR, "width": 4},
-            "hovertemplate": "x %{x:.3g}<br>mean %{y:.3g}<extra></extra>",
+            "customdata": np.column_stack([BAND_WIDTH * bands.epistemic, BAND_WIDTH * bands.total]),
+            "hovertemplate": "x %{x:.3g}<br>mean %{y:.3g}<br>epistemic (the networks disagree) ±%{customdata[0]:.3g}"
+            "<br>total (with the noise) ±%{customdata[1]:.3g}<extra></extra>",
         },
         *_points(points),
-    ]  # fmt: skip
-    first_band = 1 if clickable else 0
-    traces[first_band + 1]["customdata"] = BAND_WIDTH * bands.total
-    traces[first_band + 3]["customdata"] = BAND_WIDTH * bands.epistemic
+    ]
     layout = _layout("Data, mean and uncertainty", axis_titles, y_range)
     layout["xaxis"]["range"] = [float(grid[0]), float(grid[-1])]
     layout["clickmode"] = "event+select"

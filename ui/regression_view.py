@@ -118,8 +118,9 @@ def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
             edited = edit_rows(dataset, add_x=row, add_y=[point["y"]], is_test=run.data.is_test)
         elif name in ("train rows", "test rows"):
             edited = edit_rows(dataset, drop=[int(point["customdata"])], is_test=run.data.is_test)
-        else:
-            return  # the mean line or a band: not an edit
+        else:  # the mean line: not an edit; a new chart, so that its selection does not stay on screen
+            st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
+            st.rerun()
         config = replace(run.config, data=replace(run.config.data, dataset=edited.name))
         heading = f"**Retraining** on {edited.n_rows} points"
         new = live_training(
