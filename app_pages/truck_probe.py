@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
+from bnn_core.probing import TRUCK
 from ui import links, shared, shell, state
 from ui.charts import show
 from ui.map_figures import probe_spread
@@ -14,7 +15,6 @@ from ui.probe_text import EPISTEMIC_NOTABLE, describe
 SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
 OPEN_SLIDERS = 8  # more features than this start folded away
-TRUCK = "far outside the data (the truck)"
 LINKED = "the point in the link"
 
 
@@ -58,7 +58,9 @@ def choose_preset(run: TrainedRun) -> dict[str, np.ndarray]:
         key="probe_preset",
         on_change=_apply_preset,
         args=(run, presets),
-        help="Typical members of each class, a point between the two closest classes, or far off the data.",
+        help="Typical members of each class; a point between the two closest classes; one whose every feature is "
+        "inside its training range but whose combination is unlike any row; or the truck, off the chart, with some "
+        "features beyond anything measured.",
     )
     return presets
 

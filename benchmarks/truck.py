@@ -18,9 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core import RunConfig, load_builtin, probe, probe_presets, train_run, train_twin
+import numpy as np
 
-TRUCK = "far outside the data (the truck)"
+from bnn_core import DataConfig, RunConfig, load_builtin, prepare, probe, probe_presets, train_run, train_twin
+from bnn_core.probing import IN_RANGE, TRUCK
+
 SETTINGS = {
     "article (mean, 0.01, σ₀ 0.1)": RunConfig(),
     "textbook (sum, 0.01, σ₀ 1)": replace(
@@ -42,6 +44,27 @@ def truck_row(config: RunConfig) -> list[float]:
         float(result.twin_probs.max()),
         run.metrics["test_accuracy"],
     ]
+
+
+def preset_table() -> None:
+    """The two presets off the data on iris (seed 0's split): their features, and how far they are from the data by
+    its own covariance (Mahalanobis), against the farthest training row."""
+    data = prepare(load_builtin("iris"), DataConfig(), seed=0)
+    rows = data.dataset.x[~data.is_test]
+    centred_inverse = np.linalg.inv(np.cov(rows, rowvar=False))
+
+    def mahalanobis(points: np.ndarray) -> np.ndarray:
+        centred = points - rows.mean(axis=0)
+        return np.sqrt(np.einsum("ij,jk,ik->i", centred, centred_inverse, centred))
+
+    names = data.dataset.feature_names
+    print(f"\n| iris preset | {' | '.join(names)} | Mahalanobis |\n|---|{'---|' * (len(names) + 1)}")
+    print(f"| training range | {' | '.join(f'{lo:g}–{hi:g}' for lo, hi in zip(rows.min(0), rows.max(0), strict=True))}"
+          f" | up to {mahalanobis(rows).max():.1f} |")  # fmt: skip
+    presets = probe_presets(data)
+    for name in (IN_RANGE, TRUCK):
+        point = presets[name]
+        print(f"| {name} | {' | '.join(f'{v:.2f}' for v in point)} | {mahalanobis(point[None])[0]:.1f} |")
 
 
 def main() -> None:
@@ -67,6 +90,7 @@ def main() -> None:
             f"- {name}: epistemic {e_lo:.2f}–{e_hi:.2f} nats; BNN top {b_lo:.0%}–{b_hi:.0%}; "
             f"plain network top {p_lo:.1%}–{p_hi:.1%}; test accuracy {a_lo:.1%}–{a_hi:.1%}"
         )
+    preset_table()
 
 
 if __name__ == "__main__":

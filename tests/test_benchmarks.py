@@ -52,6 +52,10 @@ def test_truck_benchmark_runs() -> None:
     out = _run("truck.py", "--seeds", "1", "--epochs", "30")
     assert "| article (mean, 0.01, σ₀ 0.1) | 0 |" in out and "| textbook (sum, 0.01, σ₀ 1) | 0 |" in out
     assert sum(line.startswith("- ") and "epistemic" in line for line in out.splitlines()) == 2  # a range each
+    # The README's iris figures for the two presets off the data.
+    assert "| every feature in range, unlike the data | 5.38 | 3.17 | 6.90 | 0.32 | 15.4 |" in out
+    assert "| off the chart (the truck) | 3.64 | 3.59 | 18.13 | -2.82 | 70.6 |" in out
+    assert "| up to 3.6 |" in out
 
 
 @pytest.mark.browser

@@ -11,11 +11,11 @@ import torch
 
 from bnn_core import bnn_map, feature_grid, inside_data, probe, probe_presets, train_twin, training_median, twin_map
 from bnn_core.gallery import PRESETS, PRESETS_BY_SLUG, textbook_config, train_preset
+from bnn_core.probing import TRUCK
 from bnn_core.regression import curve_bands
 from bnn_core.restore import restore_run
 
 GALLERY = Path(__file__).resolve().parents[1] / "gallery"
-TRUCK = "far outside the data (the truck)"
 
 
 @pytest.fixture(scope="module")

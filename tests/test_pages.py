@@ -26,6 +26,7 @@ from bnn_core import (
     train_run,
     train_twin,
 )
+from bnn_core.probing import TRUCK
 from bnn_core.runs import saved_runs
 from ui import state
 from ui.probe_text import describe
@@ -92,9 +93,9 @@ def test_uncertainty_map_can_hold_the_other_features_at_a_chosen_point(run: Trai
 def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
     at = _page("truck_probe", **{state.RUN: run})
     assert not at.exception
-    assert at.selectbox(key="probe_preset").value == "far outside the data (the truck)"
+    assert at.selectbox(key="probe_preset").value == TRUCK
     twin = at.session_state[state.TWIN][1]
-    truck = probe_presets(run.data)["far outside the data (the truck)"]
+    truck = probe_presets(run.data)[TRUCK]
     expected = describe(probe(run.model, twin.model, run.data, truck, 40, 0), run.data.dataset.class_names)
     assert at.subheader[0].value == expected
     at.selectbox(key="probe_preset").set_value("typical setosa").run()

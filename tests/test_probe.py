@@ -32,6 +32,7 @@ from bnn_core import (
     train_twin,
     twin_map,
 )
+from bnn_core.probing import IN_RANGE, TRUCK
 from ui.probe_text import describe
 
 
@@ -105,7 +106,7 @@ def test_probe_matches_the_sampler_at_that_point(toy_data) -> None:
     np.testing.assert_allclose(result.sample_probs, expected.numpy())
 
 
-def test_presets_name_typical_points_a_boundary_and_a_far_point() -> None:
+def test_presets_name_typical_points_a_boundary_and_two_points_off_the_data() -> None:
     data = prepare(load_builtin("iris"), DataConfig(), seed=0)
     presets = probe_presets(data)
     assert list(presets) == [
@@ -113,13 +114,36 @@ def test_presets_name_typical_points_a_boundary_and_a_far_point() -> None:
         "typical versicolor",
         "typical virginica",
         "between versicolor and virginica",
-        "far outside the data (the truck)",
+        IN_RANGE,
+        TRUCK,
     ]
     train = ~data.is_test
     np.testing.assert_allclose(presets["typical setosa"], np.median(data.dataset.x[train & (data.dataset.y == 0)], 0))
     scale = data.dataset.x[train].std(axis=0)
-    distance = np.abs(presets["far outside the data (the truck)"] - data.dataset.x[train].mean(axis=0)) / scale
+    distance = np.abs(presets[TRUCK] - data.dataset.x[train].mean(axis=0)) / scale
     assert distance.max() == pytest.approx(8.0)
+
+
+def _mahalanobis(rows: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Each point's (M, D) Mahalanobis distance from the rows (N, D), by the rows' own mean and covariance."""
+    centred = points - rows.mean(axis=0)
+    inverse = np.linalg.inv(np.atleast_2d(np.cov(rows, rowvar=False)))
+    return np.sqrt(np.einsum("ij,jk,ik->i", centred, inverse, centred))
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "two_moons"])
+def test_the_in_range_preset_has_every_feature_in_range_and_is_far_from_the_data(name: str) -> None:
+    """The honest "unlike anything seen": each feature within its training range (one at its end), yet farther
+    from the data than any training row, by the data's own covariance. The truck leaves the ranges."""
+    data = prepare(load_builtin(name), DataConfig(), seed=0)
+    rows = data.dataset.x[~data.is_test]
+    presets = probe_presets(data)
+    point, low, high = presets[IN_RANGE], rows.min(axis=0), rows.max(axis=0)
+    assert np.all(point >= low - 1e-9) and np.all(point <= high + 1e-9)
+    assert np.any(np.isclose(point, low) | np.isclose(point, high))  # as far as the ranges allow
+    assert _mahalanobis(rows, point[None])[0] > _mahalanobis(rows, rows).max()
+    truck = presets[TRUCK]
+    assert np.any((truck < low) | (truck > high))  # openly off the chart
 
 
 def test_describe_reads_the_result_aloud() -> None:
@@ -173,7 +197,7 @@ def test_with_the_textbook_elbo_the_truck_gets_high_epistemic_and_the_twin_is_su
     )
     run = train_run(load_builtin("iris"), config)
     twin = train_twin(run)
-    truck = probe_presets(run.data)["far outside the data (the truck)"]
+    truck = probe_presets(run.data)[TRUCK]
     result = probe(run.model, twin.model, run.data, truck, 100, seed)
     assert result.epistemic > 0.3
     assert result.twin_probs.max() > result.mean_probs.max()  # the plain network is the surer of the two
