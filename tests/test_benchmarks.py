@@ -151,3 +151,9 @@ def test_regression_speed_benchmark_runs_both_engines_for_every_noise_model() ->
     out = _run("regression_speed.py", "--seeds", "0-0", "--epochs", "50")
     rows = [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ") and "×" in line]
     assert rows == ["learned", "fixed", "heteroscedastic"]
+
+
+def test_article_benchmark_runs() -> None:
+    out = _run("article.py", "--seeds", "0-1", "--engines", "fast")
+    assert "| fast | 0 |" in out and "| fast | 1 |" in out
+    assert any(line.startswith("- fast: train accuracy") for line in out.splitlines())
