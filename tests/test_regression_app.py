@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
+from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.regression import axis_grid, coverage_curve, curve_bands, sample_curves
 from tests.test_app import APP, TIMEOUT, _charts, _train
 from ui import state
+from ui.side_by_side import MAX_POINTS
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +165,20 @@ def test_every_page_draws_a_regression_run_without_an_error(cubic_run: TrainedRu
     at = _page(cubic_run)
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception and not at.error
+
+
+def test_a_large_regression_set_draws_a_fixed_subset_whose_points_name_their_rows() -> None:
+    """As on the classification charts, at most MAX_POINTS rows are drawn; each keeps its row number, which is
+    what a click on it removes."""
+    generator = np.random.default_rng(0)
+    x = generator.uniform(-3, 3, (5000, 1))
+    big = Dataset("csv:big.csv", x, np.sin(x[:, 0]) + generator.normal(0, 0.1, 5000), ("x",), ())
+    run = train_run(big, RunConfig(train=TrainConfig(epochs=20), samples=10))
+    at = _page(run)
+    assert not at.exception
+    spec = _charts(at)["Data, mean and uncertainty"]
+    drawn = [trace for trace in spec["data"] if trace.get("name") in ("train rows", "test rows")]
+    rows = np.concatenate([_values(trace["customdata"]) for trace in drawn]).astype(int)
+    xs = np.concatenate([_values(trace["x"]) for trace in drawn])
+    assert len(rows) == MAX_POINTS and len(set(rows)) == MAX_POINTS
+    np.testing.assert_allclose(xs, x[rows, 0])

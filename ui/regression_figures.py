@@ -30,18 +30,19 @@ CLICK_NAME = "click to add a point"
 
 @dataclass(frozen=True, eq=False)
 class Observations:
-    """The rows drawn as points. Shape: every array (N,); ``hover`` N strings."""
+    """The rows drawn as points. Shape: every array (M,); ``hover`` M strings; ``rows`` their row numbers in the
+    dataset (all rows, or a fixed subset of a large one)."""
 
     x: np.ndarray
     y: np.ndarray
     is_test: np.ndarray
     hover: list[str]
+    rows: np.ndarray
 
 
 def _points(points: Observations) -> list[dict]:
     """Training rows as dots, held-out rows as open diamonds, each with its hover and its row number (customdata)."""
     traces = []
-    rows_of = np.arange(len(points.x))
     for name, rows, symbol in (
         ("train rows", ~points.is_test, TRAIN_SYMBOL),
         ("test rows", points.is_test, f"{TEST_SYMBOL}-open"),
@@ -56,7 +57,7 @@ def _points(points: Observations) -> list[dict]:
                     "name": name,
                     "marker": {"color": POINT_COLOR, "size": 10, "symbol": symbol, "line": {"width": 2}},
                     "text": [text for text, keep in zip(points.hover, rows, strict=True) if keep],
-                    "customdata": rows_of[rows],
+                    "customdata": points.rows[rows],
                     "hovertemplate": "%{text}<extra></extra>",
                 }
             )

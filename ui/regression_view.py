@@ -15,7 +15,7 @@ from bnn_core.regression import Bands, axis_grid, curve_bands, sample_curves
 from . import state
 from .charts import chart_config, show
 from .regression_figures import CLICK_NAME, Observations, band_figure, sample_figure, value_range
-from .side_by_side import PLAY_SECONDS, chart_header, sample_buttons, tick_sample
+from .side_by_side import PLAY_SECONDS, chart_header, plotted_rows, sample_buttons, tick_sample
 from .training import live_training, refusal
 
 SPAGHETTI = 30  # sample curves drawn at once by the spaghetti toggle
@@ -39,14 +39,16 @@ class Axis:
 
 
 def _observations(run: TrainedRun, feature: int) -> Observations:
+    """The rows drawn, as on the classification charts: all of them, or a fixed subset of a large set."""
     dataset, bands = run.data.dataset, run.evaluation.bands
+    rows = plotted_rows(dataset.n_rows)
     hover = [
         f"<b>Point {i}</b> ({'test' if run.data.is_test[i] else 'train'} row)<br>"
         f"{dataset.feature_names[feature]}: {dataset.x[i, feature]:.3g}<br>{dataset.target_name}: {dataset.y[i]:.3g}"
         f"<br>posterior mean {bands.mean[i]:.3g} ± {2 * bands.total[i]:.3g} (2 total std)"
-        for i in range(dataset.n_rows)
+        for i in rows
     ]
-    return Observations(dataset.x[:, feature], dataset.y, run.data.is_test, hover)
+    return Observations(dataset.x[rows, feature], dataset.y[rows], run.data.is_test[rows], hover, rows)
 
 
 def choose_axis(run: TrainedRun) -> Axis:
@@ -75,7 +77,7 @@ def choose_axis(run: TrainedRun) -> Axis:
         (run, feature),
         lambda: curve_bands(run.model, run.likelihood, run.data, raw, run.config.samples, run.config.seed),
     )
-    points = _observations(run, feature)
+    points = state.memo("regression_points", (run, feature), lambda: _observations(run, feature))
     titles = (x_name, run.data.dataset.target_name)
     return Axis(feature, raw, raw[:, feature], bands, points, value_range(bands, points), titles)
 
