@@ -37,8 +37,10 @@ _loading.empty()
 PAGES = [
     st.Page("app_pages/train_and_resample.py", title="Train and resample", icon=":material/casino:", default=True),
     st.Page("app_pages/uncertainty_map.py", title="Uncertainty map", icon=":material/map:"),
-    st.Page("app_pages/truck_probe.py", title="Show it a truck", icon=":material/local_shipping:"),
+    st.Page("app_pages/truck_probe.py", title="Truck", icon=":material/local_shipping:"),
     st.Page("app_pages/calibration.py", title="Calibration", icon=":material/target:"),
+    st.Page("app_pages/inside_network.py", title="Weights", icon=":material/neurology:"),
+    st.Page("app_pages/methods.py", title="Methods", icon=":material/compare:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/table_view:"),
     st.Page("app_pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ]

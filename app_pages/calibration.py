@@ -12,12 +12,13 @@ import torch
 from bnn_core import TrainedRun, calibration
 from bnn_core.regression import coverage as coverage_of
 from bnn_core.regression import coverage_curve
-from ui import shared, shell
+from ui import methods_view, shared, shell
 from ui.calibration_figures import confidence_histogram, reliability_diagram
 from ui.charts import show
 from ui.regression_figures import coverage_figure
 
 HELD_OUT_SHARE = 0.2
+SHORT_NAMES = {"plain": "plain", "dropout": "dropout", "ensemble": "ensemble", "hmc": "HMC"}  # six cards share a row
 LEVELS = np.linspace(0.05, 0.95, 19)  # the nominal coverages of the regression's intervals
 
 
@@ -58,33 +59,37 @@ def draw(run: TrainedRun) -> None:
     if run.task == "regression":
         coverage(run, rows, where)
         return
-    twin = shared.twin_for(run)
-    if twin is None:
+    other = methods_view.predictor_for(run, methods_view.choose_compared())
+    if other is None:
         return
     labels = data.y[rows]
     bnn = calibration(run.evaluation.uncertainty.mean_probs[rows], labels)
-    plain = calibration(twin.probs[rows], labels)
-    st.markdown(f"Measured on {where}. The BNN's probabilities are the mean of {run.config.samples} samples.")
+    compared = calibration(other.probs(data.x[rows]).mean(dim=0), labels)
+    short = SHORT_NAMES[other.method]
+    st.markdown(
+        f"Measured on {where}. The BNN's probabilities are the mean of {run.config.samples} samples; the "
+        f"{other.name}'s {'are its softmax' if other.method == 'plain' else 'the mean over ' + other.detail}."
+    )
     cells = st.columns(6)
-    for offset, (name, result) in enumerate((("BNN", bnn), ("plain", plain))):  # short: six cards share a row
+    for offset, (name, result) in enumerate((("BNN", bnn), (short, compared))):
         cells[offset].metric(f"ECE, {name}", f"{result.ece:.3f}", help="Expected calibration error: lower is better.")
         cells[2 + offset].metric(f"NLL, {name}", f"{result.nll:.3f}", help="Mean −log p(true class).")
         cells[4 + offset].metric(f"Brier, {name}", f"{result.brier:.3f}", help="Squared error of the probabilities.")
     left, right = st.columns(2, gap="medium")
     show(reliability_diagram(bnn.bins, "BNN"), key="reliability_bnn", where=left)
-    show(reliability_diagram(plain.bins, "plain network"), key="reliability_plain", where=right)
+    show(reliability_diagram(compared.bins, other.name), key="reliability_plain", where=right)
     st.caption(
         "Bars: the share of points in each confidence bin (15 bins) that were right; ◆ their mean confidence; "
         "n = points in the bin. On the dashed line, confidence and accuracy agree. With few test rows, expect "
         "empty and noisy bins."
     )
-    confidences = {"BNN": bnn.confidence.numpy(), "plain network": plain.confidence.numpy()}
+    confidences = {"BNN": bnn.confidence.numpy(), other.name: compared.confidence.numpy()}
     show(confidence_histogram(confidences), key="confidence_histogram")
 
 
 INTRO = (
     "A calibrated model that says 80% is right 80% of the time. Reliability diagrams bin the held-out "
-    "points by confidence and compare each bin's confidence with its accuracy, for the BNN and its plain twin. "
+    "points by confidence and compare each bin's confidence with its accuracy, for the BNN and the method beside it. "
     "For regression: an 80% interval should hold 80% of the held-out targets."
 )
 

@@ -62,7 +62,7 @@ def draw(run: TrainedRun) -> None:
     st.markdown(
         "*In the sidebar:* **KL weight** and **KL reduction**; **Load the textbook ELBO** sets sum, a weight near "
         "1/N and σ₀ = 1, and the gallery's *textbook ELBO* run is ready trained. Then compare the *Uncertainty "
-        "map* and *Show it a truck* pages."
+        "map* and *Truck* pages."
     )
 
     st.header("5. Total, aleatoric and epistemic uncertainty")
@@ -84,10 +84,43 @@ def draw(run: TrainedRun) -> None:
         "uncertain points."
     )
 
+    st.header("6. The alternatives, and a gold standard")
+    st.markdown(
+        "The BNN here is **mean-field variational inference** (Blundell et al. 2015): one independent Gaussian per "
+        "weight, fitted by the ELBO. It is cheap, and known to be too unsure on the data and not unsure enough "
+        "between and beyond it. The *Methods* page sets it beside what practitioners use instead, each trained on "
+        "the same rows, split and network shape:\n"
+        "- **MC dropout** (Gal & Ghahramani 2016): keep dropping hidden units at prediction, and average T masks.\n"
+        "- **A deep ensemble** (Lakshminarayanan et al. 2017): M plain networks from M initial weights; they agree "
+        "where the data pins them down and part ways elsewhere.\n"
+        "- **An HMC reference** (Izmailov et al. 2021): Hamiltonian Monte Carlo (NUTS) samples the exact "
+        "posterior of a small network under the same prior. Its R-hat (do independent chains agree? ≈ 1 is good) "
+        "and effective sample size are measured on the predictions, since a network's weights can be permuted "
+        "without changing its function.\n\n"
+        "*On the Methods page:* the table scores every method on accuracy, NLL, ECE, Brier, out-of-data detection "
+        "(AUROC) and how much more unsure it is far from the data than on it; the paragraph under it reads this "
+        "run's numbers aloud. The map, truck and calibration pages set any of them beside the BNN."
+    )
+    st.header("7. Inside the network")
+    st.markdown(
+        "*On the Weights page:* functions drawn from the prior alone, before any data (move σ₀ and watch them "
+        "change), then each layer's posterior means and spreads against the prior: a weight with σ ≈ σ₀ and "
+        "μ ≈ μ₀ kept its prior, the data told it nothing; a large |μ|/σ is a weight the data pinned down."
+    )
+
     st.header("Sources")
     st.markdown(
         "- C. Blundell, J. Cornebise, K. Kavukcuoglu, D. Wierstra, *Weight Uncertainty in Neural Networks*, "
         "ICML 2015 (Bayes by Backprop: the reparameterised ELBO used here).\n"
+        "- Y. Gal, Z. Ghahramani, *Dropout as a Bayesian Approximation: Representing Model Uncertainty in Deep "
+        "Learning*, ICML 2016 (MC dropout).\n"
+        "- B. Lakshminarayanan, A. Pritzel, C. Blundell, *Simple and Scalable Predictive Uncertainty Estimation "
+        "using Deep Ensembles*, NeurIPS 2017.\n"
+        "- P. Izmailov, S. Vikram, M. D. Hoffman, A. G. Wilson, *What Are Bayesian Neural Network Posteriors "
+        "Really Like?*, ICML 2021 (HMC references, R-hat on predictions).\n"
+        "- M. Hein, M. Andriushchenko, J. Bitterwolf, *Why ReLU Networks Yield High-Confidence Predictions Far "
+        "Away From the Training Data and How to Mitigate the Problem*, CVPR 2019.\n"
+        "- M. D. Hoffman, A. Gelman, *The No-U-Turn Sampler*, JMLR 2014; pyro-ppl's NUTS runs it here.\n"
         "- **torchbnn** (Harry24k, *bayesian-neural-network-pytorch*): the `BayesLinear` layers and `BKLLoss`.\n"
         "- *Hands-on Guide to Bayesian Neural Network in Classification* (Analytics India Magazine): the iris "
         "example this dashboard brings to life."

@@ -6,8 +6,9 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
-from bnn_core.probing import TRUCK
-from ui import links, shared, shell, state
+from bnn_core.methods import Predictor
+from bnn_core.probing import TRUCK, method_answer
+from ui import links, methods_view, shared, shell, state
 from ui.charts import show
 from ui.map_figures import probe_spread
 from ui.probe_text import EPISTEMIC_NOTABLE, describe
@@ -86,24 +87,30 @@ def _outside(run: TrainedRun, point: np.ndarray) -> list[str]:
     return [run.data.dataset.feature_names[j] for j in features_outside(point, run.data.dataset.x)]
 
 
-def show_answers(run: TrainedRun, twin: TwinRun, point: np.ndarray) -> None:
+def show_answers(run: TrainedRun, twin: TwinRun, other: Predictor, point: np.ndarray) -> None:
     result = probe(run.model, twin.model, run.data, point, run.config.samples, run.config.seed)
+    answer = method_answer(other.probs, run.data, point)
     classes = run.data.dataset.class_names
-    st.subheader(describe(result, classes))
+    st.subheader(describe(result, classes, answer, other.name))
     outside = _outside(run, point)
     st.caption(
         f"Outside the training range in: {', '.join(outside)}."
         if outside
         else "Every feature is inside the training range."
     )
-    best, twin_best = int(np.argmax(result.mean_probs)), int(np.argmax(result.twin_probs))
+    best, other_best = int(np.argmax(result.mean_probs)), int(np.argmax(answer.mean_probs))
     cells = st.columns(5)
     cells[0].metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
     cells[1].metric("Total (nats)", f"{result.entropy:.3f}", help="Entropy of the mean prediction.")
     cells[2].metric("Epistemic (nats)", f"{result.epistemic:.3f}", help="The samples disagree: missing knowledge.")
     cells[3].metric("Aleatoric (nats)", f"{result.aleatoric:.3f}", help="Each sample is unsure: overlapping classes.")
-    cells[4].metric(f"Plain network: {classes[twin_best]}", f"{result.twin_probs[twin_best]:.1%}")
-    show(probe_spread(result.sample_probs, result.mean_probs, result.twin_probs, classes), key="probe_spread")
+    cells[4].metric(
+        f"{other.heading}: {classes[other_best]}",
+        f"{answer.mean_probs[other_best]:.1%}",
+        help=f"{other.detail}; epistemic {answer.epistemic:.3f} nats.",
+    )
+    label = "plain network (softmax)" if other.method == "plain" else f"{other.name} (mean, {other.detail})"
+    show(probe_spread(result.sample_probs, result.mean_probs, answer.mean_probs, classes, label), key="probe_spread")
     if result.epistemic < EPISTEMIC_NOTABLE:
         shared.textbook_offer(run, "here its samples hardly disagree")
 
@@ -112,6 +119,9 @@ def draw(run: TrainedRun) -> None:
     twin = shared.twin_for(run)
     if twin is None:
         return
+    other = methods_view.predictor_for(run, methods_view.choose_compared())
+    if other is None:
+        return
     choose_preset(run)
     answers = st.container()  # above the sliders: with 30 features the answer must not sit 30 sliders down
     n_features = run.data.dataset.n_features
@@ -119,7 +129,7 @@ def draw(run: TrainedRun) -> None:
         point = feature_sliders(run)
     state.remember_in_link(point=links.numbers_text(point))
     with answers:
-        show_answers(run, twin, point)
+        show_answers(run, twin, other, point)
 
 
 INTRO = (

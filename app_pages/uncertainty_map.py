@@ -1,13 +1,13 @@
-"""Uncertainty map: the BNN and its plain twin over two features, far beyond the data."""
+"""Uncertainty map: the BNN beside the plain network (or another method) over two features, far beyond the data."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median, twin_map
-from bnn_core.probing import GRID_MARGIN
-from ui import links, regression_view, shared, shell, state
+from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median
+from bnn_core.probing import GRID_MARGIN, method_map
+from ui import links, methods_view, regression_view, shared, shell, state
 from ui.charts import show
 from ui.map_figures import grid_heatmap
 
@@ -83,37 +83,43 @@ def draw(run: TrainedRun) -> None:
     state.remember_in_link(**{name: value for name, value in chosen.items() if value != defaults[name]})
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     base = _held_values(run, x_feature, y_feature)
-    twin = shared.twin_for(run)
-    if twin is None:
+    method = methods_view.choose_compared()
+    other = methods_view.predictor_for(run, method)
+    if other is None:
         return
     samples = run.config.samples
 
     def compute():
         grid = feature_grid(run.data, x_feature, y_feature, np.array(base), resolution=RESOLUTION)
-        return grid, bnn_map(run.model, run.data, grid, samples, run.config.seed), twin_map(twin.model, run.data, grid)
+        return (
+            grid,
+            bnn_map(run.model, run.data, grid, samples, run.config.seed),
+            method_map(other.probs, run.data, grid),
+        )
 
     with st.spinner(f"Asking {samples} posterior samples about {RESOLUTION * RESOLUTION:,} points…"):
-        grid, bnn, plain = state.memo("map", (run, twin, x_feature, y_feature, base), compute)
+        grid, bnn, compared = state.memo("map", (run, other, x_feature, y_feature, base), compute)
     field, kind, _ = MEASURES[measure]
     train = ~run.data.is_test
     points = (run.data.dataset.x[train, x_feature], run.data.dataset.x[train, y_feature], run.data.dataset.y[train])
     axes = (x_name, y_name)
     classes = run.data.dataset.class_names
-    bnn_side, plain_side = st.columns(2, gap="medium")
+    bnn_side, other_side = st.columns(2, gap="medium")
     bnn_title = f"BNN ({samples} samples): {measure.lower()}"
-    plain_title = f"Plain network: {measure.lower()}"
+    detail = "" if method == "plain" else f" ({other.detail})"
+    other_title = f"{other.heading}{detail}: {measure.lower()}"
     bnn_fig = grid_heatmap(grid.xs, grid.ys, getattr(bnn, field), kind, bnn_title, axes, classes, points)
-    plain_fig = grid_heatmap(grid.xs, grid.ys, getattr(plain, field), kind, plain_title, axes, classes, points)
+    other_fig = grid_heatmap(grid.xs, grid.ys, getattr(compared, field), kind, other_title, axes, classes, points)
     show(bnn_fig, key="map_bnn", where=bnn_side)
-    show(plain_fig, key="map_plain", where=plain_side)
+    show(other_fig, key="map_plain", where=other_side)
     bnn_in, bnn_out = _outside_share(run, grid, bnn.confidence)
-    plain_in, plain_out = _outside_share(run, grid, plain.confidence)
+    other_in, other_out = _outside_share(run, grid, compared.confidence)
     st.markdown(
-        f"**Beyond the data** (outside the box the training points span), the plain network is on average "
-        f"**{plain_out:.0%}** sure of its answer; the BNN **{bnn_out:.0%}**. Inside the box: {plain_in:.0%} and "
+        f"**Beyond the data** (outside the box the training points span), the {other.name} is on average "
+        f"**{other_out:.0%}** sure of its answer; the BNN **{bnn_out:.0%}**. Inside the box: {other_in:.0%} and "
         f"{bnn_in:.0%}. The map reaches {GRID_MARGIN:g} data spans past the data on each side."
     )
-    if measure == "Epistemic":
+    if measure == "Epistemic" and method == "plain":
         st.caption("A plain network has one set of weights, so it has no epistemic term: its map is flat zero.")
     shared.textbook_offer(run, "far from the data it is almost as sure as the plain network")
 

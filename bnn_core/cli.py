@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .archive import unpacked_run
+from .compare import compare as compare_methods
+from .compare import table_text
 from .config import CSV_PREFIX, RunConfig
 from .data import Dataset, guess_task, load_builtin, read_csv, rows_note
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
 from .gallery import Preset, build_gallery
 from .loading import LoadedRun, load_run
+from .methods import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig, train_method
 from .network import layer_sizes
 from .runs import (
     CONFIG_FILE,
@@ -68,6 +71,16 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _add_train_arguments(train)
+    compare = commands.add_parser(
+        "compare",
+        help="train the BNN and its alternatives on the same data and print the which-to-use table",
+        description="Train the BNN with the settings below, then MC dropout, a deep ensemble, the plain network and "
+        "(for small networks) an HMC reference on the same data, split and shape, and print their test metrics, "
+        "OOD AUROC and far/near uncertainty ratio.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_train_arguments(compare, out_help="CSV file to write the table to (optional)")
+    _add_method_arguments(compare)
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
     gallery = commands.add_parser(
         "gallery",
@@ -82,11 +95,15 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     return parser
 
 
-def _add_train_arguments(train: argparse.ArgumentParser) -> None:
-    """Every setting of the schema as a flag, with its bounds and default in ``--help``."""
-    train.add_argument(
-        "--out", required=True, metavar="DIR", help="folder to save the run in (new, empty, or an earlier run)"
-    )
+def _add_train_arguments(train: argparse.ArgumentParser, out_help: str = "") -> None:
+    """Every setting of the schema as a flag, with its bounds and default in ``--help``; ``--out`` is a required
+    run folder, or, given ``out_help``, an optional file."""
+    if out_help:
+        train.add_argument("--out", metavar="FILE", help=out_help)
+    else:
+        train.add_argument(
+            "--out", required=True, metavar="DIR", help="folder to save the run in (new, empty, or an earlier run)"
+        )
     groups = {name: train.add_argument_group(title) for name, title in GROUP_TITLES.items()}
     source = groups["data"].add_mutually_exclusive_group()
     for section, settings in SECTIONS.items():
@@ -106,6 +123,24 @@ def _add_train_arguments(train: argparse.ArgumentParser) -> None:
                     metavar="COLUMN",
                     help="with --csv: the column of the classes, or the regression target",
                 )
+
+
+def _add_method_arguments(compare: argparse.ArgumentParser) -> None:
+    """The alternatives' own settings (:class:`~bnn_core.methods.MethodsConfig`) and which methods to run."""
+    group = compare.add_argument_group("methods")
+    defaults = MethodsConfig()
+    group.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        metavar="LIST",
+        help=f"comma-separated, from {', '.join(METHODS)} (hmc only for small networks)",
+    )
+    group.add_argument("--dropout-p", type=float, default=defaults.dropout_p, metavar="P",
+                       help=f"MC dropout's drop probability, {DROPOUT_P[0]:g} to {DROPOUT_P[1]:g}")  # fmt: skip
+    group.add_argument("--dropout-samples", type=int, default=defaults.dropout_samples, metavar="T",
+                       help=f"dropout masks at prediction, {DROPOUT_SAMPLES[0]} to {DROPOUT_SAMPLES[1]}")  # fmt: skip
+    group.add_argument("--members", type=int, default=defaults.ensemble_members, metavar="M",
+                       help=f"deep-ensemble members, {ENSEMBLE_MEMBERS[0]} to {ENSEMBLE_MEMBERS[1]}")  # fmt: skip
 
 
 GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "sampling and seed"}
@@ -175,11 +210,14 @@ def _load_data(args: argparse.Namespace) -> Dataset:
 class ProgressBar:
     """A one-line progress bar on a terminal; a line per 10% when output is redirected.
 
-    ``regression`` names the data term NLL and the score RMSE (both in the units the network is trained in).
+    ``regression`` names the data term NLL and the score RMSE (both in the units the network is trained in);
+    ``label`` starts each line (which method trains); ``losses=False`` shows steps and time only (a sampler).
     """
 
-    def __init__(self, stream: TextIO, width: int = 28, regression: bool = False) -> None:
-        self.stream, self.width = stream, width
+    def __init__(
+        self, stream: TextIO, width: int = 28, regression: bool = False, label: str = "", losses: bool = True
+    ) -> None:
+        self.stream, self.width, self.label, self.losses = stream, width, f"{label}  " if label else "", losses
         self.data_name, self.score = ("NLL", "RMSE {:.3f}") if regression else ("CE", "acc {:6.1%}")
         self.interactive = stream.isatty()
         self.last_tenth = -1
@@ -190,9 +228,10 @@ class ProgressBar:
         share = p.step / p.epochs
         filled = round(share * self.width)
         bar = "#" * filled + "." * (self.width - filled)
+        losses = f"  {self.data_name} {p.ce:.3f}  KL {p.kl:.3f}  {self.score.format(p.train_accuracy)}"
         line = (
-            f"[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}  {self.data_name} {p.ce:.3f}  KL {p.kl:.3f}"
-            f"  {self.score.format(p.train_accuracy)}  {p.elapsed:5.1f}s"
+            f"{self.label}[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}{losses if self.losses else ''}"
+            f"  {p.elapsed:5.1f}s"
         )
         done = p.step == p.epochs
         if self.interactive:
@@ -293,6 +332,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    unknown = [name for name in methods if name not in METHODS]
+    if unknown or not methods:
+        raise BNNInputError(f"--methods takes names from {', '.join(METHODS)}, not {args.methods!r}.")
+    settings = MethodsConfig(args.dropout_p, args.dropout_samples, args.members)
+    dataset = _load_data(args)
+    config = config_from_args(args, dataset)
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise BNNInputError(f"--out {args.out}: the folder {out.parent} does not exist.")
+    bar = ProgressBar(sys.stderr, label=METHODS["bnn"])
+    try:
+        run = train_run(dataset, config, on_progress=bar)
+    finally:
+        bar.close()
+    predictors = []
+    for method in ["bnn", *(name for name in methods if name != "bnn")]:  # the BNN always leads the table
+        bar = ProgressBar(sys.stderr, label=METHODS[method], losses=method != "hmc")
+        try:
+            predictors.append(train_method(run, method, settings, bar))
+        finally:
+            bar.close()
+    table = compare_methods(predictors, run.data, config.seed)
+    print(table_text(table))
+    if out is not None:
+        table.to_csv(out, index=False)
+        print(f"wrote {out}")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     path = Path(args.run_dir)
     if path.is_file() and zipfile.is_zipfile(path):  # a run zip downloaded from the dashboard
@@ -336,7 +406,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") ->
     args = build_parser(prog).parse_args(argv)
     one_thread_per_call()
     try:
-        return {"train": _train, "show": _show, "gallery": _gallery}[args.command](args)
+        commands = {"train": _train, "compare": _compare, "show": _show, "gallery": _gallery}
+        return commands[args.command](args)
     except BNNInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE_ERROR

@@ -7,6 +7,7 @@ samples disagree: that is the article's "truck".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +102,12 @@ def bnn_map(model: nn.Sequential, data: PreparedData, grid: FeatureGrid, samples
     return _grid_map(u.mean_probs, u.entropy, u.epistemic, len(grid.xs))
 
 
+def method_map(probs: Callable[[torch.Tensor], torch.Tensor], data: PreparedData, grid: FeatureGrid) -> GridMap:
+    """Any method's map, from its S predictive distributions (S, N, C) at the grid points (one network: S = 1)."""
+    u = point_uncertainty(probs(data.inputs(grid.points)))
+    return _grid_map(u.mean_probs, u.entropy, u.epistemic, len(grid.xs))
+
+
 def twin_map(twin: nn.Module, data: PreparedData, grid: FeatureGrid) -> GridMap:
     """The deterministic twin's softmax at every grid point; all of its entropy is aleatoric by construction."""
     probs = twin_probs(twin, data.inputs(grid.points))
@@ -144,6 +151,24 @@ def probe(
         epistemic=float(u.epistemic[0]),
         twin_probs=twin_probs(twin, x)[0].numpy(),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Answer:
+    """Any method's answer at one point. Shape: ``mean_probs`` (C,)."""
+
+    mean_probs: np.ndarray
+    epistemic: float  # nats; 0 for one network
+
+
+def method_answer(probs: Callable[[torch.Tensor], torch.Tensor], data: PreparedData, point: np.ndarray) -> Answer:
+    """A method's mean prediction and epistemic uncertainty at one raw feature row (D,), from its (S, 1, C).
+
+    Raises:
+        BNNInputError: ``point`` is not D finite numbers.
+    """
+    u = point_uncertainty(probs(data.inputs(_checked_point(point, data).reshape(1, -1))))
+    return Answer(mean_probs=u.mean_probs[0].numpy(), epistemic=float(u.epistemic[0]))
 
 
 def probe_presets(data: PreparedData) -> dict[str, np.ndarray]:

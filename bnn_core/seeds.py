@@ -18,6 +18,10 @@ INIT = 1  # initial weights of the Bayesian network
 TRAIN_NOISE = 2  # the weight noise of every training step
 DRAWS = 3  # posterior draws: draw k is the k-th stretch of this stream
 TWIN_INIT = 4  # initial weights of the deterministic twin
+HMC = 5  # the reference posterior's Markov chains: chain c is seeded by stream_seed(this key, c)
+DROPOUT_INIT = 6  # initial weights of the MC-dropout network
+DROPOUT_MASKS = 7  # its dropout masks, in training and in prediction
+ENSEMBLE = 8  # member m of the deep ensemble starts from stream_seed(this key, m)
 
 
 @functools.lru_cache(maxsize=1024)  # a SeedSequence costs ~0.1 ms, and sampling asks on every Resample

@@ -46,6 +46,7 @@ class Progress:
     total: float  # ce + kl_weight × kl
     train_accuracy: float  # accuracy of this step's sampled network on the training rows
     elapsed: float  # seconds in the optimisation loop so far
+    layer_sigma: tuple[float, ...] = ()  # each layer's mean posterior σ (weights and biases); () for a plain network
 
 
 # Return True to stop training early; the result then has ``cancelled=True``.
@@ -152,7 +153,7 @@ def fit(
     return _fit_reference(model, x, y, config, seed, on_progress, every, note, likelihood)
 
 
-class _Clock:
+class TrainingClock:
     """Optimisation time, with the time spent in the progress callback left out."""
 
     def __init__(self) -> None:
@@ -187,13 +188,14 @@ def _fit_fast(
     trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
     steps, cancelled = 0, False
-    clock = _Clock()
+    clock = TrainingClock()
     while steps < config.epochs and not cancelled:
         report_at = min(steps + every, config.epochs)
         record[steps:report_at] = trainer.run(report_at - steps)
         _refuse_divergence(record[:, 2], steps, report_at, config)
         steps = report_at
-        progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), clock.elapsed())
+        sigma = _layer_sigma(spec, trainer.params.log_sigma)
+        progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), clock.elapsed(), sigma)
         cancelled = clock.report(on_progress, progress)
     train_seconds = clock.elapsed()
     spec.unpack(trainer.params, model)
@@ -231,7 +233,7 @@ def _fit_reference(
     block = max(1, _NOISE_BLOCK_FLOATS // max(n_params, 1))
     record = torch.empty(config.epochs, 4, dtype=torch.float64)  # ce, kl, total, train accuracy
     steps, cancelled = 0, False
-    clock = _Clock()
+    clock = TrainingClock()
     try:
         for step in range(config.epochs):
             if layers and step % block == 0:
@@ -253,7 +255,8 @@ def _fit_reference(
             steps = step + 1
             if steps % every == 0 or steps == config.epochs:
                 _refuse_divergence(record[:, 2].numpy(), steps - every, steps, config)
-                progress = Progress(steps, config.epochs, *record[step].tolist(), clock.elapsed())
+                sigma = tuple(_mean_sigma(layer) for layer in layers)
+                progress = Progress(steps, config.epochs, *record[step].tolist(), clock.elapsed(), sigma)
                 cancelled = clock.report(on_progress, progress)
                 if cancelled:
                     break
@@ -278,6 +281,20 @@ def _bkl_loss(layers: list[torchbnn.BayesLinear], reduction: str, dtype: torch.d
             total = total + torchbnn.functional._kl_loss(mu, log_sigma, layer.prior_mu, layer.prior_log_sigma)
             count += mu.numel()
     return total / count if reduction == "mean" and count else total
+
+
+def _layer_sigma(spec: NetworkSpec, log_sigma: np.ndarray) -> tuple[float, ...]:
+    """Each layer's mean σ over its weights and biases, from packed log σ (P,); () for a plain network."""
+    if not spec.bayesian:
+        return ()
+    return tuple(float(np.exp(log_sigma[layer.start : layer.biases.stop]).mean()) for layer in spec.layers)
+
+
+@torch.no_grad()
+def _mean_sigma(layer: torchbnn.BayesLinear) -> float:
+    """The layer's mean σ over its weights and biases, as :func:`_layer_sigma` computes it from packed values."""
+    total = layer.weight_log_sigma.exp().sum() + layer.bias_log_sigma.exp().sum()
+    return float(total) / (layer.weight_log_sigma.numel() + layer.bias_log_sigma.numel())
 
 
 def _freeze_noise(layers: list[torchbnn.BayesLinear], eps: torch.Tensor) -> None:

@@ -159,3 +159,16 @@ def test_article_benchmark_runs() -> None:
     out = _run("article.py", "--seeds", "0-1", "--engines", "fast")
     assert "| fast | 0 |" in out and "| fast | 1 |" in out
     assert any(line.startswith("- fast: train accuracy") for line in out.splitlines())
+
+
+def test_methods_benchmark_prints_a_table_per_seed_and_the_ranges() -> None:
+    out = _run("methods.py", "--seeds", "0-1", "--epochs", "40", "--hmc", "none")
+    assert "Seed 0:" in out and "Seed 1:" in out
+    ranges = out.split("Ranges over seeds 0–1")[1]
+    for method in ("BNN (torchbnn) (2 seeds)", "plain network (2 seeds)", "MC dropout (2 seeds)", "deep ensemble"):
+        assert f"| {method}" in ranges
+
+
+def test_prior_speed_benchmark_runs() -> None:
+    out = _run("prior_speed.py", "--repeats", "1")
+    assert "iris" in out and "cubic" in out

@@ -98,8 +98,9 @@ def test_train_resample_and_stop_in_a_real_browser(tmp_path: Path) -> None:
 
 PAGES = {  # link: (heading, plotly charts on the page)
     "Uncertainty map": ("Where does it know", 2),
-    "Show it a truck": ("Show it a truck", 1),
+    "Truck": ("Show it a truck", 1),
     "Calibration": ("Is it as often right as it is sure?", 3),
+    "Methods": ("Is a BNN worth it?", 4),
     "Data": ("The data", 2),
     "How it works": ("How a Bayesian neural network works", 0),
 }

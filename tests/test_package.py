@@ -66,7 +66,17 @@ def test_the_package_declares_the_pinned_runtime_dependencies() -> None:
         if "==" in line and not line.startswith("#")
     }
     assert all(pins[requirement.split("==")[0]] == requirement for requirement in declared)
-    imported = {"torch", "torchbnn", "numpy", "scikit-learn", "pandas", "safetensors", "numba", "threadpoolctl"}
+    imported = {
+        "torch",
+        "torchbnn",
+        "numpy",
+        "scikit-learn",
+        "pandas",
+        "safetensors",
+        "numba",
+        "threadpoolctl",
+        "pyro-ppl",
+    }
     assert {requirement.split("==")[0] for requirement in declared} == imported
 
 

@@ -11,7 +11,13 @@ from bnn_core import ReliabilityBins
 
 from .figures import class_colors, layout_spec, legend_entry, unvalidated_figure
 
-MODEL_COLORS = {"BNN": "#0072B2", "plain network": "#d62728"}
+MODEL_COLORS = {  # Okabe–Ito colours, told apart with any colour vision; the plain network keeps its red
+    "BNN": "#0072B2",
+    "plain network": "#d62728",
+    "MC dropout": "#E69F00",
+    "deep ensemble": "#009E73",
+    "HMC reference": "#CC79A7",
+}
 
 
 def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) -> go.Figure:

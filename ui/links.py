@@ -3,7 +3,8 @@
 Training settings are named as the command line's flags in snake_case (``epochs``,
 ``kl_weight``, ``hidden=32,32``…) and checked by the same settings schema. A gallery
 preset is ``preset=<name>``. The view is ``sample``, ``x``, ``y``, ``size``, ``mean``;
-the map page adds ``show`` and ``hold``, the truck page ``point``; ``present=1`` turns on
+the map page adds ``show`` and ``hold``, the truck page ``point``; ``with`` names the method the map, truck and
+calibration pages set beside the BNN (``plain``, ``dropout``, ``ensemble``, ``hmc``); ``present=1`` turns on
 presenter mode. A bad or unknown parameter is named with its allowed values, takes its
 default, and the others are honoured. Parsing is plain Python, so it is tested directly.
 """
@@ -21,7 +22,8 @@ from bnn_core.settings import CSV_PREFIX
 MAX_SAMPLE = 1_000_000  # the highest posterior sample a link may name
 SIZES = {"total": "entropy", "epistemic": "epistemic", "aleatoric": "aleatoric"}  # link word → marker-size measure
 SHOWS = ("confidence", "class", "total", "epistemic", "aleatoric")  # the map's colourings, as links name them
-VIEW_PARAMS = ("preset", "sample", "x", "y", "size", "mean", "show", "hold", "point", "present")
+COMPARED = ("plain", "dropout", "ensemble", "hmc")  # the methods a page can set beside the BNN
+VIEW_PARAMS = ("preset", "sample", "x", "y", "size", "mean", "show", "hold", "point", "with", "present")
 SWITCH = {"1": True, "0": False, "true": True, "false": False}
 
 
@@ -39,6 +41,7 @@ class Link:
     show: str | None = None
     hold: tuple[float, ...] | None = None
     point: tuple[float, ...] | None = None
+    compared: str | None = None  # the ``with`` parameter
     present: bool | None = None
     csv_dataset: str | None = None  # a dataset that must be uploaded in this browser first
     problems: tuple[str, ...] = field(default=())  # one sentence per bad or unknown parameter
@@ -73,6 +76,7 @@ def parse(params: Mapping[str, str]) -> Link:
         show=_word(params, "show", SHOWS, problems),
         hold=_numbers(params, "hold", problems),
         point=_numbers(params, "point", problems),
+        compared=_word(params, "with", COMPARED, problems),
         present=_switch(params, "present", problems),
         csv_dataset=csv_dataset,
         problems=tuple(problems),

@@ -95,11 +95,16 @@ def grid_heatmap(
 
 
 def probe_spread(
-    sample_probs: np.ndarray, mean_probs: np.ndarray, twin_probs: np.ndarray, class_names: Sequence[str]
+    sample_probs: np.ndarray,
+    mean_probs: np.ndarray,
+    other_probs: np.ndarray,
+    class_names: Sequence[str],
+    other_name: str = "plain network (softmax)",
 ) -> go.Figure:
-    """Each class's probability in every posterior sample (dots and box), the BNN mean, and the plain network.
+    """Each class's probability in every posterior sample (dots and box), the BNN mean, and another method's
+    prediction (the plain network's softmax, or another method's mean).
 
-    Shape: ``sample_probs`` (S, C); ``mean_probs``, ``twin_probs`` (C,).
+    Shape: ``sample_probs`` (S, C); ``mean_probs``, ``other_probs`` (C,).
     """
     colors = class_colors(len(class_names))
     names = list(class_names)
@@ -134,14 +139,14 @@ def probe_spread(
         {
             "type": "scatter",
             "x": names,
-            "y": twin_probs,
+            "y": other_probs,
             "mode": "markers",
-            "name": "plain network (softmax)",
+            "name": other_name,
             "marker": {"symbol": "diamond", "size": BASE_MARKER + 8, "color": "#d62728", "line": {"width": 2}},
-            "hovertemplate": "plain network %{y:.3f}<extra></extra>",
+            "hovertemplate": f"{other_name} %{{y:.3f}}<extra></extra>",
         }
     )
-    layout = layout_spec("Class probabilities: every posterior sample, and the plain network", 460)
+    layout = layout_spec(f"Class probabilities: every posterior sample, and the {other_name.split(' (')[0]}", 460)
     layout["yaxis"] = {"title": {"text": "probability"}, "range": [-0.03, 1.03], "tickformat": ".0%"}
     layout["xaxis"] = {"type": "category"}
     return unvalidated_figure(traces, layout)

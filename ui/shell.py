@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun
 from bnn_core.gallery import PRESETS
 
-from . import links, page, sources, state, warm
+from . import links, methods_view, page, sources, state, warm
 from .controls import fill_form, settings_form
 from .training import interrupted_message, refusal, train_live
 
@@ -72,6 +72,8 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
         view["show_mean"] = link.mean
     if link.show is not None:
         view["map_show"] = link.show
+    if link.compared is not None:
+        view[methods_view.COMPARED] = link.compared
     for name, values in (("hold", link.hold), ("point", link.point)):
         if values is not None and len(values) != len(names):
             problems.append(links.vector_problem(name, len(values), len(names)))

@@ -1,4 +1,4 @@
-"""Live training: a progress bar, loss curves redrawn once a second, and a Stop button.
+"""Live training: a progress bar, loss curves and each layer's mean σ redrawn once a second, and a Stop button.
 
 Stopping works the Streamlit way: pressing Stop starts a new script run, which
 ends this one at its next Streamlit call (inside the progress callback). The
@@ -25,6 +25,7 @@ from bnn_core.train import ProgressCallback
 from . import sources, state
 from .charts import show
 from .figures import training_curves
+from .weight_figures import layer_sigma_figure
 
 T = TypeVar("T")
 
@@ -95,7 +96,9 @@ def live_training(
         head.markdown(heading)
         stop.button("Stop", key=f"stop_{what}", help="Stop now and keep what you had.")
         bar = st.progress(0.0, text="Starting…")
-        chart = curves if curves is not None else st.empty()
+        slot = curves if curves is not None else st.empty()
+    with slot.container():  # the loss curves, and under them each layer's σ (a Bayesian network's only)
+        chart, sigma_chart = st.empty(), st.empty()
     reports: list[Progress] = []
     started = time.perf_counter()
     next_draw = started
@@ -114,6 +117,9 @@ def live_training(
             f"{'NLL' if regression else 'CE'} {progress.ce:.3f} · KL {progress.kl:.3f}",
         )
         show(curves_from_progress(reports, epochs, regression), where=chart)
+        if progress.layer_sigma:
+            steps, sigma = np.array([p.step for p in reports]), np.array([p.layer_sigma for p in reports])
+            show(layer_sigma_figure(steps, sigma, epochs), where=sigma_chart)
         # Counted from the end of the redraw, so drawing can never take more than its share of the time.
         drawn = time.perf_counter()
         next_draw = drawn + redraw_gap(drawn - drawing, _live)

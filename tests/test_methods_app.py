@@ -1,0 +1,91 @@
+"""The Methods page and the method beside the BNN on the map, truck and calibration pages, through AppTest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnn_core import RunConfig, TrainedRun, train_run
+from bnn_core.config import ModelConfig, TrainConfig
+from bnn_core.data import load_builtin
+from bnn_core.methods import MethodsConfig
+from ui import links, methods_view, state
+
+PAGES = Path(__file__).resolve().parents[1] / "app_pages"
+TIMEOUT = 240
+SMALL = RunConfig(model=ModelConfig(hidden=(16,)), train=TrainConfig(epochs=150), samples=20)
+
+
+def _page(name: str, **session: object) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module")
+def run() -> TrainedRun:
+    return train_run(load_builtin("iris"), SMALL)
+
+
+def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: TrainedRun) -> None:
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=3)
+    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
+    assert float(table.loc[0, "test accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
+    assert table.loc[1, "OOD AUROC (MI)"] == "—"  # one network: no mutual information
+    assert table.loc[3, "settings"] == "3 members"
+    assert _titles(at) == [
+        "BNN (torchbnn): 20 samples",
+        "Plain network: one network",
+        "MC dropout: p = 0.1, T = 20",
+        "Deep ensemble: 3 members",
+    ]
+    assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
+    assert any("HMC is offered for networks" in i.value for i in at.info) or at.button(key="hmc_start")
+
+
+def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
+    at = _page("uncertainty_map", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
+    assert _titles(at)[1] == "Plain network: confidence"
+    at.segmented_control(key=methods_view.COMPARED).set_value("dropout").run()
+    assert not at.exception
+    assert _titles(at)[1] == "MC dropout (p = 0.1, T = 20): confidence"
+
+
+def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:
+    session = {state.RUN: run, methods_view.SETTINGS: MethodsConfig(ensemble_members=2)}
+    at = _page("calibration", **session)
+    at.segmented_control(key=methods_view.COMPARED).set_value("ensemble").run()
+    assert not at.exception
+    labels = [metric.label for metric in at.metric]
+    assert "ECE, ensemble" in labels and "NLL, BNN" in labels
+    assert _titles(at)[1].startswith("deep ensemble: reliability (ECE ")
+    truck = _page("truck_probe", **session, **{methods_view.COMPARED: "ensemble"})
+    assert not truck.exception
+    assert any(metric.label.startswith("Deep ensemble: ") for metric in truck.metric)
+    assert "The deep ensemble is" in truck.subheader[0].value
+
+
+def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> None:
+    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
+    at.number_input(key="method_members").set_value(2).run()
+    assert not at.exception
+    assert at.session_state[methods_view.SETTINGS].ensemble_members == 2
+    assert list(at.dataframe[0].value["settings"])[3] == "2 members"
+
+
+def test_a_link_names_the_method_beside_the_bnn() -> None:
+    assert links.parse({"with": "dropout"}).compared == "dropout"
+    bad = links.parse({"with": "laplace"})
+    assert bad.compared is None
+    assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
