@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from bnn_core import RunConfig, TrainedRun, train_run
 from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data import load_builtin
+from bnn_core.hmc import HMCConfig, reference_run_config, shipped_reference
 from bnn_core.methods import MethodsConfig
 from ui import links, methods_view, state
 
@@ -89,3 +91,17 @@ def test_a_link_names_the_method_beside_the_bnn() -> None:
     bad = links.parse({"with": "laplace"})
     assert bad.compared is None
     assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
+
+
+def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
+    """two_moons' reference run (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
+    reference = train_run(load_builtin("two_moons"), replace(reference_run_config("two_moons"), samples=20))
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
+    at = _page("methods", **{state.RUN: reference, methods_view.SETTINGS: settings})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["method"])[-1] == "HMC reference"
+    shipped = shipped_reference(reference.config, HMCConfig())
+    assert table.iloc[-1]["settings"] == f"400 draws, R-hat ≤ {shipped.rhat_max:.2f}, ESS ≥ {shipped.ess_min:.0f}"
+    assert float(table.iloc[-1]["training (s)"]) == pytest.approx(shipped.seconds, abs=0.01)
+    assert all(button.key != "hmc_start" for button in at.button)  # nothing left to sample

@@ -16,6 +16,9 @@ CITATIONS = {
 }
 
 
+ACCURACY_CLOSE = 0.05  # accuracies this close count as the same for the paragraph
+
+
 def _row(table: pd.DataFrame, name: str) -> pd.Series | None:
     rows = table[table["method"] == name]
     return None if rows.empty else rows.iloc[0]
@@ -52,10 +55,17 @@ def explain(table: pd.DataFrame, run: TrainedRun) -> str:
             "the MI, can flag such points, and only where they disagree."
         )
     accuracy = table["accuracy"].astype(float)
-    sentences.append(
-        f"Test accuracy spans {accuracy.min():.1%} to {accuracy.max():.1%}: the methods differ in what they "
-        "say about what they have not seen more than in what they get right."
-    )
+    if accuracy.max() - accuracy.min() <= ACCURACY_CLOSE:
+        sentences.append(
+            f"Test accuracy spans only {accuracy.min():.1%} to {accuracy.max():.1%}: the methods differ in what they "
+            "say about what they have not seen more than in what they get right."
+        )
+    else:
+        worst = table.loc[accuracy.idxmin(), "method"]
+        sentences.append(
+            f"Test accuracy spans {accuracy.min():.1%} ({worst}) to {accuracy.max():.1%}; with few held-out rows, "
+            "each row is a step of several tenths of a percent."
+        )
     if run.config.train.kl_reduction == "mean":
         sentences.append(
             "This run uses the article's KL (reduction *mean*), under which the BNN is close to a point estimate; "
