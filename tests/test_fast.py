@@ -225,13 +225,13 @@ def test_the_kernels_are_compiled_before_the_clock_starts(iris_rows, monkeypatch
     """train_seconds never includes numba's compile: fit compiles (or loads) first, then starts the clock."""
     x, y = iris_rows
     seen: list[bool] = []
-    clock = train._Clock
+    clock = train.TrainingClock
 
-    def watched_clock() -> train._Clock:
+    def watched_clock() -> train.TrainingClock:
         seen.append(fast._ready.is_set())
         return clock()
 
-    monkeypatch.setattr(train, "_Clock", watched_clock)
+    monkeypatch.setattr(train, "TrainingClock", watched_clock)
     monkeypatch.setattr(fast, "_ready", type(fast._ready)())  # as in a fresh process: nothing compiled yet
     for engine in ("fast", "torchbnn"):
         fit(build_bnn(4, 3, ModelConfig(hidden=(4,)), 0), x, y, TrainConfig(epochs=3, engine=engine), seed=0)
