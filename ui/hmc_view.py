@@ -8,6 +8,9 @@ import time
 from dataclasses import dataclass, field, replace
 
 import streamlit as st
+
+from bnn_core import BNNInputError, TrainedRun
+from bnn_core.config import CSV_PREFIX
 from bnn_core.hmc import (
     HMCConfig,
     HMCPosterior,
@@ -17,9 +20,6 @@ from bnn_core.hmc import (
     reference_key,
     shipped_reference,
 )
-
-from bnn_core import BNNInputError, TrainedRun
-from bnn_core.config import CSV_PREFIX
 from bnn_core.methods import Predictor, hmc_predictor
 from bnn_core.network import NetworkSpec
 
