@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
+
+from tqdm import tqdm
 
 from .archive import unpacked_run
 from .compare import compare as compare_methods
@@ -35,10 +38,24 @@ from .runs import (
     save_run,
 )
 from .settings import SECTIONS, SETTINGS, Setting
+from .sweep import (
+    RESULTS_FILE,
+    SweepProgress,
+    SweepSpec,
+    cell_label,
+    finished_cells,
+    parse_grid,
+    parse_reductions,
+    parse_seeds,
+    pool_cells,
+    ray_cells,
+    run_sweep,
+)
 from .threads import one_thread_per_call
 from .train import Progress
 
 USAGE_ERROR = 2
+MAX_WORKERS = 256
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,6 +98,7 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     )
     _add_train_arguments(compare, out_help="CSV file to write the table to (optional)")
     _add_method_arguments(compare)
+    _add_sweep_command(commands)
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
     gallery = commands.add_parser(
         "gallery",
@@ -141,6 +159,34 @@ def _add_method_arguments(compare: argparse.ArgumentParser) -> None:
                        help=f"dropout masks at prediction, {DROPOUT_SAMPLES[0]} to {DROPOUT_SAMPLES[1]}")  # fmt: skip
     group.add_argument("--members", type=int, default=defaults.ensemble_members, metavar="M",
                        help=f"deep-ensemble members, {ENSEMBLE_MEMBERS[0]} to {ENSEMBLE_MEMBERS[1]}")  # fmt: skip
+
+
+def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
+    """``sweep``: every train flag, with the grid's four taking ranges or lists instead of one value."""
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid of runs over the prior σ₀ × KL weight (× reduction × seeds) and write their metrics",
+        description="Train one run per cell of the grid with the settings below (each an ordinary train run), "
+        "locally or on Ray, and write OUT/results.csv. A rerun into the same --out skips the finished cells.",
+        formatter_class=_HelpFormatter,
+        conflict_handler="resolve",  # the grid's flags replace the one-value flags of the same names
+    )
+    _add_train_arguments(sweep)
+    grid = sweep.add_argument_group("grid and execution")
+    grid.add_argument("--out", required=True, metavar="DIR", help="the sweep's folder: new, empty, or one to resume")
+    grid.add_argument("--prior-sigma", default="0.01:10:7", metavar="GRID",
+                      help="σ₀ values: LOW:HIGH:COUNT on a log scale, or a list such as 0.1,1")  # fmt: skip
+    grid.add_argument("--kl-weight", default="1e-4:1:9", metavar="GRID",
+                      help="KL weights: LOW:HIGH:COUNT on a log scale, or a list such as 0,0.01,1")  # fmt: skip
+    grid.add_argument("--kl-reduction", default="mean", metavar="LIST", help="mean, sum, or mean,sum")
+    grid.add_argument("--seeds", "--seed", dest="seeds", default="0", metavar="SEEDS",
+                      help="a range such as 0-4, or a list such as 0,3")  # fmt: skip
+    grid.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                      help="local worker processes (1 runs the cells in this process)")  # fmt: skip
+    grid.add_argument("--ray", metavar="ADDRESS",
+                      help="run the cells as Ray tasks: 'local' starts a local Ray runtime (--workers CPUs), any "
+                      "other address joins that cluster, e.g. auto or ray://head:10001")  # fmt: skip
+    grid.add_argument("--keep-runs", action="store_true", help="also save each cell's run folder under OUT/runs/")
 
 
 GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "sampling and seed"}
@@ -363,6 +409,39 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise BNNInputError(f"--workers takes 1 to {MAX_WORKERS} processes, got {args.workers}.")
+    grid = {
+        "prior_sigmas": parse_grid(args.prior_sigma, "prior_sigma"),
+        "kl_weights": parse_grid(args.kl_weight, "kl_weight"),
+        "reductions": parse_reductions(args.kl_reduction),
+        "seeds": parse_seeds(args.seeds),
+    }
+    dataset = _load_data(args)
+    one_value = {"prior_sigma": grid["prior_sigmas"][0], "kl_weight": grid["kl_weights"][0],
+                 "kl_reduction": grid["reductions"][0], "seed": grid["seeds"][0]}  # fmt: skip
+    config = config_from_args(argparse.Namespace(**{**vars(args), **one_value}), dataset)
+    spec = SweepSpec(config, **grid)
+    runner = ray_cells(args.ray, args.workers) if args.ray else pool_cells(args.workers)
+    where = f"Ray ({args.ray})" if args.ray else f"{args.workers} local worker(s)"
+    out = Path(args.out)
+    total = len(spec.cells())
+    print(f"sweep of {total} cells on {dataset.name}, {where}", file=sys.stderr)
+    already = len(finished_cells(out, spec))
+    with tqdm(total=total, initial=already, unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:
+
+        def advance(progress: SweepProgress) -> None:
+            bar.update(1)
+            if progress.row["status"] != "ok":
+                bar.write(f"cell {cell_label(progress.row)} failed: {progress.row['message']}")
+
+        table, resumed = run_sweep(dataset, spec, out, runner, args.keep_runs, advance)
+    failed = int((table["status"] == "failed").sum())
+    print(f"wrote {out / RESULTS_FILE}: {len(table)} of {total} cells ({resumed} already there, {failed} failed)")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     path = Path(args.run_dir)
     if path.is_file() and zipfile.is_zipfile(path):  # a run zip downloaded from the dashboard
@@ -406,7 +485,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") ->
     args = build_parser(prog).parse_args(argv)
     one_thread_per_call()
     try:
-        commands = {"train": _train, "compare": _compare, "show": _show, "gallery": _gallery}
+        commands = {"train": _train, "compare": _compare, "sweep": _sweep, "show": _show, "gallery": _gallery}
         return commands[args.command](args)
     except BNNInputError as err:
         print(f"error: {err}", file=sys.stderr)

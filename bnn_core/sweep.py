@@ -1,0 +1,429 @@
+"""Sweeps of the prior σ₀ × the KL weight (× KL reduction × seeds): every cell an ordinary run of :func:`train_run`.
+
+A sweep folder holds ``sweep.json`` (the settings shared by every cell and the data's fingerprint) and
+``results.csv``, one row per finished cell, appended and flushed as each cell ends: a killed sweep loses at
+most the cells that were running, and a rerun into the same folder skips every cell already there (failed cells
+are tried again). With ``keep_runs`` each cell's run folder is saved under ``runs/``.
+
+Cells run in one of three places, all yielding the same rows for the same seeds (only ``train_seconds`` differs):
+in this process (:func:`inline_cells`), in a local process pool (:func:`pool_cells`), or as Ray tasks on a local
+runtime or an existing cluster (:func:`ray_cells`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .compare import evaluate_method, shifted_points
+from .config import RunConfig
+from .data import Dataset
+from .errors import BNNInputError
+from .experiment import train_run
+from .methods import bnn_predictor
+from .runs import save_run
+from .settings import SETTINGS
+from .threads import one_thread_per_call
+
+RESULTS_FILE = "results.csv"
+SPEC_FILE = "sweep.json"
+RUNS_FOLDER = "runs"
+MAX_POINTS = 1000  # values in one axis of the grid
+GRID = ("prior_sigma", "kl_weight", "kl_reduction", "seed")  # what varies from cell to cell
+METRICS = {  # column: what it holds (classification metrics on the held-out rows, as in metrics.json)
+    "test_accuracy": "accuracy of the posterior mean on the held-out rows",
+    "nll": "negative log-likelihood (held-out rows)",
+    "ece": "expected calibration error (held-out rows)",
+    "brier": "Brier score (held-out rows)",
+    "mi_far": "mean epistemic uncertainty (MI) on points one data span beyond the training box",
+    "mi_near": "mean epistemic uncertainty (MI) on the training rows",
+    "far_near": "MI far from the data ÷ MI on it",
+    "auroc_mi": "AUROC of MI telling shifted points from held-out rows",
+    "train_accuracy": "accuracy of the posterior mean on the training rows",
+}
+RESULT_COLUMNS = ("cell", *GRID, "config", *METRICS, "train_seconds", "engine", "message", "status")
+
+CellRunner = Callable[[Dataset, Sequence[RunConfig], "Path | None"], Iterator[dict[str, Any]]]
+
+
+def parse_grid(text: str, name: str) -> tuple[float, ...]:
+    """A grid axis from ``LOW:HIGH:COUNT`` (COUNT values evenly spaced on a log scale, both ends included), a
+    comma list, or one number; every value checked against the setting's bounds.
+
+    Raises:
+        BNNInputError: the text is neither form, the count is not 1 to 1000, or a value is out of bounds.
+    """
+    setting, flag = SETTINGS[name], SETTINGS[name].flag
+    form = f"{flag} takes LOW:HIGH:COUNT (a log range, e.g. 0.01:10:7) or a list such as 0.01,0.1,1"
+    parts = text.split(":")
+    if len(parts) not in (1, 3):
+        raise BNNInputError(f"{form}; got {text!r}.")
+    try:
+        numbers = [float(part) for part in (parts[:2] if len(parts) == 3 else text.split(","))]
+        count = int(parts[2]) if len(parts) == 3 else len(numbers)
+    except ValueError:
+        raise BNNInputError(f"{form}; got {text!r}.") from None
+    if len(parts) == 3:
+        low, high = numbers
+        if not 1 <= count <= MAX_POINTS or not low > 0 or not high >= low:
+            raise BNNInputError(
+                f"{form}; in {text!r} LOW must be above 0, HIGH at least LOW and COUNT from 1 to {MAX_POINTS}."
+            )
+        values = np.geomspace(low, high, count) if count > 1 else np.array([low])
+        numbers = [float(f"{value:.6g}") for value in values]  # round: 0.1 stays 0.1, not 0.09999999999999999
+    points = numbers
+    if not all(math.isfinite(point) for point in points):
+        raise BNNInputError(f"{form}; got {text!r}.")
+    return tuple(dict.fromkeys(setting.check(point) for point in points))
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """Seeds from ``FIRST-LAST`` (both included), a comma list, or one seed.
+
+    Raises:
+        BNNInputError: not that form, or a seed out of bounds.
+    """
+    form = "--seeds takes a range such as 0-4, a list such as 0,3,7, or one seed"
+    try:
+        if "-" in text.strip("-"):
+            first, last = (int(part) for part in text.split("-"))
+            if last < first:
+                raise ValueError
+            seeds = list(range(first, last + 1))
+        else:
+            seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise BNNInputError(f"{form}; got {text!r}.") from None
+    if len(seeds) > MAX_POINTS:
+        raise BNNInputError(f"{form}, of at most {MAX_POINTS} seeds; {text!r} holds {len(seeds)}.")
+    return tuple(dict.fromkeys(SETTINGS["seed"].check(seed) for seed in seeds))
+
+
+def parse_reductions(text: str) -> tuple[str, ...]:
+    """KL reductions from a comma list such as ``mean,sum``."""
+    return tuple(dict.fromkeys(SETTINGS["kl_reduction"].check(part.strip()) for part in text.split(",")))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A grid of runs: ``base`` with every combination of the four axes (the seeds innermost)."""
+
+    base: RunConfig
+    prior_sigmas: tuple[float, ...]
+    kl_weights: tuple[float, ...]
+    reductions: tuple[str, ...] = ("mean",)
+    seeds: tuple[int, ...] = (0,)
+
+    def cells(self) -> list[RunConfig]:
+        """Every cell's settings, reduction outermost, then σ₀, then the KL weight, then the seed."""
+        return [
+            replace(
+                self.base,
+                model=replace(self.base.model, prior_sigma=sigma),
+                train=replace(self.base.train, kl_weight=weight, kl_reduction=reduction),
+                seed=seed,
+            )
+            for reduction in self.reductions
+            for sigma in self.prior_sigmas
+            for weight in self.kl_weights
+            for seed in self.seeds
+        ]
+
+
+def cell_id(config: RunConfig) -> str:
+    """A short name for a cell's full settings: the same settings, the same id, in every process."""
+    flat = json.dumps(config.to_flat(), sort_keys=True)
+    return hashlib.sha1(flat.encode()).hexdigest()[:12]
+
+
+def cell_name(config: RunConfig) -> str:
+    """A readable folder name for a kept run, e.g. ``sigma0.1-kl0.01-mean-seed0``."""
+    t = config.train
+    return f"sigma{config.model.prior_sigma:g}-kl{t.kl_weight:g}-{t.kl_reduction}-seed{config.seed}"
+
+
+def run_cell(dataset: Dataset, config: RunConfig, keep: Path | None = None) -> dict[str, Any]:
+    """Train one cell and measure it; a cell that fails returns its message instead of raising.
+
+    The far-from-data figures use :func:`~bnn_core.compare.shifted_points` with the cell's seed: the same
+    points for every cell of one seed. Runs on one thread per call, wherever it runs.
+    """
+    one_thread_per_call()
+    row: dict[str, Any] = {"cell": cell_id(config), **_grid_values(config), "config": json.dumps(config.to_flat())}
+    try:
+        run = train_run(dataset, config)
+        shifted = run.data.inputs(shifted_points(run.data, seed=config.seed))
+        measured = evaluate_method(bnn_predictor(run), run.data, shifted)
+        if keep is not None:
+            save_run(run, keep / cell_name(config))
+    except Exception as err:  # a cell's failure is one row of the table; the sweep goes on
+        text = str(err) if isinstance(err, BNNInputError) else f"{type(err).__name__}: {err}"
+        return {**row, "message": text, "status": "failed"}
+    metrics = run.metrics
+    return {
+        **row,
+        "test_accuracy": measured.accuracy,
+        "nll": measured.nll,
+        "ece": measured.ece,
+        "brier": measured.brier,
+        "mi_far": measured.mi_far,
+        "mi_near": measured.mi_near,
+        "far_near": measured.far_near,
+        "auroc_mi": measured.auroc_mi,
+        "train_accuracy": metrics["train_accuracy"],
+        "train_seconds": metrics["train_seconds"],
+        "engine": metrics["engine"],
+        "message": metrics["engine_note"] or "",
+        "status": "ok",
+    }
+
+
+def _grid_values(config: RunConfig) -> dict[str, Any]:
+    t = config.train
+    return {"prior_sigma": config.model.prior_sigma, "kl_weight": t.kl_weight, "kl_reduction": t.kl_reduction,
+            "seed": config.seed}  # fmt: skip
+
+
+def inline_cells(dataset: Dataset, configs: Sequence[RunConfig], keep: Path | None = None) -> Iterator[dict]:
+    """Run the cells one after another in this process."""
+    for config in configs:
+        yield run_cell(dataset, config, keep)
+
+
+def pool_cells(workers: int) -> CellRunner:
+    """Run the cells in ``workers`` fresh processes (spawned: no copy of this process's threads), results in the
+    order they finish; one worker runs them in this process."""
+    if workers == 1:
+        return inline_cells
+
+    def cells(dataset: Dataset, configs: Sequence[RunConfig], keep: Path | None = None) -> Iterator[dict]:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=one_thread_per_call) as pool:
+            pending = {pool.submit(run_cell, dataset, config, keep) for config in configs}
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (future.result() for future in done)
+            finally:
+                for future in pending:  # stopped early: drop the cells not started
+                    future.cancel()
+
+    return cells
+
+
+def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
+    """Run the cells as Ray tasks, one CPU each: ``address`` ``local`` starts a local runtime with ``cpus`` CPUs
+    (all of them when None); any other address joins that cluster (``ray.init(address=...)``, e.g. ``auto`` or
+    ``ray://head:10001``). This package travels to the workers with the job (``runtime_env`` ``py_modules``)."""
+
+    def cells(dataset: Dataset, configs: Sequence[RunConfig], keep: Path | None = None) -> Iterator[dict]:
+        try:
+            import ray  # only a Ray sweep needs it
+        except ImportError:
+            raise BNNInputError("--ray needs Ray: pip install ray==2.60.0 (or pip install 'bnn_core[ray]').") from None
+
+        started = not ray.is_initialized()
+        if started:
+            _start_ray(ray, address, cpus)
+        try:
+            task = ray.remote(num_cpus=1)(run_cell)
+            shared = ray.put(dataset)  # sent to the object store once, not once per cell
+            pending = [task.remote(shared, config, keep) for config in configs]
+            try:
+                while pending:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    yield from ray.get(done)
+            finally:
+                for ref in pending:
+                    ray.cancel(ref)
+        finally:
+            if started:
+                ray.shutdown()
+
+    return cells
+
+
+def _start_ray(ray: Any, address: str, cpus: int | None) -> None:
+    package = Path(__file__).parent
+    runtime = {"py_modules": [str(package)], "env_vars": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}}
+    options: dict[str, Any] = {"runtime_env": runtime, "log_to_driver": False, "logging_level": "ERROR"}
+    try:
+        if address == "local":
+            ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise BNNInputError(f"Cannot reach the Ray cluster at {address!r}: {str(err).splitlines()[0]}") from None
+
+
+def check_folder(out: Path, dataset: Dataset, base: RunConfig) -> None:
+    """Start the sweep folder ``out``, or check that the sweep already in it shares ``base`` and the data.
+
+    Raises:
+        BNNInputError: ``out`` is a file, or holds a sweep of other settings or other data.
+    """
+    if out.exists() and not out.is_dir():
+        raise BNNInputError(f"{out} is a file; give a folder for the sweep.")
+    spec = {"dataset": dataset.name, "data": data_fingerprint(dataset), "base": _shared(base)}
+    path = out / SPEC_FILE
+    if path.is_file():
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+        if earlier != spec:
+            changed = _differences(earlier, spec)
+            raise BNNInputError(
+                f"{out} holds a sweep with other settings ({changed}); rerun with those to resume it, or choose a "
+                "new --out."
+            )
+        return
+    if out.is_dir() and any(out.iterdir()):
+        raise BNNInputError(f"{out} already holds files that are not a sweep; choose a new or empty folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise BNNInputError(f"Cannot write the sweep to {out}: {err.strerror or err}.") from None
+
+
+def _shared(base: RunConfig) -> dict[str, Any]:
+    """The settings every cell shares (the grid's four are left out)."""
+    return {key: value for key, value in base.to_flat().items() if key not in GRID}
+
+
+def _differences(earlier: dict[str, Any], now: dict[str, Any]) -> str:
+    if earlier.get("dataset") != now["dataset"] or earlier.get("data") != now["data"]:
+        return f"data {earlier.get('dataset')!r} there, {now['dataset']!r} now"
+    old, new = earlier.get("base", {}), now["base"]
+    keys = [key for key in new if old.get(key) != new[key]]
+    return "; ".join(f"{key} {old.get(key)!r} there, {new[key]!r} now" for key in keys[:3])
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    """A hash of the rows and labels, so that a sweep never resumes on other data under the same name."""
+    digest = hashlib.sha1(np.ascontiguousarray(dataset.x).tobytes())
+    digest.update(np.ascontiguousarray(dataset.y).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def read_results(out: Path) -> pd.DataFrame:
+    """The rows of ``out/results.csv``, the last row of each cell (a failed cell retried may have two)."""
+    path = out / RESULTS_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    table = table[table["status"].isin(["ok", "failed"])]
+    return table.drop_duplicates("cell", keep="last").reset_index(drop=True)
+
+
+def append_row(out: Path, row: dict[str, Any]) -> None:
+    """Add one finished cell to ``out/results.csv``, on disk before returning.
+
+    A line cut short by a kill is removed first, so a resumed sweep appends after whole lines only.
+    """
+    path = out / RESULTS_FILE
+    new = not path.is_file() or path.stat().st_size == 0
+    if not new:
+        _drop_partial_line(path)
+    line = pd.DataFrame([row], columns=list(RESULT_COLUMNS)).to_csv(index=False, header=new, lineterminator="\n")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _drop_partial_line(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        content = handle.read()
+        if content.endswith(b"\n"):
+            return
+        handle.truncate(content.rfind(b"\n") + 1)
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """After each finished cell: how many of this run's cells are done, of how many; and that cell's row."""
+
+    done: int
+    total: int
+    row: dict[str, Any]
+
+
+def run_sweep(
+    dataset: Dataset,
+    spec: SweepSpec,
+    out: Path,
+    runner: CellRunner = inline_cells,
+    keep_runs: bool = False,
+    on_cell: Callable[[SweepProgress], bool | None] | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Run every cell of ``spec`` not already finished in ``out``; return the sweep's table and how many cells
+    were already there.
+
+    ``on_cell`` hears of each finished cell as it is saved; returning False stops the sweep after it (the cells
+    still running are dropped). The table holds the grid's cells only, in :meth:`SweepSpec.cells` order.
+    """
+    if dataset.task != "classification":
+        raise BNNInputError(
+            f"A sweep maps classification metrics (accuracy, NLL, ECE, uncertainty far from the data), and "
+            f"{dataset.name} is a regression set; choose iris, wine, breast_cancer, two_moons, circles or a CSV of "
+            "classes."
+        )
+    check_folder(out, dataset, spec.base)
+    configs = spec.cells()
+    finished = finished_cells(out, spec)
+    todo = [config for config in configs if cell_id(config) not in finished]
+    keep = out / RUNS_FOLDER if keep_runs else None
+    cells = runner(dataset, todo, keep)
+    try:
+        for done, row in enumerate(cells, start=1):
+            append_row(out, row)
+            if on_cell is not None and on_cell(SweepProgress(done, len(todo), row)) is False:
+                break
+    finally:
+        close = getattr(cells, "close", None)
+        if close is not None:
+            close()
+    return sweep_table(out, configs), len(configs) - len(todo)
+
+
+def finished_cells(out: Path, spec: SweepSpec) -> set[str]:
+    """The ids of the cells of ``spec`` that ``out`` already holds as finished ("ok")."""
+    ids = {cell_id(config) for config in spec.cells()}
+    return set(read_results(out).query("status == 'ok'")["cell"]) & ids
+
+
+def sweep_table(out: Path, configs: Sequence[RunConfig]) -> pd.DataFrame:
+    """The rows of ``out`` that belong to ``configs``, in their order."""
+    order = {cell_id(config): place for place, config in enumerate(configs)}
+    table = read_results(out)
+    table = table[table["cell"].isin(order)]
+    return table.sort_values("cell", key=lambda ids: ids.map(order)).reset_index(drop=True)
+
+
+SPREAD = ("mean", "min", "max", "std", "count")
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """Over seeds, per (reduction, σ₀, KL weight): each metric's mean, min, max, std and count of ok cells,
+    as columns ``<metric>_<statistic>``; ``failed`` counts the cells that failed."""
+    keys = ["kl_reduction", "prior_sigma", "kl_weight"]
+    ok = table[table["status"] == "ok"]
+    grouped = ok.groupby(keys)[list(METRICS)].agg(list(SPREAD))
+    grouped.columns = [f"{metric}_{statistic}" for metric, statistic in grouped.columns]
+    failed = table.assign(failed=table["status"] == "failed").groupby(keys)["failed"].sum()
+    return grouped.join(failed, how="outer").reset_index()
+
+
+def cell_label(row: dict[str, Any]) -> str:
+    """A cell in words, e.g. ``σ₀ 0.1, KL weight 0.01 (mean), seed 0``."""
+    return f"σ₀ {row['prior_sigma']:g}, KL weight {row['kl_weight']:g} ({row['kl_reduction']}), seed {row['seed']}"
