@@ -41,6 +41,7 @@ PAGES = [
     st.Page("app_pages/calibration.py", title="Calibration", icon=":material/target:"),
     st.Page("app_pages/inside_network.py", title="Weights", icon=":material/neurology:"),
     st.Page("app_pages/methods.py", title="Methods", icon=":material/compare:"),
+    st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_on:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/table_view:"),
     st.Page("app_pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ]

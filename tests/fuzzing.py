@@ -55,7 +55,7 @@ RESAMPLE_BUTTON = ".st-key-resample button"
 CSV_INPUT = '.st-key-csv_upload input[type="file"]'
 USE_CSV_BUTTON = ".st-key-use_csv button"
 NAV_LINKS = '[data-testid="stTopNavLink"]'
-DATA_PAGE = 6  # the Data page's position in the navigation: after Train, map, truck, calibration, weights, methods
+DATA_PAGE = 7  # the Data page's place in the navigation, after the main page and six others
 EXCEPTIONS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stException"]'))
     .map(el => el.innerText.trim())"""
 # What a finished run should not leave on screen; null while a run is going again.

@@ -169,6 +169,6 @@ def test_a_link_straight_to_a_page_has_the_whole_frame(tmp_path: Path) -> None:
         page.wait_for_function("() => window.location.search.includes('preset=article')")  # the URL follows
         wait_idle(page)
         assert "show=epistemic" in page.url
-        assert page.locator('[data-testid="stTopNavLink"]').count() == 8  # every page of app.py
+        assert page.locator('[data-testid="stTopNavLink"]').count() == 9  # every page of app.py
         assert page.locator(".st-key-preset_next button").count() == 1  # the sidebar, with the gallery
         page.screenshot(path=str(tmp_path / "map-from-a-link.png"))

@@ -1,0 +1,133 @@
+"""Sweep: what the prior σ₀ and the KL weight do, as heatmaps over a grid of runs (the mean over seeds); a click
+on a cell trains that run on the main page; small sweeps of your own run here in the background."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from bnn_core import BNNInputError, RunConfig
+from bnn_core.sweep import SweepSpec, parse_grid, parse_reductions, parse_seeds, summarize
+from ui import page, state, sweep_view
+from ui.controls import fill_form
+from ui.sweep_figures import CELL_NAME, MEASURES, sweep_heatmap
+from ui.training import refusal
+
+MAIN_PAGE = "app_pages/train_and_resample.py"
+SOURCES = sweep_view.SOURCES
+
+
+def _source() -> tuple[pd.DataFrame, RunConfig, str]:
+    """The sweep to show: the shipped one, or this session's once it has run one."""
+    own = sweep_view.own_sweep()
+    choices = SOURCES if own is not None else SOURCES[:1]
+    chosen = st.segmented_control("Sweep", choices, default=choices[-1], key=sweep_view.SOURCE_WIDGET) or choices[-1]
+    if chosen == SOURCES[1] and own is not None:
+        table, base = own
+        return table, base, "your sweep"
+    table = sweep_view.shipped_table()
+    base = RunConfig.from_flat(json.loads(table.loc[0, "config"]))
+    return table, base, "the shipped sweep (python -m bnn_core sweep, see the README)"
+
+
+def _heatmap(table: pd.DataFrame, base: RunConfig, what: str) -> None:
+    reductions = sorted(table["kl_reduction"].unique())
+    left, right = st.columns(2)
+    with left:
+        measure = st.segmented_control("Colour", list(MEASURES), default="Test accuracy", key="sweep_measure")
+    with right:
+        reduction = st.segmented_control("KL reduction", reductions, default=reductions[0], key="sweep_reduction")
+    measure, reduction = measure or "Test accuracy", reduction or reductions[0]
+    n_train = round(_n_rows(base) * (1 - base.data.test_size))
+    figure = sweep_heatmap(summarize(table), measure, reduction, n_train)
+    seeds = sorted(table["seed"].unique())
+    st.caption(
+        f"{what}: {base.data.dataset}, hidden {list(base.model.hidden)}, {base.train.epochs} epochs, seeds "
+        f"{', '.join(map(str, seeds))}; each cell the mean over seeds (hover: the range). Stars: the article's "
+        "settings (σ₀ 0.1, KL 0.01, mean) and the textbook ELBO (σ₀ 1, KL summed, weight 1/N), at the nearest cell."
+    )
+    event = st.plotly_chart(
+        figure, width="stretch", theme=None, key=f"sweep_chart_{measure}_{reduction}", on_select="rerun",
+        selection_mode="points",
+    )  # fmt: skip
+    names = [trace.name for trace in figure.data]
+    clicked = [
+        point for point in (event.selection.points if event else []) if names[point["curve_number"]] == CELL_NAME
+    ]
+    if clicked:
+        sigma, weight = float(clicked[0]["y"]), float(clicked[0]["x"])
+        _load(table, sigma, weight, reduction, seeds[0])
+
+
+def _n_rows(base: RunConfig) -> int:
+    try:
+        return state.dataset_by_name(base.data.dataset).n_rows
+    except BNNInputError:  # a CSV no longer in this session
+        return 100
+
+
+def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed: int) -> None:
+    """Train the clicked cell's run (its first seed) on the main page, its settings in the form."""
+    rows = table[(table["kl_reduction"] == reduction) & (table["seed"] == seed)]
+    match = rows[(rows["prior_sigma"].map(lambda v: f"{v:.3g}") == f"{sigma:.3g}")
+                 & (rows["kl_weight"].map(lambda v: f"{v:.3g}") == f"{weight:.3g}")]  # fmt: skip
+    if match.empty:
+        st.error(f"No run of σ₀ {sigma:.3g}, KL weight {weight:.3g} with seed {seed} in this sweep; nothing changed.")
+        return
+    config = RunConfig.from_flat(json.loads(match.iloc[0]["config"]))
+    fill_form(config)
+    st.session_state[state.PENDING] = config
+    st.switch_page(MAIN_PAGE)
+
+
+def _run_form() -> None:
+    """A small sweep of the run on screen's settings, in the background."""
+    with st.expander(
+        f"Run this sweep (up to {sweep_view.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"
+    ), st.form("sweep_form", border=False):
+        a, b, c, d = st.columns(4)
+        sigmas = a.text_input("Prior σ₀", "0.01:10:4", help="LOW:HIGH:COUNT on a log scale, or a list: 0.1,1")
+        weights = b.text_input("KL weight", "1e-4:1:5", help="LOW:HIGH:COUNT on a log scale, or a list")
+        reductions = c.text_input("KL reduction", "mean", help="mean, sum, or mean,sum")
+        seeds = d.text_input("Seeds", "0-1", help="a range such as 0-4, or a list such as 0,3")
+        pressed = st.form_submit_button("Run this sweep", type="primary", disabled=sweep_view.running())
+    if not pressed:
+        return
+    run = state.current_run()
+    base = run.config if run is not None else RunConfig()
+    try:
+        spec = SweepSpec(
+            replace(base, data=replace(base.data, task="classification")),
+            parse_grid(sigmas, "prior_sigma"),
+            parse_grid(weights, "kl_weight"),
+            parse_reductions(reductions),
+            parse_seeds(seeds),
+        )
+        sweep_view.start(state.dataset_by_name(base.data.dataset), spec)
+    except BNNInputError as err:
+        st.error(refusal(err, "The sweep could not start"))
+        return
+    st.rerun()
+
+
+def draw() -> None:
+    page.setup("Sweep", ":material/grid_on:")
+    page.title("Sweep the prior and the KL weight")
+    st.markdown(
+        "Every cell is a whole training run. Left to right the KL weight grows, bottom to top the prior widens: "
+        "the article's corner makes the BNN a point estimate, the textbook ELBO makes it unsure. Click a cell to "
+        "train that run on the main page."
+    )
+    error = st.session_state.pop(sweep_view.ERROR, None)
+    if error:
+        st.error(f"Your sweep stopped: {error}")
+    sweep_view.watch()
+    table, base, what = _source()
+    _heatmap(table, base, what)
+    _run_form()
+
+
+draw()
