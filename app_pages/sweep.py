@@ -13,10 +13,11 @@ from bnn_core import BNNInputError, RunConfig
 from bnn_core.sweep import SweepSpec, parse_grid, parse_reductions, parse_seeds, summarize
 from ui import page, state, sweep_view
 from ui.controls import fill_form
-from ui.sweep_figures import CELL_NAME, MEASURES, sweep_heatmap
+from ui.sweep_figures import MEASURES, sweep_heatmap
 from ui.training import refusal
 
 MAIN_PAGE = "app_pages/train_and_resample.py"
+GO_MAIN = "bnn_sweep_go_main"  # set by a click on a cell: the page then opens the main page
 SOURCES = sweep_view.SOURCES
 
 
@@ -49,17 +50,20 @@ def _heatmap(table: pd.DataFrame, base: RunConfig, what: str) -> None:
         f"{', '.join(map(str, seeds))}; each cell the mean over seeds (hover: the range). Stars: the article's "
         "settings (σ₀ 0.1, KL 0.01, mean) and the textbook ELBO (σ₀ 1, KL summed, weight 1/N), at the nearest cell."
     )
-    event = st.plotly_chart(
-        figure, width="stretch", theme=None, key=f"sweep_chart_{measure}_{reduction}", on_select="rerun",
-        selection_mode="points",
+    key = f"sweep_chart_{measure}_{reduction}"
+    st.plotly_chart(
+        figure, width="stretch", theme=None, key=key, selection_mode="points",
+        on_select=lambda: _clicked(key, table, reduction, seeds[0]),
     )  # fmt: skip
-    names = [trace.name for trace in figure.data]
-    clicked = [
-        point for point in (event.selection.points if event else []) if names[point["curve_number"]] == CELL_NAME
-    ]
-    if clicked:
-        sigma, weight = float(clicked[0]["y"]), float(clicked[0]["x"])
-        _load(table, sigma, weight, reduction, seeds[0])
+    if st.session_state.pop(GO_MAIN, False):
+        st.switch_page(MAIN_PAGE)
+
+
+def _clicked(key: str, table: pd.DataFrame, reduction: str, seed: int) -> None:
+    """A callback (before the page's widgets exist, so the form may change): a click on a cell loads its run."""
+    points = st.session_state[key].selection.points  # every trace's points sit at cell centres
+    if points:
+        _load(table, float(points[0]["y"]), float(points[0]["x"]), reduction, seed)
 
 
 def _n_rows(base: RunConfig) -> int:
@@ -75,19 +79,24 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
     match = rows[(rows["prior_sigma"].map(lambda v: f"{v:.3g}") == f"{sigma:.3g}")
                  & (rows["kl_weight"].map(lambda v: f"{v:.3g}") == f"{weight:.3g}")]  # fmt: skip
     if match.empty:
-        st.error(f"No run of σ₀ {sigma:.3g}, KL weight {weight:.3g} with seed {seed} in this sweep; nothing changed.")
+        st.session_state[sweep_view.ERROR] = (
+            f"No run of σ₀ {sigma:.3g}, KL weight {weight:.3g} with seed {seed} in this sweep; nothing changed."
+        )
         return
     config = RunConfig.from_flat(json.loads(match.iloc[0]["config"]))
     fill_form(config)
     st.session_state[state.PENDING] = config
-    st.switch_page(MAIN_PAGE)
+    st.session_state[GO_MAIN] = True
 
 
 def _run_form() -> None:
     """A small sweep of the run on screen's settings, in the background."""
-    with st.expander(
-        f"Run this sweep (up to {sweep_view.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"
-    ), st.form("sweep_form", border=False):
+    with (
+        st.expander(
+            f"Run this sweep (up to {sweep_view.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"
+        ),
+        st.form("sweep_form", border=False),
+    ):
         a, b, c, d = st.columns(4)
         sigmas = a.text_input("Prior σ₀", "0.01:10:4", help="LOW:HIGH:COUNT on a log scale, or a list: 0.1,1")
         weights = b.text_input("KL weight", "1e-4:1:5", help="LOW:HIGH:COUNT on a log scale, or a list")
@@ -123,7 +132,7 @@ def draw() -> None:
     )
     error = st.session_state.pop(sweep_view.ERROR, None)
     if error:
-        st.error(f"Your sweep stopped: {error}")
+        st.error(error)
     sweep_view.watch()
     table, base, what = _source()
     _heatmap(table, base, what)

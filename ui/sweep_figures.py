@@ -90,6 +90,7 @@ def sweep_heatmap(summary: pd.DataFrame, measure: str, reduction: str, n_train: 
         xaxis={"title": {"text": f"KL weight ({reduction})"}, "type": "category"},
         yaxis={"title": {"text": "prior σ₀"}, "type": "category"},
         legend={"orientation": "h", "y": -0.2},
+        clickmode="event+select",  # a click selects the point under it, which Streamlit reports
         font={"size": FONT_SIZE},
         margin={"l": 70, "r": 20, "t": 30, "b": 80},
         height=560,

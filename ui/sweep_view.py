@@ -95,7 +95,7 @@ def _watch(job: _Job) -> None:
     if job.finished:
         st.session_state.pop(JOB, None)
         if job.error is not None:
-            st.session_state[ERROR] = job.error
+            st.session_state[ERROR] = f"Your sweep stopped: {job.error}"
         elif job.table is not None and not job.cancel.is_set():
             st.session_state[OWN] = (job.table, job.spec.base)
             st.session_state[SOURCE_WIDGET] = SOURCES[1]  # show it once it is ready
