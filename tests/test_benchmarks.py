@@ -172,3 +172,9 @@ def test_methods_benchmark_prints_a_table_per_seed_and_the_ranges() -> None:
 def test_prior_speed_benchmark_runs() -> None:
     out = _run("prior_speed.py", "--repeats", "1")
     assert "iris" in out and "cubic" in out
+
+
+def test_sweep_speed_benchmark_runs_every_way() -> None:
+    out = _run("sweep_speed.py", "--cells", "4", "--epochs", "50", "--no-neighbour")
+    for way in ("1 worker (in process)", "2 local workers", "Ray local, 2 CPUs", "Ray's overhead per cell vs the pool"):
+        assert f"| quiet | {way} |" in out
