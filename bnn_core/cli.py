@@ -55,6 +55,7 @@ from .threads import one_thread_per_call
 from .train import Progress
 
 USAGE_ERROR = 2
+INTERRUPTED = 130
 MAX_WORKERS = 256
 
 
@@ -436,7 +437,13 @@ def _sweep(args: argparse.Namespace) -> int:
             if progress.row["status"] != "ok":
                 bar.write(f"cell {cell_label(progress.row)} failed: {progress.row['message']}")
 
-        table, resumed = run_sweep(dataset, spec, out, runner, args.keep_runs, advance)
+        try:
+            table, resumed = run_sweep(dataset, spec, out, runner, args.keep_runs, advance)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"\ninterrupted: the finished cells are in {out / RESULTS_FILE}; the same command resumes.",
+                  file=sys.stderr)  # fmt: skip
+            return INTERRUPTED
     failed = int((table["status"] == "failed").sum())
     print(f"wrote {out / RESULTS_FILE}: {len(table)} of {total} cells ({resumed} already there, {failed} failed)")
     return 0
@@ -492,7 +499,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") ->
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written.", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 def run() -> None:

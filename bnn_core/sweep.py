@@ -12,11 +12,14 @@ runtime or an existing cluster (:func:`ray_cells`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -209,17 +212,31 @@ def pool_cells(workers: int) -> CellRunner:
 
     def cells(dataset: Dataset, configs: Sequence[RunConfig], keep: Path | None = None) -> Iterator[dict]:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=one_thread_per_call) as pool:
-            pending = {pool.submit(run_cell, dataset, config, keep) for config in configs}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (future.result() for future in done)
-            finally:
-                for future in pending:  # stopped early: drop the cells not started
-                    future.cancel()
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=one_thread_per_call)
+        try:
+            with _workers_ignore_ctrl_c():
+                pending = {pool.submit(run_cell, dataset, config, keep) for config in configs}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+        finally:  # stopped early: the cells not started are dropped, the running ones finish
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return cells
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start the pool's processes with Ctrl-C ignored (a new Python keeps an ignored SIGINT ignored), so that it
+    reaches the main process only, which stops the pool; off the main thread there is nothing to change."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
