@@ -66,7 +66,8 @@ def sweep_heatmap(summary: pd.DataFrame, measure: str, reduction: str, n_train: 
             name=CELL_NAME,
             showlegend=False,
             marker={"size": 28, "opacity": 0.0, "symbol": "square"},
-            hoverinfo="none",
+            text=[line for row in hover for line in row],  # on top of the heatmap, so it carries the hover
+            hovertemplate="%{text}<extra></extra>",
         )
     )
     for name, (sigma, weight, where) in landmarks(n_train).items():
