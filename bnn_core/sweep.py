@@ -19,6 +19,7 @@ import math
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -244,6 +245,9 @@ def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
     (all of them when None); any other address joins that cluster (``ray.init(address=...)``, e.g. ``auto`` or
     ``ray://head:10001``). This package travels to the workers with the job (``runtime_env`` ``py_modules``)."""
 
+    if address not in ("local", "auto"):
+        _check_reachable(address)
+
     def cells(dataset: Dataset, configs: Sequence[RunConfig], keep: Path | None = None) -> Iterator[dict]:
         try:
             import ray  # only a Ray sweep needs it
@@ -269,6 +273,26 @@ def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
                 ray.shutdown()
 
     return cells
+
+
+def _check_reachable(address: str, seconds: float = 5.0) -> None:
+    """Refuse a cluster address that nothing answers at within ``seconds``: Ray itself would retry for minutes.
+
+    Raises:
+        BNNInputError: not HOST:PORT (optionally after ``ray://``), or nothing listens there.
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise BNNInputError(
+            f"--ray takes local, auto or a cluster's HOST:PORT (e.g. ray://head:10001), not {address!r}."
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as err:
+        raise BNNInputError(
+            f"Cannot reach the Ray cluster at {address!r} ({err.strerror or err}); start one with ray start --head, "
+            "or check the address."
+        ) from None
 
 
 def _start_ray(ray: Any, address: str, cpus: int | None) -> None:

@@ -66,6 +66,8 @@ def test_log_range_includes_both_ends_and_lists_keep_order() -> None:
         ("--seeds", "4-1", "--seeds takes a range"),
         ("--seeds", "a", "--seeds takes a range"),
         ("--workers", "0", "--workers takes 1 to"),
+        ("--ray", "127.0.0.1:9", "Cannot reach the Ray cluster at '127.0.0.1:9'"),
+        ("--ray", "nowhere", "--ray takes local, auto or a cluster's HOST:PORT"),
     ],
 )
 def test_a_bad_grid_gets_one_sentence_and_exit_code_2(
