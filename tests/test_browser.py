@@ -101,6 +101,7 @@ PAGES = {  # link: (heading, plotly charts on the page)
     "Truck": ("Show it a truck", 1),
     "Calibration": ("Is it as often right as it is sure?", 3),
     "Methods": ("Is a BNN worth it?", 4),
+    "Sweep": ("Sweep the prior and the KL weight", 1),
     "Data": ("The data", 2),
     "How it works": ("How a Bayesian neural network works", 0),
 }
