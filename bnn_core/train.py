@@ -92,8 +92,22 @@ class FitResult:
 
 
 def default_progress_every(epochs: int) -> int:
-    """About 100 progress reports per run."""
+    """About 100 progress reports per run (the torchbnn loop's default)."""
     return max(1, epochs // 100)
+
+
+# The compiled loop's default block of steps between reports lasts about this long. Each report needs Python's GIL,
+# which a server's sessions share: with 100 reports a run, 8 sessions' trainings at once queued for it and took
+# 7.1× their time alone on 2 cores, against 5.5× with a tenth as many (benchmarks/room.py).
+REPORT_SECONDS = 0.1
+_FIRST_BLOCK = 10  # steps, before the loop's speed on this machine is known
+
+
+def next_block(steps: int, seconds: float) -> int:
+    """The steps of the next block, after ``steps`` took ``seconds``: about REPORT_SECONDS' worth, at most 10×
+    the last block (one quick block on a noisy machine must not make the next one run for minutes)."""
+    wanted = steps * REPORT_SECONDS / max(seconds, 1e-9)
+    return max(1, min(int(wanted), 10 * steps))
 
 
 def fit(
@@ -123,7 +137,8 @@ def fit(
         config: epochs, learning rate, KL weight and reduction, engine.
         seed: key of the training-noise stream; the same key repeats the run exactly.
         on_progress: called every ``progress_every`` steps and at the end; return True to stop.
-        progress_every: steps between callbacks (default: about 100 calls a run).
+        progress_every: steps between callbacks (default: the compiled loop reports about every REPORT_SECONDS,
+            torchbnn's about 100 times a run). The run is the same whatever the blocks.
         likelihood: the data term: :class:`~bnn_core.likelihood.Categorical` (the default; y (N,) int64 labels)
             or :class:`~bnn_core.likelihood.Gaussian` (y (N,) float targets; a learned noise σ is trained in place
             too). Both engines train either.
@@ -138,7 +153,6 @@ def fit(
     likelihood = likelihood if likelihood is not None else Categorical()
     check_training_inputs(x, layers[0].in_features)
     likelihood.check_targets(y, len(x), layers[-1].out_features)
-    every = progress_every or default_progress_every(config.epochs)
     fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
     note = ""
     if config.engine == "fast":
@@ -148,8 +162,9 @@ def fit(
         except UnsupportedNetwork as err:
             reason = f"the fast path needs {err}"
         if reason is None:
-            return _fit_fast(model, spec, x, y, config, seed, on_progress, every, likelihood)
+            return _fit_fast(model, spec, x, y, config, seed, on_progress, progress_every, likelihood)
         note = f"trained with torchbnn autograd: {reason}"
+    every = progress_every or default_progress_every(config.epochs)
     return _fit_reference(model, x, y, config, seed, on_progress, every, note, likelihood)
 
 
@@ -181,17 +196,21 @@ def _fit_fast(
     config: TrainConfig,
     seed: int,
     on_progress: ProgressCallback | None,
-    every: int,
+    every: int | None,
     likelihood: Likelihood,
 ) -> FitResult:
-    """The compiled loop of :mod:`bnn_core.fast`, a block of steps between progress reports."""
+    """The compiled loop of :mod:`bnn_core.fast`, a block of steps between progress reports: ``every`` steps, or
+    (None) about REPORT_SECONDS' worth."""
     trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
-    steps, cancelled = 0, False
+    steps, cancelled, block = 0, False, every or _FIRST_BLOCK
     clock = TrainingClock()
     while steps < config.epochs and not cancelled:
-        report_at = min(steps + every, config.epochs)
+        report_at = min(steps + block, config.epochs)
+        started = time.perf_counter()
         record[steps:report_at] = trainer.run(report_at - steps)
+        if every is None:
+            block = next_block(report_at - steps, time.perf_counter() - started)
         _refuse_divergence(record[:, 2], steps, report_at, config)
         steps = report_at
         sigma = _layer_sigma(spec, trainer.params.log_sigma)

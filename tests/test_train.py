@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +20,7 @@ from bnn_core import (
     load_builtin,
     prepare,
 )
+from bnn_core.train import REPORT_SECONDS, next_block
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,42 @@ def test_progress_is_reported_every_k_steps_and_at_the_end(iris_tensors) -> None
     assert all(p.epochs == 25 for p in seen)
     assert seen[-1].ce == pytest.approx(result.history.ce[-1])
     assert seen[-1].train_accuracy == pytest.approx(result.history.train_accuracy[-1])
+
+
+def test_the_compiled_loop_reports_about_every_tenth_of_a_second_by_default(iris_tensors) -> None:
+    """Without ``progress_every`` the first block is 10 steps, and every later block is sized from the one before
+    to last about REPORT_SECONDS, growing at most tenfold."""
+    x, y = iris_tensors
+    seen: list[Progress] = []
+    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    fit(model, x, y, TrainConfig(epochs=3000), seed=0, on_progress=seen.append)
+    steps = [p.step for p in seen]
+    assert steps[0] == 10 and steps[-1] == 3000
+    blocks = np.diff([0, *steps])
+    assert all(1 <= later <= 10 * earlier for earlier, later in itertools.pairwise(blocks))
+
+
+def test_a_block_is_sized_to_last_a_tenth_of_a_second() -> None:
+    assert REPORT_SECONDS == 0.1
+    assert next_block(100, 1.0) == 10  # 100 steps a second: 10 in 0.1 s
+    assert next_block(1000, 0.1) == 1000
+    assert next_block(10, 0.0001) == 100  # 1,000,000 steps a second, but at most 10× the last block
+    assert next_block(5, 10.0) == 1  # never fewer than one step
+    assert next_block(3, 0.0) == 30  # a block too quick to time
+
+
+def test_the_run_is_the_same_whatever_the_blocks(iris_tensors) -> None:
+    """The compiled loop draws step t's noise at stream position t, so where the reports fall changes nothing."""
+    x, y = iris_tensors
+    runs = []
+    for every in (None, 7, 500):
+        model = build_bnn(4, 3, ModelConfig(), seed=2)
+        result = fit(model, x, y, TrainConfig(epochs=500), seed=5, on_progress=lambda _: None, progress_every=every)
+        runs.append((result.history.total, model.state_dict()))
+    for history, weights in runs[1:]:
+        np.testing.assert_array_equal(history, runs[0][0])
+        for a, b in zip(weights.values(), runs[0][1].values(), strict=True):
+            assert torch.equal(a, b)
 
 
 def test_the_callback_can_stop_training(iris_tensors) -> None:
