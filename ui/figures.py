@@ -14,6 +14,7 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 
 from bnn_core import span_range
 
@@ -57,13 +58,39 @@ def _white_template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
 
 
+def _dicts_copied(value: object) -> object:
+    """``value`` with every dict in it copied, down through lists; arrays, strings and numbers shared."""
+    if isinstance(value, dict):
+        return {key: _dicts_copied(item) for key, item in value.items()}
+    if isinstance(value, list | tuple) and any(isinstance(item, dict | list | tuple) for item in value):
+        return [_dicts_copied(item) for item in value]
+    return value
+
+
+class SentFigure(go.Figure):
+    """A figure whose ``to_dict`` copies only what plotly's base64 step writes to (the dicts).
+
+    ``st.plotly_chart`` calls ``to_dict()`` and encodes the result; plotly's own deep-copies every array, hover
+    string and the template first, which took 12% of a main-page script run, holding the GIL every session needs
+    (py-spy on a server). The result is the same dict (``tests/test_figures.py``).
+    """
+
+    def to_dict(self) -> dict:
+        result = {"data": _dicts_copied(self._data), "layout": _dicts_copied(self._layout)}
+        frames = [_dicts_copied(frame._props) for frame in self._frame_objs]
+        if frames:
+            result["frames"] = frames
+        convert_to_base64(result)
+        return result
+
+
 def unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure from plain dicts, skipping plotly's property validation.
 
     Validation costs ~100 ms for a scatter with a dozen traces, most of a Resample
     press; these specs are built here from known-good keys and tested.
     """
-    return go.Figure(data=traces, layout=layout, _validate=False)
+    return SentFigure(data=traces, layout=layout, _validate=False)
 
 
 @dataclass(frozen=True, eq=False)
