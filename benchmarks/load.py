@@ -515,10 +515,11 @@ def print_beside(title: str, rows: dict[str, list[float]], extra: dict[str, list
         print(f"| {name} | {stats_cells(values)} | |")
 
 
-def print_memory(room: Room) -> None:
+def print_memory(room: Room, number: int = 5) -> None:
     if not room.memory:
         return
-    print("\n5. The server's memory (VmRSS of the streamlit process, MB; the peak is VmHWM since the row above)")
+    print(f"\n{number}. The server's memory (VmRSS of the streamlit process, MB; the peak is VmHWM since the row "
+          "above)")  # fmt: skip
     print("| when | RSS | vs the warm-up | peak since the row above |\n|---|---|---|---|")
     first = room.memory[0][1]
     for when, rss, peak in room.memory:
@@ -527,9 +528,9 @@ def print_memory(room: Room) -> None:
     print("reconnects: a reading sooner than that shows what is still held, not a leak (see --linger).")
 
 
-def print_cpu(room: Room) -> None:
+def print_cpu(room: Room, number: int = 6) -> None:
     cores = os.cpu_count() or 1
-    print(f"\n6. CPU during each phase (cores busy on average, of {cores})")
+    print(f"\n{number}. CPU during each phase (cores busy on average, of {cores})")
     print("| phase | wall (s) | server | browsers + this script | neighbour | rest of the machine |")
     print("|---|---|---|---|---|---|")
     for name, a, b in room.cpu:

@@ -99,6 +99,24 @@ def test_load_benchmark_runs() -> None:
     assert "2 s after they closed" in first  # the memory table
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_room_benchmark_trains_every_link_over_the_protocol() -> None:
+    """Exit code 0 means every protocol session's link trained its model (a progress bar was streamed) with no
+    exception or error, every run ended, and the browser lost no click."""
+    out = _run("room.py", "--sessions", "1,2", "--quick")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line[:2] == "| "]
+    trainings = {(row[0], row[1]): int(row[2]) for row in rows if len(row) == 13 and row[2] != "n"}
+    assert trainings == {("1", "iris"): 2, ("1", "breast_cancer"): 2, ("2", "iris"): 2, ("2", "breast_cancer"): 2}
+    first = {row[0]: row for row in rows}
+    assert int(first["nobody else busy"][1]) == 4  # before the crowded rounds and after them
+    assert int(first["1 other session trains breast_cancer"][1]) >= 1
+    assert int(first["100,000 epochs × 1,000 units train elsewhere"][1]) >= 1
+    assert first["Stop → the long run's script ends"][1] == "1"
+    assert "1 s later" in first  # the memory table
+    assert int(first["iris"][1]) == int(first["breast_cancer"][1]) == 4  # ready pages: 2 visits, before and after
+
+
 _RENICE_CHECK = """
 import os, subprocess, sys
 from pathlib import Path
