@@ -633,15 +633,20 @@ async def run(args: argparse.Namespace, log: Path) -> int:
         print_beside("4. Resample beside one long training, then Stop (ms)", long, stop)
         print_memory(room)
         print_cpu(room)
+    return report_problems(log, room.problems, started)
+
+
+def report_problems(log: Path, problems: list[str], started: float) -> int:
+    """Print the server log's telling lines, the sessions' problems and the wall time; 1 if any problem, else 0."""
     lines = log_lines(log)
     print(f"\nServer log lines naming {', '.join(repr(p) for p in LOG_PATTERNS)}: {len(lines) or 'none'}")
     for line in lines:
         print(f"  {line}")
-    print(f"Problems seen in the sessions: {len(room.problems) or 'none'}")
-    for problem in room.problems:
+    print(f"Problems seen in the sessions: {len(problems) or 'none'}")
+    for problem in problems:
         print(f"  {problem}")
     print(f"Wall time: {time.monotonic() - started:.0f} s")
-    return 1 if room.problems else 0
+    return 1 if problems else 0
 
 
 def main() -> None:

@@ -52,12 +52,12 @@ from load import (
     Session,
     cpu_now,
     keep_browsers_niced,
-    log_lines,
     machine_line,
     memory_mb,
     print_beside,
     print_cpu,
     print_memory,
+    report_problems,
     reset_peak,
     stats_cells,
 )
@@ -379,15 +379,7 @@ async def run(args: argparse.Namespace, log: Path) -> int:
     print(f"\nSessions opened: {room.opened + 1} (the browser's too). The janitor (ui/sessions.py) released "
           f"{released} closed for longer than server.disconnectedSessionTTL; Streamlit forgets such sessions itself "
           f"when another disconnects, which took the others. Tracked after its last release: {still_open}")  # fmt: skip
-    lines = log_lines(log)
-    print(f"Server log lines naming an error, exception, lost fragment or widget warning: {len(lines) or 'none'}")
-    for line in lines:
-        print(f"  {line}")
-    print(f"Problems seen in the sessions: {len(room.problems) or 'none'}")
-    for problem in room.problems:
-        print(f"  {problem}")
-    print(f"Wall time: {time.monotonic() - started:.0f} s")
-    return 1 if room.problems else 0
+    return report_problems(log, room.problems, started)
 
 
 def main() -> None:
