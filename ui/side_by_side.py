@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from streamlit.delta_generator import DeltaGenerator
@@ -80,7 +81,8 @@ def choose_view(run: TrainedRun) -> View:
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     raw = run.data.dataset.x
     ranges = (padded_range(raw[rows, x_feature]), padded_range(raw[rows, y_feature]))
-    return View(x_feature, y_feature, rows, ranges, measure, show_mean, build_hover(run, rows))
+    hover = state.derived(run, "hover", lambda: build_hover(run, rows))  # the same rows for every view
+    return View(x_feature, y_feature, rows, ranges, measure, show_mean, hover)
 
 
 def _probabilities(class_names: Sequence[str], probs: np.ndarray, top: int = 4) -> str:
@@ -164,20 +166,19 @@ def legend_and_view(run: TrainedRun) -> View:
 
 
 def true_label_chart(run: TrainedRun, view: View) -> None:
-    points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
-    fig = class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
+    axes = (view.x_feature, view.y_feature)
+    fig = state.derived(run, "true labels", lambda: _true_label_figure(run, view), axes)
     with st.container(key="fit_chart_truth"):
         show(fig, key="true_chart", name=f"{state.run_label(run)}-true-labels", fit=True)
 
 
+def _true_label_figure(run: TrainedRun, view: View) -> go.Figure:
+    points = _points(run, view, run.data.dataset.y, view.hover.truth(), None)
+    return class_scatter(points, run.data.dataset.class_names, "True labels", _axis_titles(run, view), view.ranges)
+
+
 def mean_chart(run: TrainedRun, view: View) -> None:
-    u = run.evaluation.uncertainty
-    predicted = u.predicted.numpy()
-    sizes = uncertainty_sizes(getattr(u, view.measure).numpy(), run.data.dataset.n_classes)
-    hover = view.hover.mean()
-    wrong = Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR)
-    points = _points(run, view, predicted, hover, sizes)
-    title = f"Mean of {run.config.samples} samples"
+    predicted = run.evaluation.uncertainty.predicted.numpy()
     with chart_header():
         n_wrong = int((predicted != run.data.dataset.y).sum())
         st.markdown(
@@ -185,9 +186,21 @@ def mean_chart(run: TrainedRun, view: View) -> None:
             f'<span style="color:{WRONG_COLOR}">◯</span>&nbsp;{n_wrong} wrong',
             unsafe_allow_html=True,
         )
-    fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
+    chosen = (view.x_feature, view.y_feature, view.measure)
+    fig = state.derived(run, "posterior mean", lambda: _mean_figure(run, view), chosen)
     with st.container(key="fit_chart_mean"):
         show(fig, key="mean_chart", name=f"{state.run_label(run)}-posterior-mean", fit=True)
+
+
+def _mean_figure(run: TrainedRun, view: View) -> go.Figure:
+    """The posterior mean's classes, marker size from ``view.measure``, wrong points ringed."""
+    u = run.evaluation.uncertainty
+    predicted = u.predicted.numpy()
+    sizes = uncertainty_sizes(getattr(u, view.measure).numpy(), run.data.dataset.n_classes)
+    wrong = Ring("wrong", (predicted != run.data.dataset.y)[view.rows], WRONG_COLOR)
+    points = _points(run, view, predicted, view.hover.mean(), sizes)
+    title = f"Mean of {run.config.samples} samples"
+    return class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, [wrong])
 
 
 def sample_predictions(run: TrainedRun, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ shared runs (gallery and server cache) are in :mod:`ui.sources`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -126,6 +127,28 @@ def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:
     ):
         return cached[1]
     result = compute()
+    entries[name] = (inputs, result)
+    return result
+
+
+# What a page derives from a finished run alone, kept with the run: it goes when the last session lets go of it.
+_DERIVED: weakref.WeakKeyDictionary[TrainedRun, dict[str, tuple[Hashable, object]]] = weakref.WeakKeyDictionary()
+
+
+def derived(run: TrainedRun, name: str, build: Callable[[], T], inputs: Hashable = ()) -> T:
+    """``build()`` once per finished ``run``, ``name`` and ``inputs``, for every rerun and every session showing it.
+
+    For what depends on the run and ``inputs`` alone (the axes, say): its table of uncertain points, its loss
+    curves, the hover text of its points. Every session's page run repeated that work while holding Python's lock,
+    which the other sessions' trainings wait for. One entry per name: new ``inputs`` replace the old, so a user
+    going through 30 pairs of axes keeps one figure, not 30. Two sessions asking at once may both build; either
+    result is the same. Nobody may mutate what ``build`` returns.
+    """
+    entries = _DERIVED.setdefault(run, {})
+    kept = entries.get(name)
+    if kept is not None and kept[0] == inputs:
+        return kept[1]
+    result = build()
     entries[name] = (inputs, result)
     return result
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -89,10 +91,8 @@ def predictions(run: TrainedRun):
 
 def uncertain_regression_points(run: TrainedRun, count: int) -> None:
     """The rows with the widest predictive band, with its epistemic and aleatoric parts."""
-    table = predictions(run)
-    table.insert(0, "point", np.arange(len(table)))
-    top = table.sort_values("total_std", ascending=False).head(count)
-    numbers = [c for c in table.columns if c not in ("point", "split")]
+    top = state.derived(run, "uncertain points", lambda: _widest_bands(run, count), count)
+    numbers = [c for c in top.columns if c not in ("point", "split")]
     st.dataframe(
         top,
         hide_index=True,
@@ -101,22 +101,19 @@ def uncertain_regression_points(run: TrainedRun, count: int) -> None:
     )
 
 
+def _widest_bands(run: TrainedRun, count: int) -> pd.DataFrame:
+    table = predictions(run)
+    table.insert(0, "point", np.arange(len(table)))
+    return table.sort_values("total_std", ascending=False).head(count)
+
+
 def uncertain_points(run: TrainedRun, count: int = 10) -> None:
     """The points the network is least sure about, with the three kinds of uncertainty."""
     if run.task == "regression":
         uncertain_regression_points(run, count)
         return
-    table = predictions_frame(run.data, run.evaluation.uncertainty)
-    table.insert(0, "point", np.arange(len(table)))
-    # What the table is about first; the features (up to 1,000 of them) last.
-    leading = ["point", "split", "label", "predicted", "entropy", "epistemic", "aleatoric", "variation_ratio"]
-    table = table[
-        leading
-        + [c for c in table.columns if c.startswith("p_")]
-        + [c for c in table.columns if c not in leading and not c.startswith("p_") and c != "predicted_std"]
-    ]
-    top = table.sort_values("entropy", ascending=False).head(count)
-    probability_columns = [c for c in table.columns if c.startswith("p_")]
+    top = state.derived(run, "uncertain points", lambda: _least_sure(run, count), count)
+    probability_columns = [c for c in top.columns if c.startswith("p_")]
     decimals = ["entropy", "aleatoric", "epistemic", "variation_ratio", *probability_columns]
     st.dataframe(
         top,
@@ -126,15 +123,33 @@ def uncertain_points(run: TrainedRun, count: int = 10) -> None:
     )
 
 
+def _least_sure(run: TrainedRun, count: int) -> pd.DataFrame:
+    """The ``count`` rows of highest entropy: what the table is about first, the features (up to 1,000) last."""
+    table = predictions_frame(run.data, run.evaluation.uncertainty)
+    table.insert(0, "point", np.arange(len(table)))
+    leading = ["point", "split", "label", "predicted", "entropy", "epistemic", "aleatoric", "variation_ratio"]
+    table = table[
+        leading
+        + [c for c in table.columns if c.startswith("p_")]
+        + [c for c in table.columns if c not in leading and not c.startswith("p_") and c != "predicted_std"]
+    ]
+    return table.sort_values("entropy", ascending=False).head(count)
+
+
 def finished_curves(run: TrainedRun, where: DeltaGenerator) -> None:
+    fig = state.derived(run, "loss curves", lambda: _loss_curves(run))
+    show(fig, key="history_chart", where=where, name=f"{state.run_label(run)}-training")
+
+
+def _loss_curves(run: TrainedRun) -> go.Figure:
+    """The finished run's curves, at most MAX_CURVE_POINTS steps of its history."""
     history = run.fit.history
     steps = np.arange(1, len(history.ce) + 1)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_CURVE_POINTS)).astype(int))
-    fig = training_curves(
+    return training_curves(
         steps[keep], history.ce[keep], history.kl[keep], history.train_accuracy[keep], len(steps),
         regression=run.task == "regression",
     )  # fmt: skip
-    show(fig, key="history_chart", where=where, name=f"{state.run_label(run)}-training")
 
 
 def downloads(run: TrainedRun) -> None:
