@@ -64,6 +64,7 @@ CLOCK = os.sysconf("SC_CLK_TCK")
 # Installed in every page: what to click, when a click's work is done, and a timer that watches for it.
 PAGE_JS = """
 window.__load = (() => {
+  const BUTTON_WAIT_MS = 10000;
   const strip = s => String(s || '').replace(/<[^>]*>/g, '');
   const charts = () => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(d => d.layout && d.layout.title);
   const titles = () => charts().map(d => strip(d.layout.title.text));
@@ -112,13 +113,27 @@ window.__load = (() => {
                                                  characterData: true });
     tick();
   });
+  const status = () => (document.querySelector('[data-testid="stStatusWidget"]') || {}).innerText || '';
+  const describe = () => `heading ${JSON.stringify(heading())}, charts ${JSON.stringify(titles())}, script `
+    + `${idle() ? 'finished' : 'running'}, ${document.querySelectorAll('[data-testid="stException"]').length} `
+    + `exception(s), status ${JSON.stringify(status())}`;
   return {
-    measure: ([click, clickArg, done, doneArg, timeoutMs]) => {
-      const target = CLICK[click](clickArg);
-      if (!target) return { ms: null, why: `no ${click} button on the page` };
+    // A button missing when its click is due (the page mid-run, say) is waited for, up to BUTTON_WAIT_MS, and
+    // what the page showed meanwhile is reported: a user would click once it is back.
+    measure: async ([click, clickArg, done, doneArg, timeoutMs]) => {
+      let target = CLICK[click](clickArg), late = null;
+      if (!target) {
+        const seen = describe(), asked = performance.now();
+        const found = await until(() => Boolean(CLICK[click](clickArg)), asked, asked + BUTTON_WAIT_MS);
+        if (found.ms === null) {
+          return { ms: null, why: `no ${click} button on the page for ${BUTTON_WAIT_MS / 1000} s; it showed ${seen}` };
+        }
+        target = CLICK[click](clickArg);
+        late = `the ${click} button came back after ${found.ms.toFixed(0)} ms; the page showed ${seen}`;
+      }
       const start = performance.now();
       target.click();
-      return until(() => DONE[done](doneArg), start, start + timeoutMs);
+      return { ...(await until(() => DONE[done](doneArg), start, start + timeoutMs)), late };
     },
     // From the navigation's start, for a page that is loading.
     loaded: ([done, timeoutMs]) => until(DONE[done], 0, performance.now() + timeoutMs),
@@ -212,6 +227,7 @@ class Session:
     context: BrowserContext
     page: Page
     problems: list[str]
+    notes: list[str]  # what went oddly but was not lost: a button that came late
     broken: bool = False
 
     async def measure(
@@ -232,6 +248,8 @@ class Session:
         return self._ms("opening the app", result)
 
     def _ms(self, what: str, result: dict) -> float | None:
+        if result.get("late"):
+            self.notes.append(f"{self.name}: {what}: {result['late']}")
         if result["ms"] is None:
             self.problems.append(f"{self.name}: {what}: {result['why']}")
             self.broken = True
@@ -314,6 +332,7 @@ class Room:
     linger: float | None  # seconds between closing the largest room and the last memory reading; None: N
     seeds: Iterator[int] = field(default_factory=lambda: count(FIRST_SEED))
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     ops: dict[int, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     engine: dict[int, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     cpu_per_op: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
@@ -331,7 +350,7 @@ class Room:
         await context.add_init_script(script=PAGE_JS)
         page = await context.new_page()
         await page.goto(self.server.url)
-        return Session(f"session {self.opened}", context, page, self.problems)
+        return Session(f"session {self.opened}", context, page, self.problems, self.notes)
 
     async def timed(self, n: int, op: str, click: Awaitable[float | None]) -> None:
         """Record the milliseconds ``click`` measures; alone, also the CPU the server and the browsers spent."""
@@ -633,11 +652,12 @@ async def run(args: argparse.Namespace, log: Path) -> int:
         print_beside("4. Resample beside one long training, then Stop (ms)", long, stop)
         print_memory(room)
         print_cpu(room)
-    return report_problems(log, room.problems, started)
+    return report_problems(log, room.problems, started, room.notes)
 
 
-def report_problems(log: Path, problems: list[str], started: float) -> int:
-    """Print the server log's telling lines, the sessions' problems and the wall time; 1 if any problem, else 0."""
+def report_problems(log: Path, problems: list[str], started: float, notes: list[str]) -> int:
+    """Print the server log's telling lines, the sessions' problems and notes and the wall time; 1 if any problem,
+    else 0."""
     lines = log_lines(log)
     print(f"\nServer log lines naming {', '.join(repr(p) for p in LOG_PATTERNS)}: {len(lines) or 'none'}")
     for line in lines:
@@ -645,6 +665,9 @@ def report_problems(log: Path, problems: list[str], started: float) -> int:
     print(f"Problems seen in the sessions: {len(problems) or 'none'}")
     for problem in problems:
         print(f"  {problem}")
+    print(f"Clicks that waited for their button (not problems: the click then went through): {len(notes) or 'none'}")
+    for note in notes:
+        print(f"  {note}")
     print(f"Wall time: {time.monotonic() - started:.0f} s")
     return 1 if problems else 0
 

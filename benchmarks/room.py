@@ -346,7 +346,7 @@ async def run(args: argparse.Namespace, log: Path) -> int:
             await context.add_init_script(script=PAGE_JS)
             page = await context.new_page()
             await page.goto(server.url)
-            clicker = Session("browser session", context, page, [])
+            clicker = Session("browser session", context, page, [], [])
             room = Room(server, busy, clicker, args.rounds, args.epochs, problems=clicker.problems)
             await clicker.loaded()
             await warm_up(room)
@@ -379,7 +379,7 @@ async def run(args: argparse.Namespace, log: Path) -> int:
     print(f"\nSessions opened: {room.opened + 1} (the browser's too). The janitor (ui/sessions.py) released "
           f"{released} closed for longer than server.disconnectedSessionTTL; Streamlit forgets such sessions itself "
           f"when another disconnects, which took the others. Tracked after its last release: {still_open}")  # fmt: skip
-    return report_problems(log, room.problems, started)
+    return report_problems(log, room.problems, started, room.browser_session.notes)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ def _run(script: str, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True, timeout=900
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result.stdout
 
 
@@ -146,7 +146,7 @@ def test_load_benchmark_lowers_the_browsers_and_never_the_server() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _RENICE_CHECK, str(ROOT / "benchmarks")], capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     seen = {name: (group, int(nice)) for name, group, nice in (line.split() for line in result.stdout.splitlines())}
     own_group = seen["before"][0]
     assert seen["self"] == seen["before"]
