@@ -153,7 +153,7 @@ def test_a_two_moons_posterior_has_finite_diagnostics_and_probabilities_that_sum
     posterior, _ = moons
     assert posterior.samples.shape == (60, 82) and posterior.samples.dtype == np.float64
     assert all(np.isfinite([posterior.rhat_max, posterior.rhat_median, posterior.ess_min, posterior.ess_median]))
-    assert 1.0 <= posterior.rhat_median <= posterior.rhat_max
+    assert 0.9 < posterior.rhat_median <= posterior.rhat_max  # split R-hat can dip just under 1
     x = torch.randn(9, 2, generator=torch.Generator().manual_seed(0))
     probs = posterior.probs(x)
     assert probs.shape == (60, 9, 2) and probs.dtype == torch.float32

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data import load_builtin
 from bnn_core.hmc import HMCConfig, reference_run_config, shipped_reference
 from bnn_core.methods import MethodsConfig
-from ui import links, methods_view, state
+from ui import hmc_view, links, methods_view, state
 
 PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 TIMEOUT = 240
@@ -105,3 +107,26 @@ def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
     assert table.iloc[-1]["settings"] == f"400 draws, R-hat ≤ {shipped.rhat_max:.2f}, ESS ≥ {shipped.ess_min:.0f}"
     assert float(table.iloc[-1]["training (s)"]) == pytest.approx(shipped.seconds, abs=0.01)
     assert all(button.key != "hmc_start" for button in at.button)  # nothing left to sample
+
+
+def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_joins_the_table(monkeypatch) -> None:
+    """Sample → the job runs in its own thread with progress → once it ends, the page keeps its posterior and
+    tabulates it; the button is gone. A short chain (20 + 20 per chain) keeps this test quick."""
+    monkeypatch.setattr(hmc_view, "HMCConfig", functools.partial(HMCConfig, samples=20, warmup=20))
+    config = RunConfig(data=replace(RunConfig().data, dataset="two_moons"), model=ModelConfig(hidden=(4,)),
+                       train=TrainConfig(epochs=100), samples=20)  # fmt: skip
+    run = train_run(load_builtin("two_moons"), config)
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
+    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
+    at.button(key="hmc_start").click().run()
+    job = at.session_state[hmc_view.JOB]
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.finished and job.error is None and job.progress.fraction == 1.0
+    at.run()
+    assert not at.exception and not at.error and hmc_view.JOB not in at.session_state
+    table = at.dataframe[0].value
+    assert list(table["method"])[-1] == "HMC reference"
+    assert table.iloc[-1]["settings"].startswith("40 draws, R-hat ≤ ")
+    assert all(button.key != "hmc_start" for button in at.button)

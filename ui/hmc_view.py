@@ -4,8 +4,7 @@ progress and Cancel, and kept per configuration (for every session, except a CSV
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -23,7 +22,7 @@ from bnn_core.hmc import (
 from bnn_core.methods import Predictor, hmc_predictor
 from bnn_core.network import NetworkSpec
 
-from . import shared
+from . import jobs, shared
 
 JOB = "bnn_hmc_job"  # this session's sampling job, while it runs and until the page shows its result
 KEPT = "bnn_hmc_kept"  # {key: HMCPosterior} of a CSV's runs, in this session only
@@ -32,17 +31,11 @@ _finished: dict[tuple, HMCPosterior] = {}  # built-in data's references, for eve
 _finished_lock = threading.Lock()
 
 
-@dataclass(eq=False)
-class _Job:
-    """A sampling thread and what it reports; the thread never touches Streamlit."""
+@dataclass(eq=False, kw_only=True)
+class _Job(jobs.Job[HMCProgress, HMCPosterior]):
+    """NUTS in the background for the settings ``key``."""
 
     key: tuple
-    progress: HMCProgress | None = None
-    result: HMCPosterior | None = None
-    error: str | None = None
-    done: bool = False
-    cancel: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.perf_counter)
 
 
 def _key(run: TrainedRun, config: HMCConfig) -> tuple:
@@ -85,7 +78,7 @@ def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor
     key = _key(run, config)
     posterior = shipped_reference(run.config, config) or _kept(run, key)
     job = st.session_state.get(JOB)
-    if posterior is None and job is not None and job.key == key and job.done:
+    if posterior is None and job is not None and job.key == key and job.finished:
         st.session_state.pop(JOB)
         if job.error:
             st.error(job.error)
@@ -121,29 +114,21 @@ def _offer_smaller(run: TrainedRun, reason: str) -> None:
 
 
 def _start(run: TrainedRun, spec: NetworkSpec, config: HMCConfig, key: tuple) -> None:
-    job = _Job(key)
+    job = _Job(key=key)
     x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
 
     def report(progress: HMCProgress) -> bool:
         job.progress = progress
         return job.cancel.is_set()
 
-    def work() -> None:
-        try:
-            job.result = hmc_posterior(spec, x, y, config, run.config.seed, on_progress=report)
-        except BNNInputError as err:
-            job.error = str(err)
-        finally:
-            job.done = True
-
     st.session_state[JOB] = job
-    threading.Thread(target=work, name="hmc-reference", daemon=True).start()
+    jobs.start(job, "hmc-reference", lambda: hmc_posterior(spec, x, y, config, run.config.seed, on_progress=report))
 
 
 @st.fragment(run_every=WATCH_SECONDS)
 def _watch(job: _Job) -> None:
     """Progress of the sampling, redrawn every second; the whole page reruns once it is done."""
-    if job.done:
+    if job.finished:
         st.rerun(scope="app")
     progress = job.progress
     head, cancel = st.columns([5, 1], vertical_alignment="center")
@@ -151,13 +136,10 @@ def _watch(job: _Job) -> None:
         head.markdown("**HMC reference**: waiting for the sampler (one HMC runs at a time on this server)…")
         share, text = 0.0, "Starting…"
     else:
-        done = (progress.chain * progress.iterations + progress.iteration) / (progress.chains * progress.iterations)
         phase = "warm-up" if progress.warmup else "sampling"
         head.markdown(f"**HMC reference**: chain {progress.chain + 1} of {progress.chains}, {phase}")
-        share = min(done, 1.0)
-        text = (
-            f"Iteration {progress.iteration:,} of {progress.iterations:,} · {time.perf_counter() - job.started:.0f} s"
-        )
+        share = min(progress.fraction, 1.0)
+        text = f"Iteration {progress.iteration:,} of {progress.iterations:,} · {job.seconds():.0f} s"
     if cancel.button("Cancel", key="hmc_cancel", help="Stop the chains; nothing is kept."):
         job.cancel.set()
         st.session_state.pop(JOB, None)

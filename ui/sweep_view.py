@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +14,8 @@ import streamlit as st
 from bnn_core import BNNInputError, RunConfig
 from bnn_core.data import Dataset
 from bnn_core.sweep import SweepProgress, SweepSpec, read_results, run_sweep
+
+from . import jobs
 
 SHIPPED = Path(__file__).resolve().parents[1] / "references" / "sweeps" / "two_moons"
 MAX_PAGE_CELLS = 50  # a bigger sweep belongs on the command line (or on Ray)
@@ -33,18 +33,17 @@ def shipped_table() -> pd.DataFrame:
     return read_results(SHIPPED)
 
 
-@dataclass(eq=False)
-class _Job:
-    """A sweep thread and what it reports; the thread never touches Streamlit."""
+@dataclass(eq=False, kw_only=True)
+class _Job(jobs.Job[SweepProgress, pd.DataFrame]):
+    """A sweep in the background; ``progress`` is the last cell's report."""
 
     spec: SweepSpec
     total: int
-    done: int = 0
-    table: pd.DataFrame | None = None
-    error: str | None = None
-    finished: bool = False
-    cancel: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def done(self) -> int:
+        """Cells finished so far."""
+        return 0 if self.progress is None else self.progress.done
 
 
 def start(dataset: Dataset, spec: SweepSpec) -> None:
@@ -59,23 +58,15 @@ def start(dataset: Dataset, spec: SweepSpec) -> None:
             f"The page runs sweeps of up to {MAX_PAGE_CELLS} cells, and this grid has {total}; use fewer values or "
             "seeds, or run it with python -m bnn_core sweep."
         )
-    job = _Job(spec, total)
+    job = _Job(spec=spec, total=total)
     folder = Path(tempfile.mkdtemp(prefix="bnn-sweep-"))
 
     def report(progress: SweepProgress) -> bool:
-        job.done = progress.done
+        job.progress = progress
         return not job.cancel.is_set()
 
-    def work() -> None:
-        try:
-            job.table, _ = run_sweep(dataset, spec, folder, on_cell=report)
-        except BNNInputError as err:
-            job.error = str(err)
-        finally:
-            job.finished = True
-
     st.session_state[JOB] = job
-    threading.Thread(target=work, name="sweep", daemon=True).start()
+    jobs.start(job, "sweep", lambda: run_sweep(dataset, spec, folder, on_cell=report)[0])
 
 
 def own_sweep() -> tuple[pd.DataFrame, RunConfig] | None:
@@ -96,12 +87,12 @@ def _watch(job: _Job) -> None:
         st.session_state.pop(JOB, None)
         if job.error is not None:
             st.session_state[ERROR] = f"Your sweep stopped: {job.error}"
-        elif job.table is not None and not job.cancel.is_set():
-            st.session_state[OWN] = (job.table, job.spec.base)
+        elif job.result is not None and not job.cancel.is_set():
+            st.session_state[OWN] = (job.result, job.spec.base)
             st.session_state[SOURCE_WIDGET] = SOURCES[1]  # show it once it is ready
         st.rerun(scope="app")
     head, cancel = st.columns([5, 1], vertical_alignment="center")
-    head.markdown(f"**Your sweep**: {job.done} of {job.total} cells · {time.perf_counter() - job.started:.0f} s")
+    head.markdown(f"**Your sweep**: {job.done} of {job.total} cells · {job.seconds():.0f} s")
     if cancel.button("Cancel", key="sweep_cancel", help="Stop after the cell that is training; nothing is kept."):
         job.cancel.set()
         st.session_state.pop(JOB, None)

@@ -1,0 +1,46 @@
+"""Slow work a page starts and then watches: a background thread that reports its progress, takes a Cancel and
+ends with a result or one sentence of error. The thread never touches Streamlit; the page reads the job."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from bnn_core import BNNInputError
+
+P = TypeVar("P")  # what the work reports as it goes
+R = TypeVar("R")  # what it returns
+
+
+@dataclass(eq=False, kw_only=True)
+class Job(Generic[P, R]):
+    """One background computation: its latest progress, its result or error, and whether it has ended."""
+
+    progress: P | None = None
+    result: R | None = None
+    error: str | None = None  # a BNNInputError's sentence: the work refused its input
+    finished: bool = False
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.perf_counter)
+
+    def seconds(self) -> float:
+        """Wall time since the job was created."""
+        return time.perf_counter() - self.started
+
+
+def start(job: Job[P, R], name: str, work: Callable[[], R]) -> None:
+    """Run ``work()`` in a daemon thread called ``name``; its result, or its BNNInputError's sentence, lands in
+    ``job``, and ``job.finished`` is set last."""
+
+    def run() -> None:
+        try:
+            job.result = work()
+        except BNNInputError as err:
+            job.error = str(err)
+        finally:
+            job.finished = True
+
+    threading.Thread(target=run, name=name, daemon=True).start()
