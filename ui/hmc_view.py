@@ -122,7 +122,7 @@ def _start(run: TrainedRun, spec: NetworkSpec, config: HMCConfig, key: tuple) ->
         return job.cancel.is_set()
 
     st.session_state[JOB] = job
-    jobs.start(job, "hmc-reference", lambda: hmc_posterior(spec, x, y, config, run.config.seed, on_progress=report))
+    jobs.start(job, "HMC reference", lambda: hmc_posterior(spec, x, y, config, run.config.seed, on_progress=report))
 
 
 @st.fragment(run_every=WATCH_SECONDS)

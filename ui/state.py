@@ -131,18 +131,19 @@ def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:
     return result
 
 
-# What a page derives from a finished run alone, kept with the run: it goes when the last session lets go of it.
+# What a page derives from a finished run alone, kept with the run object: it goes when the session lets go of it.
 _DERIVED: weakref.WeakKeyDictionary[TrainedRun, dict[str, tuple[Hashable, object]]] = weakref.WeakKeyDictionary()
 
 
 def derived(run: TrainedRun, name: str, build: Callable[[], T], inputs: Hashable = ()) -> T:
-    """``build()`` once per finished ``run``, ``name`` and ``inputs``, for every rerun and every session showing it.
+    """``build()`` once per finished ``run`` object, ``name`` and ``inputs``, for every rerun that shows it.
 
     For what depends on the run and ``inputs`` alone (the axes, say): its table of uncertain points, its loss
-    curves, the hover text of its points. Every session's page run repeated that work while holding Python's lock,
-    which the other sessions' trainings wait for. One entry per name: new ``inputs`` replace the old, so a user
-    going through 30 pairs of axes keeps one figure, not 30. Two sessions asking at once may both build; either
-    result is the same. Nobody may mutate what ``build`` returns.
+    curves, the hover text of its points. Each rerun of a session (a widget, a Resample's page run, a page switch
+    back) repeated that work while holding Python's lock, which the other sessions' trainings wait for. Sessions
+    hold their own copies of shared runs (:mod:`ui.sources`), so each copy has its own entries. One entry per
+    name: new ``inputs`` replace the old, so a user going through 30 pairs of axes keeps one figure, not 30. Nobody
+    may mutate what ``build`` returns.
     """
     entries = _DERIVED.setdefault(run, {})
     kept = entries.get(name)
