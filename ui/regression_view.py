@@ -190,8 +190,9 @@ def draw(run: TrainedRun) -> None:
     left, right = st.columns(2, gap="medium")
     with left:
         with chart_header():
-            note, clear, view = st.columns([3, 1, 1.3], vertical_alignment="center")
-            note.markdown("**Click** the chart to add a point there; click a point to remove it.")
+            # As wide a View as the classification header's ([3, 1.3]): narrower, its label was cut to "V…".
+            note, clear, view = st.columns([2.2, 1, 1.3], vertical_alignment="center")
+            note.markdown("**Click** to add a point, or on one to remove it.")
             clear.button(
                 "Clear",
                 key="clear_points",
