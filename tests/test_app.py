@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
+from tests.apptest import opened
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,10 +36,7 @@ def _train(at: AppTest) -> AppTest:
 
 
 def _page(run: TrainedRun | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if run is not None:
-        at.session_state[state.RUN] = run
-    return at.run()
+    return opened(**({} if run is None else {state.RUN: run}))
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import weakref
-from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import TrainedRun
+from tests.apptest import opened
 from ui import state
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def _counting(results: list[str]):
@@ -64,8 +62,7 @@ def test_the_table_shown_on_a_rerun_is_the_brute_force_table(quick_run: TrainedR
     """The cached table is what a direct sort of the run's entropy gives, on the first run and on reruns."""
     entropy = quick_run.evaluation.uncertainty.entropy.numpy()
     expected = sorted(range(len(entropy)), key=lambda i: -entropy[i])[:10]
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[state.RUN] = quick_run
+    at = opened(**{state.RUN: quick_run})
     for _ in range(3):
         at.run()
         assert not at.exception

@@ -14,10 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import NetworkSpec, RunConfig, TrainConfig, TrainedRun, feature_grid, load_builtin, train_run
 from bnn_core.weights import PRIOR_MAPS, PRIOR_RESOLUTION, layer_weights, prior_map, weight_counts
+from tests.apptest import page
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "app_pages" / "inside_network.py")
 TIMEOUT = 60
 
 
@@ -27,9 +27,7 @@ def cubic_run() -> TrainedRun:
 
 
 def _page(run: TrainedRun) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[state.RUN] = run
-    return at.run()
+    return page("inside_network", **{state.RUN: run})
 
 
 def _charts(at: AppTest) -> dict[str, dict]:

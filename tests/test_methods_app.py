@@ -6,7 +6,6 @@ import functools
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,18 +15,10 @@ from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data import load_builtin
 from bnn_core.hmc import HMCConfig, reference_run_config, shipped_reference
 from bnn_core.methods import MethodsConfig
+from tests.apptest import page
 from ui import hmc_view, links, methods_view, state
 
-PAGES = Path(__file__).resolve().parents[1] / "app_pages"
-TIMEOUT = 240
 SMALL = RunConfig(model=ModelConfig(hidden=(16,)), train=TrainConfig(epochs=150), samples=20)
-
-
-def _page(name: str, **session: object) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
-    for key, value in session.items():
-        at.session_state[key] = value
-    return at.run()
 
 
 def _titles(at: AppTest) -> list[str]:
@@ -41,7 +32,7 @@ def run() -> TrainedRun:
 
 def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: TrainedRun) -> None:
     settings = MethodsConfig(dropout_samples=20, ensemble_members=3)
-    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
+    at = page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
@@ -59,7 +50,7 @@ def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: Traine
 
 
 def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
-    at = _page("uncertainty_map", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
+    at = page("uncertainty_map", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
     assert _titles(at)[1] == "Plain network: confidence"
     at.segmented_control(key=methods_view.COMPARED).set_value("dropout").run()
     assert not at.exception
@@ -68,20 +59,20 @@ def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
 
 def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:
     session = {state.RUN: run, methods_view.SETTINGS: MethodsConfig(ensemble_members=2)}
-    at = _page("calibration", **session)
+    at = page("calibration", **session)
     at.segmented_control(key=methods_view.COMPARED).set_value("ensemble").run()
     assert not at.exception
     labels = [metric.label for metric in at.metric]
     assert "ECE, ensemble" in labels and "NLL, BNN" in labels
     assert _titles(at)[1].startswith("deep ensemble: reliability (ECE ")
-    truck = _page("truck_probe", **session, **{methods_view.COMPARED: "ensemble"})
+    truck = page("truck_probe", **session, **{methods_view.COMPARED: "ensemble"})
     assert not truck.exception
     assert any(metric.label.startswith("Deep ensemble: ") for metric in truck.metric)
     assert "The deep ensemble is" in truck.subheader[0].value
 
 
 def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> None:
-    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
+    at = page("methods", **{state.RUN: run, methods_view.SETTINGS: MethodsConfig(dropout_samples=20)})
     at.number_input(key="method_members").set_value(2).run()
     assert not at.exception
     assert at.session_state[methods_view.SETTINGS].ensemble_members == 2
@@ -99,7 +90,7 @@ def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
     """two_moons' reference run (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
     reference = train_run(load_builtin("two_moons"), replace(reference_run_config("two_moons"), samples=20))
     settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
-    at = _page("methods", **{state.RUN: reference, methods_view.SETTINGS: settings})
+    at = page("methods", **{state.RUN: reference, methods_view.SETTINGS: settings})
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["method"])[-1] == "HMC reference"
@@ -117,7 +108,7 @@ def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_jo
                        train=TrainConfig(epochs=100), samples=20)  # fmt: skip
     run = train_run(load_builtin("two_moons"), config)
     settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
-    at = _page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
+    at = page("methods", **{state.RUN: run, methods_view.SETTINGS: settings})
     at.button(key="hmc_start").click().run()
     job = at.session_state[hmc_view.JOB]
     deadline = time.monotonic() + 120

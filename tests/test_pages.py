@@ -28,19 +28,13 @@ from bnn_core import (
 )
 from bnn_core.probing import TRUCK
 from bnn_core.runs import saved_runs
+from tests.apptest import page
 from ui import state
 from ui.probe_text import describe
 
 PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 TIMEOUT = 180
 QUICK = RunConfig(train=TrainConfig(epochs=60), samples=20)
-
-
-def _page(name: str, **session: object) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
-    for key, value in session.items():
-        at.session_state[key] = value
-    return at.run()
 
 
 def _subheaders(at: AppTest) -> list[str]:
@@ -59,7 +53,7 @@ def run() -> TrainedRun:
 @pytest.mark.parametrize("name", ["uncertainty_map", "truck_probe", "calibration"])
 def test_a_page_opened_straight_from_a_link_shows_the_gallery_article_model(name: str) -> None:
     """A link straight to a page never says "no model": it shows the article's run from the gallery, untrained."""
-    at = _page(name)
+    at = page(name)
     assert not at.exception and not at.error
     assert at.session_state[state.PRESET] == "article" and at.session_state[state.RUN].config == RunConfig()
     assert at.get("plotly_chart")
@@ -67,7 +61,7 @@ def test_a_page_opened_straight_from_a_link_shows_the_gallery_article_model(name
 
 
 def test_uncertainty_map_draws_both_networks_over_a_100_by_100_grid(run: TrainedRun) -> None:
-    at = _page("uncertainty_map", **{state.RUN: run})
+    at = page("uncertainty_map", **{state.RUN: run})
     assert not at.exception
     bnn, plain = _figures(at)
     assert bnn["layout"]["title"]["text"].startswith("BNN (40 samples): confidence")
@@ -84,14 +78,14 @@ def test_uncertainty_map_draws_both_networks_over_a_100_by_100_grid(run: Trained
 
 
 def test_uncertainty_map_can_hold_the_other_features_at_a_chosen_point(run: TrainedRun) -> None:
-    at = _page("uncertainty_map", **{state.RUN: run})
+    at = page("uncertainty_map", **{state.RUN: run})
     at.radio(key="map_hold").set_value("a point I choose").run()
     at.slider(key="map_hold_petal length (cm)").set_value(6.5).run()
     assert not at.exception and len(_figures(at)) == 2
 
 
 def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
-    at = _page("truck_probe", **{state.RUN: run})
+    at = page("truck_probe", **{state.RUN: run})
     assert not at.exception
     assert at.selectbox(key="probe_preset").value == TRUCK
     twin = at.session_state[state.TWIN][1]
@@ -106,7 +100,7 @@ def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
 
 
 def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> None:
-    at = _page("calibration", **{state.RUN: run})
+    at = page("calibration", **{state.RUN: run})
     assert not at.exception and not at.warning
     metrics = {m.label: m.value for m in at.metric}
     test = run.data.test_mask
@@ -120,7 +114,7 @@ def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> N
 
 def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
     all_rows = train_run(load_builtin("iris"), replace(QUICK, data=DataConfig(test_size=0.0)))
-    at = _page("calibration", **{state.RUN: all_rows})
+    at = page("calibration", **{state.RUN: all_rows})
     assert "flatters a model" in at.warning[0].value
     at.button(key="retrain_split").click().run()
     assert not at.exception
@@ -129,7 +123,7 @@ def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
 
 
 def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) -> None:
-    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at = page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     at.file_uploader(key="csv_upload").set_value(("bad.csv", b"a,b,kind\n1,2,x\n3,,y\n", "text/csv")).run()
     at.selectbox(key="csv_label:bad.csv").set_value("kind").run()
     at.button(key="use_csv").click().run()
@@ -195,7 +189,7 @@ def test_the_data_page_lists_what_each_csv_column_became(run: TrainedRun) -> Non
         f"2020-01-{i + 1:02d},bird{i}\n"
         for i in range(24)
     )
-    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at = page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     _upload(at, "birds.csv", "species,island,bill,year,seen,name\n" + rows, "species")
     assert not at.exception and not at.error
     assert "23 of 24 rows are used: 1 had a missing cell" in " ".join(c.value for c in at.caption)
@@ -216,14 +210,14 @@ def test_the_data_page_lists_what_each_csv_column_became(run: TrainedRun) -> Non
 
 
 def test_a_binary_upload_is_refused_before_choosing_a_label() -> None:
-    at = _page("data")
+    at = page("data")
     at.file_uploader(key="csv_upload").set_value(("photo.csv", b"\x89PNG\x00\x00\x00", "text/csv")).run()
     assert "photo.csv is not a text CSV file" in at.error[0].value
 
 
 def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> None:
     rows = "".join(f"{i % 7},{(i * 3) % 5},{'small' if i % 7 < 3 else 'large'}\n" for i in range(60))
-    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at = page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     at.file_uploader(key="csv_upload").set_value(("shapes.csv", ("width,height,size\n" + rows).encode(), "text/csv"))
     at.run()
     assert at.selectbox(key="csv_label:shapes.csv").value == "size"  # the text column is the likely label
@@ -241,7 +235,7 @@ def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> N
 
 
 def test_a_built_in_dataset_can_be_chosen_and_trained(run: TrainedRun) -> None:
-    at = _page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
+    at = page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     at.selectbox(key="data_builtin").set_value("wine").run()
     at.button(key="use_builtin").click().run()
     assert not at.exception
@@ -252,7 +246,7 @@ def test_a_built_in_dataset_can_be_chosen_and_trained(run: TrainedRun) -> None:
 
 
 def test_how_it_works_explains_with_formulas_and_cites_its_sources() -> None:
-    at = _page("how_it_works")
+    at = page("how_it_works")
     assert not at.exception
     assert len(at.latex) >= 5
     text = " ".join(m.value for m in at.markdown)
@@ -260,7 +254,7 @@ def test_how_it_works_explains_with_formulas_and_cites_its_sources() -> None:
 
 
 def test_map_grid_twin_is_trained_once_per_run(run: TrainedRun) -> None:
-    at = _page("uncertainty_map", **{state.RUN: run})
+    at = page("uncertainty_map", **{state.RUN: run})
     first = at.session_state[state.TWIN][1]
     at.selectbox(key="map_y").set_value("petal width (cm)").run()
     assert at.session_state[state.TWIN][1] is first
@@ -282,7 +276,7 @@ def test_the_label_guess_prefers_text_then_few_values() -> None:
 def test_a_stopped_plain_network_is_offered_again_and_then_compared(name: str, run: TrainedRun) -> None:
     """After Stop during the twin's training the page says where it stopped; one press trains it and draws."""
     stopped = state.TrainingMark("twin", run.config.train.epochs, step=120)
-    at = _page(name, **{state.RUN: run, state.TRAINING: stopped})
+    at = page(name, **{state.RUN: run, state.TRAINING: stopped})
     assert not at.exception
     assert "Training of the plain network stopped after 120 of 300 steps" in at.info[0].value
     assert not at.get("plotly_chart") and state.TWIN not in at.session_state
@@ -295,14 +289,14 @@ def test_a_stopped_plain_network_is_offered_again_and_then_compared(name: str, r
 
 def test_save_a_run_under_a_name_list_it_and_load_it_back(run: TrainedRun, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("BNN_RUNS_DIR", str(tmp_path))
-    at = _page("data", **{state.RUN: run})
+    at = page("data", **{state.RUN: run})
     next(t for t in at.text_input if t.label == "Name").input("../../etc/evil")
     next(b for b in at.button if b.label == "Save the run on screen").click().run()
     assert "A run's name may hold letters" in at.error[0].value and not list(tmp_path.iterdir())
     next(t for t in at.text_input if t.label == "Name").input("iris short")
     next(b for b in at.button if b.label == "Save the run on screen").click().run()
     assert not at.exception and (tmp_path / "iris-short" / "config.json").is_file()
-    fresh = _page("data")  # another session: the gallery's article run on screen, the saved run in the list
+    fresh = page("data")  # another session: the gallery's article run on screen, the saved run in the list
     assert fresh.selectbox(key="saved_choice").options == ["iris-short"]
     fresh.button(key="load_saved").click().run()
     loaded = fresh.session_state[state.RUN]
@@ -317,7 +311,7 @@ def test_a_session_adds_only_so_many_runs_to_the_shared_folder_yet_may_replace_i
 
     monkeypatch.setenv("BNN_RUNS_DIR", str(tmp_path))
     monkeypatch.setattr(saved, "MAX_SAVES_PER_SESSION", 2)
-    at = _page("data", **{state.RUN: run})
+    at = page("data", **{state.RUN: run})
 
     def save(name: str) -> None:
         next(t for t in at.text_input if t.label == "Name").input(name)
@@ -353,7 +347,7 @@ def test_the_shared_runs_folder_takes_no_new_name_once_full_but_still_a_replacem
 def test_a_run_zip_uploads_into_this_session_and_a_bad_zip_is_one_sentence(run: TrainedRun) -> None:
     from bnn_core.archive import run_zip
 
-    at = _page("data")
+    at = page("data")
     at.file_uploader(key="run_zip").set_value(("evil.zip", b"not a zip at all", "application/zip")).run()
     at.button(key="load_zip").click().run()
     assert at.error[0].value == "evil.zip is not a zip file." and at.session_state[state.PRESET] == "article"

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.regression import axis_grid, coverage_curve, curve_bands, sample_curves
+from tests.apptest import opened
 from tests.test_app import APP, TIMEOUT, _charts, _train
 from ui import state
 from ui.side_by_side import MAX_POINTS
@@ -24,9 +25,7 @@ def cubic_run() -> TrainedRun:
 
 
 def _page(run: TrainedRun) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state[state.RUN] = run
-    return at.run()
+    return opened(**{state.RUN: run})
 
 
 def _trace(spec: dict, name_start: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,17 +13,13 @@ from bnn_core import RunConfig, train_run
 from bnn_core.config import DataConfig, ModelConfig, TrainConfig
 from bnn_core.data import load_builtin
 from bnn_core.sweep import summarize
+from tests.apptest import page
 from ui import state, sweep_view
 from ui.sweep_figures import landmarks
 
-PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "sweep.py"
-
 
 def _page(**session: object) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=120)
-    for key, value in session.items():
-        at.session_state[key] = value
-    return at.run()
+    return page("sweep", **session)
 
 
 def _heatmap(at: AppTest) -> dict:
