@@ -139,7 +139,7 @@ def derived(run: TrainedRun, name: str, build: Callable[[], T], inputs: Hashable
     """``build()`` once per finished ``run`` object, ``name`` and ``inputs``, for every rerun that shows it.
 
     For what depends on the run and ``inputs`` alone (the axes, say): its table of uncertain points, its loss
-    curves, the hover text of its points. Each rerun of a session (a widget, a Resample's page run, a page switch
+    curves, the hover text of its points. Each rerun of a session (a widget, the View pop-over, a page switch
     back) repeated that work while holding Python's lock, which the other sessions' trainings wait for. Sessions
     hold their own copies of shared runs (:mod:`ui.sources`), so each copy has its own entries. One entry per
     name: new ``inputs`` replace the old, so a user going through 30 pairs of axes keeps one figure, not 30. Nobody

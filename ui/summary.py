@@ -92,13 +92,13 @@ def predictions(run: TrainedRun):
 def uncertain_regression_points(run: TrainedRun, count: int) -> None:
     """The rows with the widest predictive band, with its epistemic and aleatoric parts."""
     top = state.derived(run, "uncertain points", lambda: _widest_bands(run, count), count)
-    numbers = [c for c in top.columns if c not in ("point", "split")]
-    st.dataframe(
-        top,
-        hide_index=True,
-        width="stretch",
-        column_config={name: st.column_config.NumberColumn(format="%.3g") for name in numbers},
-    )
+    _table(top, [c for c in top.columns if c not in ("point", "split")], "%.3g")
+
+
+def _table(top: pd.DataFrame, numbers: list[str], number_format: str) -> None:
+    """The table of uncertain points, full width, with ``numbers`` in ``number_format``."""
+    config = {name: st.column_config.NumberColumn(format=number_format) for name in numbers}
+    st.dataframe(top, hide_index=True, width="stretch", column_config=config)
 
 
 def _widest_bands(run: TrainedRun, count: int) -> pd.DataFrame:
@@ -114,13 +114,7 @@ def uncertain_points(run: TrainedRun, count: int = 10) -> None:
         return
     top = state.derived(run, "uncertain points", lambda: _least_sure(run, count), count)
     probability_columns = [c for c in top.columns if c.startswith("p_")]
-    decimals = ["entropy", "aleatoric", "epistemic", "variation_ratio", *probability_columns]
-    st.dataframe(
-        top,
-        hide_index=True,
-        width="stretch",
-        column_config={name: st.column_config.NumberColumn(format="%.3f") for name in decimals},
-    )
+    _table(top, ["entropy", "aleatoric", "epistemic", "variation_ratio", *probability_columns], "%.3f")
 
 
 def _least_sure(run: TrainedRun, count: int) -> pd.DataFrame:
