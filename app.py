@@ -28,7 +28,7 @@ import sklearn  # noqa: F401
 import torch  # noqa: F401
 
 # side_by_side and summary: the main page's modules, imported here so that the loading caption covers them
-from ui import shell, side_by_side, summary  # noqa: F401
+from ui import shell
 
 _loading.empty()
 

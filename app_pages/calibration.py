@@ -10,12 +10,13 @@ import streamlit as st
 import torch
 
 from bnn_core import TrainedRun, calibration
-from bnn_core.regression import coverage as coverage_of
-from bnn_core.regression import coverage_curve
-from ui import methods_view, shared, shell
-from ui.calibration_figures import confidence_histogram, reliability_diagram
+from bnn_core.posterior.regression import coverage as coverage_of
+from bnn_core.posterior.regression import coverage_curve
+from ui import shell
 from ui.charts import show
-from ui.regression_figures import coverage_figure
+from ui.figures.calibration import confidence_histogram, reliability_diagram
+from ui.figures.regression import coverage_figure
+from ui.views import methods, shared
 
 HELD_OUT_SHARE = 0.2
 SHORT_NAMES = {"plain": "plain", "dropout": "dropout", "ensemble": "ensemble", "hmc": "HMC"}  # six cards share a row
@@ -59,7 +60,7 @@ def draw(run: TrainedRun) -> None:
     if run.task == "regression":
         coverage(run, rows, where)
         return
-    other = methods_view.predictor_for(run, methods_view.choose_compared())
+    other = methods.predictor_for(run, methods.choose_compared())
     if other is None:
         return
     labels = data.y[rows]

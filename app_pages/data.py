@@ -18,13 +18,14 @@ from bnn_core import (
     likely_label_column,
     read_csv,
 )
-from bnn_core.data import guess_task, rows_note
+from bnn_core.data.csv_file import guess_task, rows_note
 from bnn_core.settings import SETTINGS
-from ui import saved, shared, shell, state
-from ui.calibration_figures import class_balance, scatter_matrix
+from ui import shell, state
 from ui.charts import show
-from ui.regression_figures import target_scatter
+from ui.figures.calibration import class_balance, scatter_matrix
+from ui.figures.regression import target_scatter
 from ui.training import refusal
+from ui.views import saved, shared
 
 MATRIX_FEATURES = 5  # a scatter matrix of more pairs is unreadable on a projector
 PREVIEW_ROWS = 200

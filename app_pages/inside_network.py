@@ -11,9 +11,8 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import FeatureGrid, NetworkSpec, TrainedRun, feature_grid
-from bnn_core.regression import axis_grid
-from bnn_core.settings import SETTINGS
-from bnn_core.weights import (
+from bnn_core.posterior.regression import axis_grid
+from bnn_core.posterior.weights import (
     HIGH_SNR,
     KEPT_WIDTH,
     LOW_SNR,
@@ -29,10 +28,11 @@ from bnn_core.weights import (
     prior_map,
     weight_counts,
 )
+from bnn_core.settings import SETTINGS
 from ui import shell, state
 from ui.charts import show
-from ui.figures import legend_html
-from ui.weight_figures import (
+from ui.figures.base import legend_html
+from ui.figures.weights import (
     kl_bars,
     mu_histogram,
     prior_curves_figure,

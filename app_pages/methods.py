@@ -6,13 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from bnn_core import TrainedRun, feature_grid
-from bnn_core.compare import SHIFT_SPANS, compare, readable_text
-from bnn_core.methods import Predictor
-from bnn_core.probing import method_map
-from ui import methods_view, shell, state
+from bnn_core.methods.alternatives import Predictor
+from bnn_core.methods.compare import SHIFT_SPANS, compare, readable_text
+from bnn_core.posterior.probing import method_map
+from ui import shell, state
 from ui.charts import show
-from ui.map_figures import grid_heatmap
-from ui.methods_figures import explain
+from ui.figures.maps import grid_heatmap
+from ui.figures.methods import explain
+from ui.views import methods
 
 ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
 MAP_RESOLUTION = 60
@@ -23,7 +24,7 @@ def _predictors(run: TrainedRun) -> list[Predictor]:
     """Every method that is ready; each one not yet trained trains here, live, in turn."""
     ready = []
     for method in ORDER:
-        predictor = methods_view.predictor_for(run, method)
+        predictor = methods.predictor_for(run, method)
         if predictor is not None:
             ready.append(predictor)
     return ready
@@ -57,7 +58,7 @@ def _maps(run: TrainedRun, predictors: list[Predictor]) -> None:
 
 def draw(run: TrainedRun) -> None:
     with st.expander("Settings of the alternatives", expanded=False):
-        methods_view.settings_widgets()
+        methods.settings_widgets()
     predictors = _predictors(run)
     table = state.memo("methods_table", (run, *predictors), lambda: compare(predictors, run.data, run.config.seed))
     st.subheader("Which to use?")

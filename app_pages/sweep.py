@@ -11,25 +11,26 @@ import streamlit as st
 
 from bnn_core import BNNInputError, RunConfig
 from bnn_core.sweep import SweepSpec, parse_grid, parse_reductions, parse_seeds, summarize
-from ui import page, state, sweep_view
+from ui import page, state
 from ui.controls import fill_form
-from ui.sweep_figures import MEASURES, sweep_heatmap
+from ui.figures.sweep import MEASURES, sweep_heatmap
 from ui.training import refusal
+from ui.views import sweep
 
 MAIN_PAGE = "app_pages/train_and_resample.py"
 GO_MAIN = "bnn_sweep_go_main"  # set by a click on a cell: the page then opens the main page
-SOURCES = sweep_view.SOURCES
+SOURCES = sweep.SOURCES
 
 
 def _source() -> tuple[pd.DataFrame, RunConfig, str]:
     """The sweep to show: the shipped one, or this session's once it has run one."""
-    own = sweep_view.own_sweep()
+    own = sweep.own_sweep()
     choices = SOURCES if own is not None else SOURCES[:1]
-    chosen = st.segmented_control("Sweep", choices, default=choices[-1], key=sweep_view.SOURCE_WIDGET) or choices[-1]
+    chosen = st.segmented_control("Sweep", choices, default=choices[-1], key=sweep.SOURCE_WIDGET) or choices[-1]
     if chosen == SOURCES[1] and own is not None:
         table, base = own
         return table, base, "your sweep"
-    table = sweep_view.shipped_table()
+    table = sweep.shipped_table()
     base = RunConfig.from_flat(json.loads(table.loc[0, "config"]))
     return table, base, "the shipped sweep (python -m bnn_core sweep, see the README)"
 
@@ -79,7 +80,7 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
     match = rows[(rows["prior_sigma"].map(lambda v: f"{v:.3g}") == f"{sigma:.3g}")
                  & (rows["kl_weight"].map(lambda v: f"{v:.3g}") == f"{weight:.3g}")]  # fmt: skip
     if match.empty:
-        st.session_state[sweep_view.ERROR] = (
+        st.session_state[sweep.ERROR] = (
             f"No run of σ₀ {sigma:.3g}, KL weight {weight:.3g} with seed {seed} in this sweep; nothing changed."
         )
         return
@@ -92,9 +93,7 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
 def _run_form() -> None:
     """A small sweep of the run on screen's settings, in the background."""
     with (
-        st.expander(
-            f"Run this sweep (up to {sweep_view.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"
-        ),
+        st.expander(f"Run this sweep (up to {sweep.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"),
         st.form("sweep_form", border=False),
     ):
         a, b, c, d = st.columns(4)
@@ -102,7 +101,7 @@ def _run_form() -> None:
         weights = b.text_input("KL weight", "1e-4:1:5", help="LOW:HIGH:COUNT on a log scale, or a list")
         reductions = c.text_input("KL reduction", "mean", help="mean, sum, or mean,sum")
         seeds = d.text_input("Seeds", "0-1", help="a range such as 0-4, or a list such as 0,3")
-        pressed = st.form_submit_button("Run this sweep", type="primary", disabled=sweep_view.running())
+        pressed = st.form_submit_button("Run this sweep", type="primary", disabled=sweep.running())
     if not pressed:
         return
     run = state.current_run()
@@ -115,7 +114,7 @@ def _run_form() -> None:
             parse_reductions(reductions),
             parse_seeds(seeds),
         )
-        sweep_view.start(state.dataset_by_name(base.data.dataset), spec)
+        sweep.start(state.dataset_by_name(base.data.dataset), spec)
     except BNNInputError as err:
         st.error(refusal(err, "The sweep could not start"))
         return
@@ -130,10 +129,10 @@ def draw() -> None:
         "the article's corner makes the BNN a point estimate, the textbook ELBO makes it unsure. Click a cell to "
         "train that run on the main page."
     )
-    error = st.session_state.pop(sweep_view.ERROR, None)
+    error = st.session_state.pop(sweep.ERROR, None)
     if error:
         st.error(error)
-    sweep_view.watch()
+    sweep.watch()
     table, base, what = _source()
     _heatmap(table, base, what)
     _run_form()

@@ -6,7 +6,8 @@ from __future__ import annotations
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun
-from ui import regression_view, shell, side_by_side, summary
+from ui import shell
+from ui.views import regression, side_by_side, summary
 
 INTRO = """
 Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels
@@ -16,7 +17,7 @@ certain (for regression: one sample's function). **Resample** (or **r**) draws a
 
 
 def draw(run: TrainedRun) -> DeltaGenerator:
-    (regression_view if run.task == "regression" else side_by_side).draw(run)
+    (regression if run.task == "regression" else side_by_side).draw(run)
     return summary.draw(run)
 
 

@@ -6,12 +6,13 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
-from bnn_core.methods import Predictor
-from bnn_core.probing import TRUCK, method_answer
-from ui import links, methods_view, shared, shell, state
+from bnn_core.methods.alternatives import Predictor
+from bnn_core.posterior.probing import TRUCK, method_answer
+from ui import links, shell, state
 from ui.charts import show
-from ui.map_figures import probe_spread
-from ui.probe_text import EPISTEMIC_NOTABLE, describe
+from ui.figures.maps import probe_spread
+from ui.figures.probe_text import EPISTEMIC_NOTABLE, describe
+from ui.views import methods, shared
 
 SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
@@ -119,7 +120,7 @@ def draw(run: TrainedRun) -> None:
     twin = shared.twin_for(run)
     if twin is None:
         return
-    other = methods_view.predictor_for(run, methods_view.choose_compared())
+    other = methods.predictor_for(run, methods.choose_compared())
     if other is None:
         return
     choose_preset(run)

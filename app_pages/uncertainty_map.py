@@ -6,10 +6,11 @@ import numpy as np
 import streamlit as st
 
 from bnn_core import FeatureGrid, TrainedRun, bnn_map, feature_grid, inside_data, training_median
-from bnn_core.probing import GRID_MARGIN, method_map
-from ui import links, methods_view, regression_view, shared, shell, state
+from bnn_core.posterior.probing import GRID_MARGIN, method_map
+from ui import links, shell, state
 from ui.charts import show
-from ui.map_figures import grid_heatmap
+from ui.figures.maps import grid_heatmap
+from ui.views import methods, regression, shared
 
 MEASURES = {  # label: (GridMap field, colour-bar kind, the link's word)
     "Confidence": ("confidence", "confidence", "confidence"),
@@ -61,7 +62,7 @@ def _outside_share(run: TrainedRun, grid: FeatureGrid, values: np.ndarray) -> tu
 
 def draw(run: TrainedRun) -> None:
     if run.task == "regression":  # one input axis: the map is the band chart
-        regression_view.bands_map(run)
+        regression.bands_map(run)
         return
     names = list(run.data.dataset.feature_names)
     for key, default in (("map_x", names[0]), ("map_y", names[min(1, len(names) - 1)])):
@@ -83,8 +84,8 @@ def draw(run: TrainedRun) -> None:
     state.remember_in_link(**{name: value for name, value in chosen.items() if value != defaults[name]})
     x_feature, y_feature = names.index(x_name), names.index(y_name)
     base = _held_values(run, x_feature, y_feature)
-    method = methods_view.choose_compared()
-    other = methods_view.predictor_for(run, method)
+    method = methods.choose_compared()
+    other = methods.predictor_for(run, method)
     if other is None:
         return
     samples = run.config.samples

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core.gallery import PRESETS
-from bnn_core.restore import restore_run
-from tests.browser import chromium, streamlit_server, wait_idle
+from bnn_core.runs.gallery import PRESETS
+from bnn_core.runs.restore import restore_run
+from tests.support.browser import chromium, streamlit_server, wait_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 

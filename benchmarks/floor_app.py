@@ -18,7 +18,7 @@ import pandas  # noqa: E402, F401
 import sklearn  # noqa: E402, F401
 import torch  # noqa: E402, F401
 
-from ui import shell, side_by_side, summary  # noqa: E402, F401  (the app's own imports)
+from ui import shell  # noqa: E402, F401  (the app's own imports)
 
 _loading.empty()
 

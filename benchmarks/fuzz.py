@@ -2,11 +2,11 @@
 
     python benchmarks/fuzz.py [--actions 300] [--seed 0] [--check-every 10] [--log PATH]
 
-One headless Chromium session drives one fresh ``streamlit run app.py`` (the driver and its checks are in
-tests/fuzzing.py; tests/test_fuzz.py runs 60 actions of it). Exits with 1 if any check failed: an exception
-on the page, a run that never ended or left a spinner or progress bar behind, a "Traceback", "Exception" or
-"Couldn't find fragment" in the server's log, or a driver error. Then it prints every step, for the seed
-replays the same actions.
+One headless Chromium session drives one fresh ``streamlit run app.py`` (the driver and its checks
+are in tests/support/fuzzing.py; tests/browser/test_fuzz.py runs 60 actions of it). Exits with 1 if any
+check failed: an exception on the page, a run that never ended or left a spinner or progress bar behind,
+a "Traceback", "Exception" or "Couldn't find fragment" in the server's log, or a driver error. Then it prints
+every step, for the seed replays the same actions.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser import ROOT
-from tests.fuzzing import WEIGHTS, FuzzRun, run_fuzz
+from tests.support.browser import ROOT
+from tests.support.fuzzing import WEIGHTS, FuzzRun, run_fuzz
 
 CHECKS = {  # problem kind: its row in the table
     "exception": "exceptions on the page",

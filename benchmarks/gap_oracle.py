@@ -6,7 +6,7 @@ sine_gap has no data for |x| < 1. An exact Bayesian posterior is most unsure in 
 mean-field Gaussian posterior is known not to be (Foong et al. 2019, "'In-Between' Uncertainty in Bayesian
 Neural Networks"). For each network, prior and KL weight (KL sum, every row trained on) it prints, per seed, the
 epistemic std at x = 0 divided by the larger of those at x = ±1: above 1 means the band bulges in the gap.
-Then the same ratio for HMC (NUTS, bnn_core.hmc) on one hidden layer of 16 units with the noise σ fixed at the
+Then the same ratio for HMC (NUTS, bnn_core.methods.hmc) on one hidden layer of 16 units with the noise σ fixed at the
 data's 0.1, beside mean-field VI on that same network and likelihood: the reference posterior against the
 approximation.
 """
@@ -23,16 +23,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import DataConfig, ModelConfig, RunConfig, TrainConfig, load_builtin, train_run
-from bnn_core.data import prepare
-from bnn_core.hmc import HMCConfig, run_hmc
-from bnn_core.regression import curve_bands
+from bnn_core.data.prepared import prepare
+from bnn_core.methods.hmc import HMCConfig, run_hmc
+from bnn_core.posterior.regression import curve_bands
 
 EDGES_AND_MIDDLE = np.array([[-1.0], [0.0], [1.0]])
 NETWORKS = (((50,), "relu"), ((50,), "tanh"), ((50, 50), "relu"), ((50, 50), "tanh"))
 PRIORS = (1.0, 0.3)
 KL_WEIGHTS_TIMES_N = (1.0, 3.0)  # the KL weight × N: 1 is the textbook ELBO ÷ N
 HMC_NETWORKS = (((16,), "tanh"), ((16,), "relu"))  # small enough for NUTS in about a minute
-NOISE_SIGMA = 0.1  # sine_gap's own noise (bnn_core.data.sine_gap)
+NOISE_SIGMA = 0.1  # sine_gap's own noise (bnn_core.data.datasets.sine_gap)
 
 
 def middle_over_edges(hidden: tuple[int, ...], activation: str, prior: float, weight: float, epochs: int,

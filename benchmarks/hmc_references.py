@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python benchmarks/hmc_references.py [--quick --out DIR] [--datasets two_moons,circles]
 
-For each set it samples the run of ``bnn_core.hmc.reference_run_config`` (a 2 → 16 → 2 ReLU network, prior N(0, 1),
+For each set it samples the run of ``bnn_core.methods.hmc.reference_run_config``
+(a 2 → 16 → 2 ReLU network, prior N(0, 1),
 seed 0) with the default HMCConfig, prints the wall time, the function-space split R-hat and ESS, the divergences
 and the test accuracy of the posterior mean, and writes ``<out>/<dataset>.safetensors``, which the app finds by
 its key. ``--quick`` runs tiny chains, a smoke test of seconds; its files are no references, so it needs ``--out``.
@@ -16,8 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core.data import load_builtin, prepare
-from bnn_core.hmc import (
+from bnn_core.data.datasets import load_builtin
+from bnn_core.data.prepared import prepare
+from bnn_core.engine.threads import one_thread_per_call
+from bnn_core.methods.hmc import (
     REFERENCE_DATASETS,
     REFERENCES,
     HMCConfig,
@@ -27,8 +30,7 @@ from bnn_core.hmc import (
     run_hmc,
     save_reference,
 )
-from bnn_core.threads import one_thread_per_call
-from bnn_core.uncertainty import accuracy
+from bnn_core.posterior.uncertainty import accuracy
 
 QUICK = HMCConfig(samples=10, warmup=10, max_tree_depth=4)  # a few gradients a draw: seconds, not minutes
 

@@ -2,7 +2,7 @@
 
     python benchmarks/linear_oracle.py [--seeds 0-9] [--epochs 6000]
 
-The case tests/test_regression.py checks: 30 rows, 2 features, noise σ 0.5 (fixed), prior N(0, 1),
+The case tests/engine/test_regression.py checks: 30 rows, 2 features, noise σ 0.5 (fixed), prior N(0, 1),
 KL sum with weight 1/N (the textbook ELBO ÷ N), Adam at lr 0.01. For each training-noise seed it prints the
 largest gap between a trained and an exact posterior mean, in exact posterior stds, and the largest relative
 gap between a trained σ and the mean-field optimum 1/√diag(precision), for plain Adam and for Adam whose
@@ -22,10 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core.config import TrainConfig
-from bnn_core.likelihood import Gaussian
-from bnn_core.network import NetworkSpec
-from bnn_core.regression import linear_posterior
-from bnn_core.train import fit
+from bnn_core.engine.train import fit
+from bnn_core.model.likelihood import Gaussian
+from bnn_core.model.network import NetworkSpec
+from bnn_core.posterior.regression import linear_posterior
 
 ROWS, NOISE_SIGMA, PRIOR_SIGMA = 30, 0.5, 1.0
 DECAY_STEPS = 2000  # steps at each lower learning rate of the decaying schedule

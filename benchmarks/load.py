@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neighbour import neighbour
 
-from tests.browser import CHROMIUM_ARGS, Server, chromium_path, streamlit_process
+from tests.support.browser import CHROMIUM_ARGS, Server, chromium_path, streamlit_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("iris", "breast_cancer")

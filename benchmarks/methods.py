@@ -21,11 +21,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import load_builtin, train_run
-from bnn_core.compare import COLUMNS, compare, table_text
-from bnn_core.gallery import textbook_config
-from bnn_core.hmc import HMCConfig, reference_run_config, shipped_reference
-from bnn_core.methods import MethodsConfig, hmc_method, train_method
-from bnn_core.threads import one_thread_per_call
+from bnn_core.engine.threads import one_thread_per_call
+from bnn_core.methods.alternatives import MethodsConfig, hmc_method, train_method
+from bnn_core.methods.compare import COLUMNS, compare, table_text
+from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
+from bnn_core.runs.gallery import textbook_config
 
 _DIGITS = {"far_near": 1, "train_seconds": 2}
 RANGED = ("train_seconds", "accuracy", "nll", "ece", "brier", "auroc_mi", "auroc_max_softmax", "far_near")

@@ -3,7 +3,8 @@
     python benchmarks/prior_speed.py [--repeats 10]
 
 One update is what moving the σ₀ slider recomputes: for a classification set, the four prior draws' classes over an
-80 × 80 grid and 50 draws' confidence and mutual information (bnn_core.weights.prior_map); for a regression set,
+80 × 80 grid and 50 draws' confidence and mutual information (bnn_core.posterior.weights.prior_map);
+for a regression set,
 20 prior functions along the first feature (prior_curves). "with figures" adds building the plotly figures the page
 sends. Each repeat moves σ₀ one step along the slider's ladder, so every update is a fresh computation. Medians,
 with one thread per call (the app's policy, bnn_core/threads.py), on a quiet machine and then beside a neighbour
@@ -26,11 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import NetworkSpec, RunConfig, TrainConfig, TrainedRun, feature_grid, load_builtin, train_run
-from bnn_core.regression import axis_grid
+from bnn_core.engine.threads import one_thread_per_call
+from bnn_core.posterior.regression import axis_grid
+from bnn_core.posterior.weights import PRIOR_CURVES, PRIOR_MAPS, PRIOR_RESOLUTION, prior_curves, prior_map
 from bnn_core.settings import SETTINGS
-from bnn_core.threads import one_thread_per_call
-from bnn_core.weights import PRIOR_CURVES, PRIOR_MAPS, PRIOR_RESOLUTION, prior_curves, prior_map
-from ui.weight_figures import prior_curves_figure, prior_map_figure
+from ui.figures.weights import prior_curves_figure, prior_map_figure
 
 GOAL = 0.5  # seconds, from the issue: moving σ₀ updates the pictures live
 DATASETS = ("iris", "two_moons", "cubic")

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import ModelConfig, RunConfig, load_builtin, train_run
-from bnn_core.likelihood import NOISE_MODELS
+from bnn_core.model.likelihood import NOISE_MODELS
 
 
 def seconds(dataset: str, noise: str, seed: int, engine: str, epochs: int) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser import chromium, streamlit_server, wait_idle
+from tests.support.browser import chromium, streamlit_server, wait_idle
 
 CLICK_UNTIL_TITLE = """async ([expected]) => {
     const strip = s => (s || '').replace(/<[^>]*>/g, '');

@@ -68,7 +68,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser import CHROMIUM_ARGS, Server, chromium_path, streamlit_process
+from tests.support.browser import CHROMIUM_ARGS, Server, chromium_path, streamlit_process
 
 DATASETS = ("iris", "breast_cancer")
 FIRST_SEED = 5000  # far from the gallery presets' seeds, so that no link names a preset

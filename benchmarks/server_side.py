@@ -35,9 +35,9 @@ from neighbour import neighbour
 
 from bnn_core import DataConfig, RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.config import ModelConfig
-from bnn_core.threads import one_thread_per_call
-from ui.figures import Points, Ring, class_scatter, padded_range, uncertainty_sizes
-from ui.side_by_side import build_hover, sample_predictions
+from bnn_core.engine.threads import one_thread_per_call
+from ui.figures.base import Points, Ring, class_scatter, padded_range, uncertainty_sizes
+from ui.views.side_by_side import build_hover, sample_predictions
 
 DATASETS = ("iris", "breast_cancer")
 FIRST_SEED = 2000

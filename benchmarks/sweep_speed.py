@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.neighbour import neighbour
 from bnn_core import RunConfig
 from bnn_core.config import DataConfig, ModelConfig, TrainConfig
-from bnn_core.data import load_builtin
+from bnn_core.data.datasets import load_builtin
+from bnn_core.engine.threads import one_thread_per_call
 from bnn_core.sweep import CellRunner, SweepProgress, SweepSpec, pool_cells, ray_cells, run_sweep
-from bnn_core.threads import one_thread_per_call
 
 
 def _spec(cells: int, hidden: int, epochs: int) -> SweepSpec:

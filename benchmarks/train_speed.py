@@ -52,16 +52,15 @@ from bnn_core import (
     TrainConfig,
     build_bnn,
     build_twin,
-    fast,
     fit,
-    kernels,
     load_builtin,
-    noise,
     prepare,
     sample_probs,
     train_run,
 )
-from bnn_core.jit import jit
+from bnn_core.compiled import kernels, noise
+from bnn_core.compiled.jit import jit
+from bnn_core.engine import fast
 
 ARTICLE = "article loop (torchbnn + BKLLoss + autograd + Adam)"
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from bnn_core import DataConfig, RunConfig, load_builtin, prepare, probe, probe_presets, train_run, train_twin
-from bnn_core.probing import IN_RANGE, TRUCK
+from bnn_core.posterior.probing import IN_RANGE, TRUCK
 
 SETTINGS = {
     "article (mean, 0.01, σ₀ 0.1)": RunConfig(),

@@ -20,11 +20,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, prepare, train_run
-from bnn_core.data import edit_rows
-from bnn_core.network import NetworkSpec
-from bnn_core.regression import curve_bands, likelihood_for
+from bnn_core.data.datasets import edit_rows
+from bnn_core.engine.train import fit
+from bnn_core.model.network import NetworkSpec
+from bnn_core.posterior.regression import curve_bands, likelihood_for
 from bnn_core.seeds import TRAIN_NOISE, stream_seed
-from bnn_core.train import fit
 
 AT = np.array([[-6.0], [0.0], [4.4], [6.0]])
 CLICK = (4.4, 72.0)

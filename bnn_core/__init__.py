@@ -8,7 +8,7 @@ The engine behind the dashboard. It never imports Streamlit. Typical use::
     print(run.metrics["test_accuracy"])
     save_run(run, "runs/iris")
 
-Names load on first use (PEP 562), so ``import bnn_core`` is cheap and ``bnn_core.noise``
+Names load on first use (PEP 562), so ``import bnn_core`` is cheap and ``bnn_core.compiled.noise``
 needs only NumPy and numba: the app compiles the noise generator while torch, pandas and
 scikit-learn are still importing.
 """
@@ -21,28 +21,16 @@ from typing import Any
 # submodule: the public names it provides
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig"),
-    "data": (
-        "BUILTIN_DATASETS",
-        "MAX_CLASSES",
-        "MAX_FEATURES",
-        "MAX_ROWS",
-        "Dataset",
-        "PreparedData",
-        "Scaler",
-        "csv_columns",
-        "csv_preview",
-        "likely_label_column",
-        "load_builtin",
-        "prepare",
-        "read_csv",
-    ),
+    "data.csv_file": ("csv_columns", "csv_preview", "likely_label_column", "read_csv"),
+    "data.datasets": ("BUILTIN_DATASETS", "MAX_CLASSES", "MAX_FEATURES", "MAX_ROWS", "Dataset", "load_builtin"),
+    "data.prepared": ("PreparedData", "Scaler", "prepare"),
     "errors": ("BNNInputError",),
-    "evaluation": ("Evaluation", "evaluate", "posterior_uncertainty", "run_metrics"),
+    "posterior.evaluation": ("Evaluation", "evaluate", "posterior_uncertainty", "run_metrics"),
     "experiment": ("TrainedRun", "TwinRun", "train_run", "train_twin"),
-    "export": ("predictions_frame",),
-    "geometry": ("features_outside", "inside_data", "span_range"),
-    "loading": ("LoadedRun", "load_run"),
-    "network": (
+    "runs.export": ("predictions_frame",),
+    "data.geometry": ("features_outside", "inside_data", "span_range"),
+    "runs.loading": ("LoadedRun", "load_run"),
+    "model.network": (
         "ACTIVATIONS",
         "NetworkSpec",
         "Params",
@@ -53,7 +41,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "layer_sizes",
         "n_bayes_parameters",
     ),
-    "probing": (
+    "posterior.probing": (
         "FeatureGrid",
         "GridMap",
         "Probe",
@@ -64,12 +52,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "training_median",
         "twin_map",
     ),
-    "runs": ("save_run",),
-    "sample": ("draw_noise", "draw_probs", "sample_probs", "twin_probs"),
+    "runs.store": ("save_run",),
+    "posterior.sample": ("draw_noise", "draw_probs", "sample_probs", "twin_probs"),
     "settings": ("SETTINGS", "Setting"),
-    "threads": ("one_thread_per_call",),
-    "train": ("FitResult", "History", "Progress", "fit"),
-    "uncertainty": (
+    "engine.threads": ("one_thread_per_call",),
+    "engine.train": ("FitResult", "History", "Progress", "fit"),
+    "posterior.uncertainty": (
         "Calibration",
         "PointUncertainty",
         "ReliabilityBins",

@@ -17,18 +17,21 @@ from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
-from .archive import unpacked_run
-from .compare import compare as compare_methods
-from .compare import table_text
 from .config import CSV_PREFIX, RunConfig
-from .data import Dataset, guess_task, load_builtin, read_csv, rows_note
+from .data.csv_file import guess_task, read_csv, rows_note
+from .data.datasets import Dataset, load_builtin
+from .engine.threads import one_thread_per_call
+from .engine.train import Progress
 from .errors import BNNInputError
 from .experiment import TrainedRun, train_run
-from .gallery import Preset, build_gallery
-from .loading import LoadedRun, load_run
-from .methods import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig, train_method
-from .network import layer_sizes
-from .runs import (
+from .methods.alternatives import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig, train_method
+from .methods.compare import compare as compare_methods
+from .methods.compare import table_text
+from .model.network import layer_sizes
+from .runs.archive import unpacked_run
+from .runs.gallery import Preset, build_gallery
+from .runs.loading import LoadedRun, load_run
+from .runs.store import (
     CONFIG_FILE,
     HISTORY_FILE,
     METRICS_FILE,
@@ -51,8 +54,6 @@ from .sweep import (
     ray_cells,
     run_sweep,
 )
-from .threads import one_thread_per_call
-from .train import Progress
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -145,7 +146,8 @@ def _add_train_arguments(train: argparse.ArgumentParser, out_help: str = "") -> 
 
 
 def _add_method_arguments(compare: argparse.ArgumentParser) -> None:
-    """The alternatives' own settings (:class:`~bnn_core.methods.MethodsConfig`) and which methods to run."""
+    """The alternatives' own settings (:class:`~bnn_core.methods.alternatives.MethodsConfig`) and which methods
+    to run."""
     group = compare.add_argument_group("methods")
     defaults = MethodsConfig()
     group.add_argument(

@@ -12,15 +12,16 @@ import torch
 from torch import nn
 
 from .config import RunConfig
-from .data import Dataset, PreparedData, prepare
+from .data.datasets import Dataset
+from .data.prepared import PreparedData, prepare
+from .engine.train import FitResult, ProgressCallback, fit
 from .errors import BNNInputError
-from .evaluation import Evaluation, evaluate, run_metrics
-from .likelihood import Categorical, Likelihood
-from .network import NetworkSpec
-from .regression import RegressionEvaluation, evaluate_regression, likelihood_for, regression_metrics
-from .sample import twin_probs
+from .model.likelihood import Categorical, Likelihood
+from .model.network import NetworkSpec
+from .posterior.evaluation import Evaluation, evaluate, run_metrics
+from .posterior.regression import RegressionEvaluation, evaluate_regression, likelihood_for, regression_metrics
+from .posterior.sample import twin_probs
 from .seeds import INIT, TRAIN_NOISE, TWIN_INIT, stream_seed
-from .train import FitResult, ProgressCallback, fit
 
 
 @dataclass(frozen=True, eq=False)

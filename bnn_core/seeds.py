@@ -3,7 +3,7 @@
 ``stream_seed(seed, STREAM)`` is ``SeedSequence(seed, spawn_key=(STREAM,))``'s first
 64-bit word, halved to 63 bits. Each stream below is used for one job only, so no two
 jobs share random numbers, and changing one (say, the number of posterior draws) never
-moves another (the training noise). The keys feed :mod:`bnn_core.noise`, except the
+moves another (the training noise). The keys feed :mod:`bnn_core.compiled.noise`, except the
 split's, which seeds scikit-learn's stratified split.
 """
 

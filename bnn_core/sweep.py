@@ -30,15 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import evaluate_method, shifted_points
 from .config import RunConfig
-from .data import Dataset
+from .data.datasets import Dataset
+from .engine.threads import one_thread_per_call
 from .errors import BNNInputError
 from .experiment import train_run
-from .methods import bnn_predictor
-from .runs import save_run
+from .methods.alternatives import bnn_predictor
+from .methods.compare import evaluate_method, shifted_points
+from .runs.store import save_run
 from .settings import SETTINGS
-from .threads import one_thread_per_call
 
 RESULTS_FILE = "results.csv"
 SPEC_FILE = "sweep.json"
@@ -160,7 +160,7 @@ def cell_name(config: RunConfig) -> str:
 def run_cell(dataset: Dataset, config: RunConfig, keep: Path | None = None) -> dict[str, Any]:
     """Train one cell and measure it; a cell that fails returns its message instead of raising.
 
-    The far-from-data figures use :func:`~bnn_core.compare.shifted_points` with the cell's seed: the same
+    The far-from-data figures use :func:`~bnn_core.methods.compare.shifted_points` with the cell's seed: the same
     points for every cell of one seed. Runs on one thread per call, wherever it runs.
     """
     one_thread_per_call()

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from bnn_core import SETTINGS, RunConfig, Setting
-from bnn_core.gallery import textbook_config
+from bnn_core.runs.gallery import textbook_config
 
 from . import state
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bnn_core import SETTINGS, BNNInputError, RunConfig, Setting
-from bnn_core.gallery import PRESETS_BY_SLUG
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.settings import CSV_PREFIX
 
 MAX_SAMPLE = 1_000_000  # the highest posterior sample a link may name

@@ -16,7 +16,7 @@ import sklearn  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from bnn_core.threads import one_thread_per_call
+from bnn_core.engine.threads import one_thread_per_call
 
 from . import sessions, state
 
@@ -32,7 +32,7 @@ gc.freeze()
 one_thread_per_call()
 
 # Tighter margins, and charts that size themselves to the window: at 1280×720 the main page shows both
-# charts, the Resample button and the sample's summary without scrolling (tests/test_browser.py measures it).
+# charts, the Resample button and the sample's summary without scrolling (tests/browser/test_tour.py measures it).
 _CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.4rem; padding-bottom: 2rem; }

@@ -15,11 +15,12 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun
-from bnn_core.gallery import PRESETS
+from bnn_core.runs.gallery import PRESETS
 
-from . import links, methods_view, page, sources, state, warm
+from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
 from .training import interrupted_message, refusal, train_live
+from .views import methods
 
 LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the first page shows it
 LINK_SAMPLE = "bnn_link_sample"
@@ -73,7 +74,7 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
     if link.show is not None:
         view["map_show"] = link.show
     if link.compared is not None:
-        view[methods_view.COMPARED] = link.compared
+        view[methods.COMPARED] = link.compared
     for name, values in (("hold", link.hold), ("point", link.point)):
         if values is not None and len(values) != len(names):
             problems.append(links.vector_problem(name, len(values), len(names)))

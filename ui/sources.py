@@ -1,7 +1,7 @@
 """Where a run on screen comes from: the shipped gallery, the server-wide cache of finished runs, or training.
 
 Only immutable, finished things are shared between sessions here (``st.cache_resource``):
-the gallery's runs and the :class:`~bnn_core.cache.RunCache`. Each session gets its own
+the gallery's runs and the :class:`~bnn_core.runs.cache.RunCache`. Each session gets its own
 copy of a shared run, and a run on a user's upload is never shared.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import streamlit as st
 
 from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, train_run
-from bnn_core.cache import RunCache
-from bnn_core.gallery import PRESETS, PRESETS_BY_SLUG, Preset
-from bnn_core.restore import restore_run
-from bnn_core.train import ProgressCallback
+from bnn_core.engine.train import ProgressCallback
+from bnn_core.runs.cache import RunCache
+from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, Preset
+from bnn_core.runs.restore import restore_run
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "gallery"

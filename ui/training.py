@@ -20,12 +20,12 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import BNNInputError, Dataset, Progress, RunConfig, TrainedRun
-from bnn_core.train import ProgressCallback
+from bnn_core.engine.train import ProgressCallback
 
 from . import sources, state
 from .charts import show
-from .figures import training_curves
-from .weight_figures import layer_sigma_figure
+from .figures.base import training_curves
+from .figures.weights import layer_sigma_figure
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bnn_core import noise  # NumPy and numba only: this module is imported before torch
+from bnn_core.compiled import noise  # NumPy and numba only: this module is imported before torch
 
 # Set by the shell when a page has been drawn to its end.
 FIRST_PAGE_DRAWN = threading.Event()
@@ -22,7 +22,7 @@ def _warm_up() -> None:
     """
     noise.warm_up()
     FIRST_PAGE_DRAWN.wait(_FIRST_PAGE_WAIT_S)
-    from bnn_core import fast  # imports torch, which the page has loaded by now
+    from bnn_core.engine import fast  # imports torch, which the page has loaded by now
 
     fast.warm_up()
 

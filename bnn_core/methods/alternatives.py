@@ -1,0 +1,312 @@
+"""The alternatives a practitioner would pick instead of a mean-field BNN, trained on the same data, split and shape.
+
+Every method ends as a :class:`Predictor`: S predictive distributions per point, (S, N, C), so that the
+uncertainty split (:func:`~bnn_core.posterior.uncertainty.point_uncertainty`), the maps
+and the metrics treat them alike.
+
+- ``bnn``: the run's own torchbnn network, S posterior draws (Blundell et al. 2015).
+- ``plain``: the deterministic twin, one softmax (S = 1): all its entropy is aleatoric.
+- ``dropout``: MC dropout (Gal & Ghahramani 2016): a plain network trained with dropout on its hidden units
+  and kept dropping at prediction, T masks.
+- ``ensemble``: a deep ensemble (Lakshminarayanan et al. 2017): M plain networks from M initialisations.
+- ``hmc``: a reference posterior from NUTS (:mod:`bnn_core.methods.hmc`), for small networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..compiled import noise
+from ..engine.train import Progress, ProgressCallback, TrainingClock, fit
+from ..errors import BNNInputError
+from ..experiment import TrainedRun, train_twin
+from ..model.network import ACTIVATIONS, NetworkSpec, Params
+from ..posterior.sample import sample_probs, twin_probs
+from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, TWIN_INIT, stream_seed
+from .hmc import HMCConfig, HMCPosterior, HMCProgress, hmc_posterior, shipped_reference
+
+METHODS = {  # key: the name a table or a chart gives it
+    "bnn": "BNN (torchbnn)",
+    "plain": "plain network",
+    "dropout": "MC dropout",
+    "ensemble": "deep ensemble",
+    "hmc": "HMC reference",
+}
+DROPOUT_P = (0.0, 0.9)  # allowed range of the drop probability
+DROPOUT_SAMPLES = (2, 1000)  # allowed range of T
+ENSEMBLE_MEMBERS = (2, 20)  # allowed range of M
+_PREDICTION_MASKS = 1 << 40  # masks for prediction start this far into the mask stream, away from training's
+
+
+@dataclass(frozen=True)
+class MethodsConfig:
+    """The alternatives' own settings; everything else (data, shape, epochs, lr, seed) is the run's."""
+
+    dropout_p: float = 0.1  # probability of dropping each hidden unit, in training and in prediction
+    dropout_samples: int = 100  # T, the dropout masks averaged at prediction
+    ensemble_members: int = 5  # M, as in Lakshminarayanan et al. 2017
+
+    def __post_init__(self) -> None:
+        low, high = DROPOUT_P
+        if not low <= self.dropout_p <= high:
+            raise BNNInputError(
+                f"The dropout probability must be between {low:g} and {high:g}, not {self.dropout_p:g}."
+            )
+        _check_count("The number of dropout samples T", self.dropout_samples, DROPOUT_SAMPLES)
+        _check_count("The number of ensemble members M", self.ensemble_members, ENSEMBLE_MEMBERS)
+
+
+def _check_count(what: str, value: int, bounds: tuple[int, int]) -> None:
+    if not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise BNNInputError(f"{what} must be a whole number from {bounds[0]} to {bounds[1]}, not {value!r}.")
+
+
+@dataclass(frozen=True, eq=False)
+class Predictor:
+    """One trained method: ``probs(x)`` gives S predictive distributions (S, N, C) for inputs x (N, D), scaled."""
+
+    method: str  # a key of METHODS
+    train_seconds: float  # the optimisation (or sampling) alone
+    probs: Callable[[torch.Tensor], torch.Tensor]
+    detail: str = ""  # what a reader needs to know about this method's result, e.g. "5 members"
+
+    @property
+    def name(self) -> str:
+        return METHODS[self.method]
+
+    @property
+    def heading(self) -> str:
+        """The name with a capital first letter, to start a title or a sentence."""
+        return self.name[:1].upper() + self.name[1:]
+
+
+def bnn_predictor(run: TrainedRun) -> Predictor:
+    """The run's own posterior: draws 0 … S − 1 of its sample stream, as every other page uses."""
+    samples, seed = run.config.samples, run.config.seed
+    return Predictor(
+        "bnn", run.fit.train_seconds, lambda x: sample_probs(run.model, x, samples, seed), f"{samples} samples"
+    )
+
+
+def plain_predictor(twin: nn.Module, seconds: float) -> Predictor:
+    """The deterministic twin as a predictor of one sample (1, N, C)."""
+    return Predictor("plain", seconds, lambda x: twin_probs(twin, x).unsqueeze(0), "one network")
+
+
+def ensemble_predictor(members: list[nn.Module], seconds: float) -> Predictor:
+    """M plain networks, each one sample (M, N, C)."""
+    return Predictor(
+        "ensemble",
+        seconds,
+        lambda x: torch.stack([twin_probs(member, x) for member in members]),
+        f"{len(members)} members",
+    )
+
+
+def plain_method(run: TrainedRun, on_progress: ProgressCallback | None = None) -> Predictor | None:
+    """Train the run's deterministic twin (:func:`~bnn_core.experiment.train_twin`); None if stopped."""
+    twin = train_twin(run, on_progress)
+    return None if twin.fit.cancelled else plain_predictor(twin.model, twin.fit.train_seconds)
+
+
+def ensemble_keys(seed: int, members: int) -> list[int]:
+    """Initial-weight keys of the M members: member 0 is the twin's own, so the plain network is one of them."""
+    return [stream_seed(seed, TWIN_INIT)] + [stream_seed(stream_seed(seed, ENSEMBLE), m) for m in range(1, members)]
+
+
+def train_ensemble(run: TrainedRun, keys: list[int], on_progress: ProgressCallback | None = None) -> Predictor | None:
+    """Train one plain network per initial-weight key, each as the twin is trained; None if stopped.
+
+    Progress counts the members' steps end to end: member m's step t is step m·epochs + t of M·epochs.
+    """
+    spec = _plain_spec(run)
+    x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
+    epochs = run.config.train.epochs
+    members, seconds = [], 0.0
+    for index, key in enumerate(keys):
+        member = spec.build(spec.init(key))
+        fitted = fit(member, x, y, run.config.train, key, _offset_progress(on_progress, index, len(keys), epochs))
+        if fitted.cancelled:
+            return None
+        members.append(member)
+        seconds += fitted.train_seconds
+    return ensemble_predictor(members, seconds)
+
+
+def _offset_progress(on_progress: ProgressCallback | None, index: int, count: int, epochs: int) -> ProgressCallback:
+    def report(progress: Progress) -> bool | None:
+        if on_progress is None:
+            return None
+        return on_progress(replace(progress, step=index * epochs + progress.step, epochs=count * epochs))
+
+    return report
+
+
+def _plain_spec(run: TrainedRun) -> NetworkSpec:
+    if run.task != "classification":
+        raise BNNInputError("The alternatives are compared on classification runs; this run is a regression.")
+    dataset = run.data.dataset
+    return NetworkSpec.for_data(dataset.n_features, dataset.n_classes, run.config.model, bayesian=False)
+
+
+class DropoutNetwork(nn.Module):
+    """A plain network whose hidden units are dropped with probability p, with masks from an explicit stream.
+
+    Training drops units independently for every row, as ``nn.Dropout`` does; prediction draws one mask per
+    sample and shares it across the rows, so each sample is one coherent network (a map of sample k is one
+    function, as for the BNN). Kept units are scaled by 1 / (1 − p), so the expected activation is unchanged.
+    """
+
+    def __init__(self, spec: NetworkSpec, params: Params, p: float) -> None:
+        super().__init__()
+        self.spec, self.p = spec, p
+        self.flat = nn.Parameter(torch.from_numpy(params.mu.astype(np.float32)))
+
+    def forward(self, x: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
+        """Logits (S, N, C) for inputs x (N, D), with one mask per hidden layer, each (S, N or 1, units)."""
+        activate = ACTIVATIONS[self.spec.activation].module()
+        h = x.unsqueeze(0)  # (1, N, D)
+        layers = self.spec.split(self.flat)
+        for index, (weight, bias) in enumerate(layers):
+            h = h @ weight.T + bias  # (S, N, out)
+            if index < len(layers) - 1:
+                h = activate(h) * masks[index]
+        return h
+
+    def masks(self, rows: int, samples: int, key: int, first: int) -> list[torch.Tensor]:
+        """Scaled keep-masks, (samples, rows, units) per hidden layer, from positions ``first…`` of stream ``key``."""
+        out, position = [], first
+        for width in self.spec.sizes[1:-1]:
+            count = samples * rows * width
+            uniforms = torch.from_numpy(noise.uniforms(key, position, count).astype(np.float32))
+            keep = (uniforms >= self.p).to(torch.float32) / (1.0 - self.p)
+            out.append(keep.view(samples, rows, width))
+            position += count
+        return out
+
+
+def train_dropout(
+    run: TrainedRun, p: float, on_progress: ProgressCallback | None = None, init_key: int | None = None
+) -> tuple[DropoutNetwork, float] | None:
+    """Train an MC-dropout network on the run's training rows: cross-entropy, full batch, the run's Adam steps.
+
+    ``init_key`` picks the initial weights (default: the run's dropout stream). Returns the network and the
+    seconds its optimisation took, or None if ``on_progress`` stopped it. With p = 0 this is the plain network
+    trained in float32 torch, step for step.
+    """
+    spec = _plain_spec(run)
+    key = stream_seed(run.config.seed, DROPOUT_INIT) if init_key is None else init_key
+    network = DropoutNetwork(spec, spec.init(key), p)
+    x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
+    config = run.config.train
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
+    mask_key, clock = stream_seed(run.config.seed, DROPOUT_MASKS), TrainingClock()
+    per_step = len(x) * sum(spec.sizes[1:-1])
+    for step in range(1, config.epochs + 1):
+        logits = network(x, network.masks(len(x), 1, mask_key, (step - 1) * per_step))[0]  # (N, C)
+        loss = nn.functional.cross_entropy(logits, y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if on_progress is not None and (step % max(1, config.epochs // 100) == 0 or step == config.epochs):
+            accuracy = float((logits.argmax(dim=1) == y).to(torch.float64).mean())
+            ce = loss.item()
+            if clock.report(on_progress, Progress(step, config.epochs, ce, 0.0, ce, accuracy, clock.elapsed())):
+                return None
+    return network, clock.elapsed()
+
+
+def dropout_predictor(network: DropoutNetwork, samples: int, seed: int, seconds: float) -> Predictor:
+    """T dropout masks per prediction, from the prediction part of the run's mask stream: the same every call."""
+    key = stream_seed(seed, DROPOUT_MASKS)
+
+    @torch.no_grad()
+    def probs(x: torch.Tensor) -> torch.Tensor:
+        return network(x, network.masks(1, samples, key, _PREDICTION_MASKS)).softmax(dim=-1)
+
+    detail = f"p = {network.p:g}, T = {samples}"
+    return Predictor("dropout", seconds, probs, detail)
+
+
+def dropout_method(
+    run: TrainedRun, config: MethodsConfig, on_progress: ProgressCallback | None = None
+) -> Predictor | None:
+    """Train MC dropout with the configured p and predict with T masks; None if stopped."""
+    trained = train_dropout(run, config.dropout_p, on_progress)
+    if trained is None:
+        return None
+    network, seconds = trained
+    return dropout_predictor(network, config.dropout_samples, run.config.seed, seconds)
+
+
+def ensemble_method(
+    run: TrainedRun, config: MethodsConfig, on_progress: ProgressCallback | None = None
+) -> Predictor | None:
+    """Train the deep ensemble of M members with seeds derived from the run's; None if stopped."""
+    return train_ensemble(run, ensemble_keys(run.config.seed, config.ensemble_members), on_progress)
+
+
+def method_epochs(method: str, run: TrainedRun, config: MethodsConfig) -> int:
+    """Steps a method's training reports progress over (the ensemble's members end to end)."""
+    return run.config.train.epochs * (config.ensemble_members if method == "ensemble" else 1)
+
+
+def hmc_predictor(posterior: HMCPosterior) -> Predictor:
+    """An HMC reference as a predictor: its S kept draws (every chain's)."""
+    detail = f"{len(posterior.samples)} draws, R-hat ≤ {posterior.rhat_max:.2f}, ESS ≥ {posterior.ess_min:.0f}"
+    return Predictor("hmc", posterior.seconds, posterior.probs, detail)
+
+
+def hmc_method(
+    run: TrainedRun, config: HMCConfig | None = None, on_progress: ProgressCallback | None = None
+) -> Predictor | None:
+    """The run's HMC reference: the shipped one for these settings, else sampled now; None if stopped.
+
+    Progress counts iterations of all chains end to end (its losses are 0: a sampler has none).
+
+    Raises:
+        BNNInputError: the network or the data is too large for HMC.
+    """
+    spec = replace(_plain_spec(run), bayesian=True)  # refuses a regression; the prior is the run's
+    config = config or HMCConfig()
+    shipped = shipped_reference(run.config, config)
+    if shipped is not None:
+        return hmc_predictor(shipped)
+    x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
+    posterior = hmc_posterior(spec, x, y, config, run.config.seed, on_progress=_as_progress(on_progress))
+    return None if posterior is None else hmc_predictor(posterior)
+
+
+def _as_progress(on_progress: ProgressCallback | None) -> Callable[[HMCProgress], bool | None] | None:
+    if on_progress is None:
+        return None
+
+    def report(p: HMCProgress) -> bool | None:
+        step, total = p.chain * p.iterations + p.iteration, p.chains * p.iterations
+        return on_progress(Progress(step, total, 0.0, 0.0, 0.0, 0.0, p.elapsed))
+
+    return report
+
+
+def train_method(
+    run: TrainedRun, method: str, config: MethodsConfig, on_progress: ProgressCallback | None = None
+) -> Predictor | None:
+    """Any method of :data:`METHODS` for this run (the BNN is the run itself); None if stopped.
+
+    Raises:
+        BNNInputError: the method does not apply to this run (a regression; HMC for a large network).
+    """
+    if method == "bnn":
+        return bnn_predictor(run)
+    if method == "plain":
+        return plain_method(run, on_progress)
+    if method == "dropout":
+        return dropout_method(run, config, on_progress)
+    if method == "ensemble":
+        return ensemble_method(run, config, on_progress)
+    return hmc_method(run, on_progress=on_progress)

@@ -1,0 +1,1 @@
+"""After training: posterior draws, held-out metrics, the uncertainty split, regression bands, probes and weights."""

@@ -1,0 +1,163 @@
+"""The gallery: ready runs that show one idea each, shipped as small run folders and rebuilt by one command.
+
+    python -m bnn_core gallery --out gallery     # retrain every preset and rewrite its folder
+
+Each :class:`Preset` names its settings and what to notice in it. The folders are plain
+run folders (as :func:`~bnn_core.runs.store.write_run_files` writes them), so loading one is
+:func:`~bnn_core.runs.restore.restore_run`: no training. Training is deterministic, so the
+command rebuilds the same runs (``tests/engine/test_gallery.py`` checks the shipped ones).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..data.datasets import load_builtin
+from ..experiment import TrainedRun, train_run
+from .store import write_run_files
+from ..settings import SETTINGS
+
+
+def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
+    """``config`` with the textbook ELBO: KL summed, weighted ≈ 1/N (the KL slider's value nearest), prior σ₀ 1.
+
+    ``mean`` with weight 0.01 (the article) weighs the prior hundreds of times less, so the
+    posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
+    """
+    ladder = [w for w in SETTINGS["kl_weight"].ladder if w > 0]
+    weight = min(ladder, key=lambda w: abs(math.log(w * n_train)))
+    return replace(
+        config,
+        model=replace(config.model, prior_sigma=1.0),
+        train=replace(config.train, kl_reduction="sum", kl_weight=weight),
+    )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One ready run of the gallery."""
+
+    slug: str  # its folder, and its name in links (?preset=…)
+    title: str
+    notice: str  # what to look at, in one line
+    config: RunConfig  # everything it was trained with, the dataset included
+
+
+def _on(dataset: str, **changes: object) -> RunConfig:
+    """The defaults on ``dataset``, with model or training settings changed by name."""
+    model = {k: v for k, v in changes.items() if k in ModelConfig.__dataclass_fields__}
+    train = {k: v for k, v in changes.items() if k in TrainConfig.__dataclass_fields__}
+    data = {k: v for k, v in changes.items() if k in DataConfig.__dataclass_fields__}
+    base = RunConfig()
+    return replace(
+        base,
+        data=replace(base.data, dataset=dataset, **data),
+        model=replace(base.model, **model),
+        train=replace(base.train, **train),
+    )
+
+
+_TEXTBOOK = {"prior_sigma": 1.0, "kl_reduction": "sum"}
+PRESETS = (
+    Preset(
+        "article",
+        "The article's network",
+        "Hardly any uncertainty: with the article's KL (weight 0.01, mean) the posterior is nearly one network, so "
+        "Resample barely changes a point and the truck gets an answer as sure as a plain network's.",
+        RunConfig(),
+    ),
+    Preset(
+        "textbook",
+        "The textbook ELBO",
+        "The same network with KL sum weighted ≈ 1/N and prior σ₀ 1: samples now disagree between versicolor and "
+        "virginica (press Resample), and on the truck page the BNN stops being sure.",
+        _on("iris", **_TEXTBOOK, kl_weight=0.01),
+    ),
+    Preset(
+        "tight-prior",
+        "A prior that is too tight (σ₀ = 0.01)",
+        "Every weight is held near 0: each class gets a third, every sample predicts the same class, accuracy "
+        "falls to chance. The prior leaves the data no say.",
+        _on("iris", prior_sigma=0.01, kl_reduction="sum", kl_weight=0.01),
+    ),
+    Preset(
+        "no-prior",
+        "No prior (KL weight 0)",
+        "Nothing holds the weights' spread open: σ shrinks, the training rows are all right, and the BNN is as "
+        "sure as a plain network everywhere, far from the data too.",
+        _on("iris", kl_weight=0.0),
+    ),
+    Preset(
+        "overfit",
+        "Overfit: 30 training rows, 1,024 units, no KL",
+        "100% on the training rows, fewer right on the 120 held-out rows, and confidently wrong on some: compare "
+        "the test NLL and ECE with the article's.",
+        _on("iris", test_size=0.8, hidden=(1024,), kl_weight=0.0),
+    ),
+    Preset(
+        "two-moons",
+        "Two moons, textbook ELBO",
+        "Two interleaved half-moons: on the map page the plain network is sure almost everywhere, the BNN's "
+        "samples disagree along the boundary and its confidence drops away from the moons.",
+        _on("two_moons", **_TEXTBOOK, kl_weight=0.003),
+    ),
+    Preset(
+        "wine",
+        "Wine: 13 features, textbook ELBO",
+        "Thirteen chemical measurements: pick any two for the axes. Every point is classified right, yet the "
+        "samples still disagree on a few: uncertainty is not the same as error.",
+        _on("wine", **_TEXTBOOK, kl_weight=0.01),
+    ),
+    Preset(
+        "breast-cancer",
+        "Breast cancer: 30 features, textbook ELBO",
+        "Thirty features and 455 training rows: 96% right on held-out patients, yet on the truck page, a patient "
+        "unlike any seen, the BNN's samples split while the plain network is certain.",
+        _on("breast_cancer", **_TEXTBOOK, kl_weight=0.003),
+    ),
+    Preset(
+        "cubic",
+        "Regression: x³ with noise, textbook ELBO",
+        "Twenty noisy points of y = x³, 50 units, the set's known noise σ 3, 10,000 steps: the epistemic band (orange) "
+        "is narrow among the points and widens past ±4, where there is no data. Click the chart to add a point.",
+        _on(
+            "cubic",
+            **_TEXTBOOK,
+            task="regression",
+            hidden=(50,),
+            noise="fixed",
+            noise_sigma=3.0,
+            kl_weight=0.1,
+            epochs=10_000,
+        ),
+    ),
+)
+PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}
+
+
+def train_preset(preset: Preset) -> TrainedRun:
+    """Train ``preset`` from scratch (deterministic: the same run every time)."""
+    return train_run(load_builtin(preset.config.data.dataset), preset.config)
+
+
+def build_gallery(folder: Path, on_preset: Callable[[Preset], None] | None = None) -> list[Path]:
+    """Train every preset and write it to ``folder/<slug>/``, replacing what was there; return the folders."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for preset in PRESETS:
+        if on_preset is not None:
+            on_preset(preset)
+        run = train_preset(preset)
+        target = folder / preset.slug
+        staging = Path(tempfile.mkdtemp(prefix=f".{preset.slug}-", dir=folder))
+        write_run_files(run, staging)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        written.append(target)
+    return written

@@ -1,0 +1,146 @@
+"""A saved run back as the :class:`~bnn_core.experiment.TrainedRun` that :func:`~bnn_core.experiment.train_run`
+returned: its data and split, model, training history, posterior evaluation and metrics, without training.
+
+A run folder is self-contained: ``predictions.csv`` holds every row's raw features, label
+and split, so a run trained on a CSV (by the command line, say) comes back with its data.
+The posterior evaluation is recomputed from the weights; posterior draws are addressable
+by index, so it equals the one computed after training, to the bit.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.datasets import MAX_ROWS, Dataset
+from ..data.prepared import PreparedData, Scaler, model_inputs
+from ..errors import BNNInputError
+from ..posterior.evaluation import evaluate
+from ..experiment import TrainedRun
+from .export import feature_column
+from ..model.likelihood import Gaussian
+from .loading import LoadedRun, load_run
+from ..posterior.regression import evaluate_regression
+from .store import HISTORY_FILE, PREDICTIONS_FILE
+from ..engine.train import FitResult, History
+
+ENGINES = ("fast", "torchbnn")
+
+
+def restore_run(run_dir: str | Path) -> TrainedRun:
+    """Read the run in ``run_dir`` (checked as :func:`~bnn_core.runs.store.load_run` checks it) as a whole run.
+
+    Raises:
+        BNNInputError: a file is missing, unreadable or inconsistent with ``config.json``.
+    """
+    loaded = load_run(run_dir)
+    dataset, is_test = _dataset(loaded)
+    config = loaded.config
+    data = PreparedData(
+        dataset=dataset,
+        config=config.data,
+        is_test=is_test,
+        scaler=loaded.scaler,
+        x=model_inputs(dataset.x, loaded.scaler, dataset.n_features),
+        y=_network_targets(dataset, loaded.target_scaler),
+        target_scaler=loaded.target_scaler,
+    )
+    fitted = _fit_result(loaded)
+    if isinstance(loaded.likelihood, Gaussian):
+        evaluation = evaluate_regression(loaded.model, loaded.likelihood, data, config.samples, config.seed)
+    else:
+        evaluation = evaluate(loaded.model, data, config.samples, config.seed)
+    return TrainedRun(config, data, loaded.model, fitted, evaluation, dict(loaded.metrics), loaded.likelihood)
+
+
+def _network_targets(dataset: Dataset, target_scaler: Scaler | None) -> torch.Tensor:
+    """The labels (N,) int64, or a regression run's targets (N,) float32 as the network saw them."""
+    if dataset.task == "classification":
+        return torch.from_numpy(dataset.y)
+    values = target_scaler.transform(dataset.y[:, None])[:, 0] if target_scaler is not None else dataset.y
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def _dataset(loaded: LoadedRun) -> tuple[Dataset, np.ndarray]:
+    """The run's rows from ``predictions.csv``: raw features (N, D), labels or targets (N,) and the held-out mask
+    (N,)."""
+    shown = loaded.path / PREDICTIONS_FILE
+    columns = [feature_column(name, loaded.task) for name in loaded.feature_names]
+    target = "target" if loaded.task == "regression" else "label"
+    table = _read_csv(loaded.folder / PREDICTIONS_FILE, shown, ["split", *columns, target], {"label": str})
+    if len(table) > MAX_ROWS:
+        raise BNNInputError(f"{shown} has {len(table):,} rows; the limit is {MAX_ROWS:,}.")
+    split = table["split"].to_numpy()
+    if not np.isin(split, ("train", "test")).all():
+        raise BNNInputError(f"{shown}: the split column must hold only 'train' and 'test'.")
+    try:
+        x = table[columns].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BNNInputError(f"{shown}: every feature value must be a number.") from None
+    if not np.isfinite(x).all():
+        raise BNNInputError(f"{shown}: every feature value must be finite.")
+    dataset = Dataset(
+        name=loaded.dataset,
+        x=x,
+        y=_targets(table[target], loaded, shown),
+        feature_names=loaded.feature_names,
+        class_names=loaded.class_names,
+        ignored_columns=loaded.ignored_columns,
+        label_column=loaded.label_column,
+    )
+    return dataset, split == "test"
+
+
+def _targets(cells: pd.Series, loaded: LoadedRun, shown: Path) -> np.ndarray:
+    """The label column as class indices (N,) int64, or the target column as (N,) float64 finite numbers."""
+    if loaded.task == "regression":
+        values = pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
+        if not np.isfinite(values).all():
+            raise BNNInputError(f"{shown}: every target must be a finite number.")
+        return values
+    known = {name: index for index, name in enumerate(loaded.class_names)}
+    unknown = sorted({label for label in cells if label not in known})
+    if unknown:
+        raise BNNInputError(f"{shown}: labels {unknown[:3]} are not among config.json's class_names.")
+    return np.array([known[label] for label in cells], dtype=np.int64)
+
+
+def _fit_result(loaded: LoadedRun) -> FitResult:
+    """The training record: every step's losses from ``history.csv``, the rest from ``metrics.json``."""
+    shown = loaded.path / HISTORY_FILE
+    columns = ["ce", "kl", "total", "train_accuracy"]
+    values = _read_csv(loaded.folder / HISTORY_FILE, shown, columns, {}).to_numpy(dtype=np.float64)
+    metrics = loaded.metrics
+    steps, seconds = metrics.get("steps"), metrics.get("train_seconds")
+    engine, note = metrics.get("engine"), metrics.get("engine_note", "")
+    if not (_whole(steps) and steps == len(values) >= 1 and _real(seconds) and engine in ENGINES and note is not None):
+        raise BNNInputError(
+            f"{loaded.path / 'metrics.json'} must give steps (the {len(values)} rows of history.csv), "
+            f"train_seconds and engine ({' or '.join(ENGINES)})."
+        )
+    history = History(*(values[:, k].copy() for k in range(len(columns))))
+    return FitResult(history, steps, float(seconds), cancelled=False, engine=engine, note=str(note))
+
+
+def _read_csv(file: Path, shown: Path, columns: list[str], dtypes: dict[str, type]) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(file, dtype=dtypes, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise BNNInputError(f"{shown} could not be read ({err}).") from None
+    missing = [name for name in columns if name not in table.columns]
+    if missing:
+        raise BNNInputError(f"{shown} lacks the columns {missing[:3]}.")
+    return table[columns]
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,124 @@
+"""The Methods page and the method beside the BNN on the map, truck and calibration pages, through AppTest."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnn_core import RunConfig, TrainedRun, train_run
+from bnn_core.config import ModelConfig, TrainConfig
+from bnn_core.data.datasets import load_builtin
+from bnn_core.methods.alternatives import MethodsConfig
+from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
+from tests.support.apptest import page
+from ui import links, state
+from ui.views import hmc, methods
+
+SMALL = RunConfig(model=ModelConfig(hidden=(16,)), train=TrainConfig(epochs=150), samples=20)
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module")
+def run() -> TrainedRun:
+    return train_run(load_builtin("iris"), SMALL)
+
+
+def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: TrainedRun) -> None:
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=3)
+    at = page("methods", **{state.RUN: run, methods.SETTINGS: settings})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
+    assert float(table.loc[0, "test accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
+    assert table.loc[1, "OOD AUROC (MI)"] == "—"  # one network: no mutual information
+    assert table.loc[3, "settings"] == "3 members"
+    assert _titles(at) == [
+        "BNN (torchbnn): 20 samples",
+        "Plain network: one network",
+        "MC dropout: p = 0.1, T = 20",
+        "Deep ensemble: 3 members",
+    ]
+    assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
+    assert any("HMC is offered for networks" in i.value for i in at.info) or at.button(key="hmc_start")
+
+
+def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
+    at = page("uncertainty_map", **{state.RUN: run, methods.SETTINGS: MethodsConfig(dropout_samples=20)})
+    assert _titles(at)[1] == "Plain network: confidence"
+    at.segmented_control(key=methods.COMPARED).set_value("dropout").run()
+    assert not at.exception
+    assert _titles(at)[1] == "MC dropout (p = 0.1, T = 20): confidence"
+
+
+def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:
+    session = {state.RUN: run, methods.SETTINGS: MethodsConfig(ensemble_members=2)}
+    at = page("calibration", **session)
+    at.segmented_control(key=methods.COMPARED).set_value("ensemble").run()
+    assert not at.exception
+    labels = [metric.label for metric in at.metric]
+    assert "ECE, ensemble" in labels and "NLL, BNN" in labels
+    assert _titles(at)[1].startswith("deep ensemble: reliability (ECE ")
+    truck = page("truck_probe", **session, **{methods.COMPARED: "ensemble"})
+    assert not truck.exception
+    assert any(metric.label.startswith("Deep ensemble: ") for metric in truck.metric)
+    assert "The deep ensemble is" in truck.subheader[0].value
+
+
+def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> None:
+    at = page("methods", **{state.RUN: run, methods.SETTINGS: MethodsConfig(dropout_samples=20)})
+    at.number_input(key="method_members").set_value(2).run()
+    assert not at.exception
+    assert at.session_state[methods.SETTINGS].ensemble_members == 2
+    assert list(at.dataframe[0].value["settings"])[3] == "2 members"
+
+
+def test_a_link_names_the_method_beside_the_bnn() -> None:
+    assert links.parse({"with": "dropout"}).compared == "dropout"
+    bad = links.parse({"with": "laplace"})
+    assert bad.compared is None
+    assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
+
+
+def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
+    """two_moons' reference run (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
+    reference = train_run(load_builtin("two_moons"), replace(reference_run_config("two_moons"), samples=20))
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
+    at = page("methods", **{state.RUN: reference, methods.SETTINGS: settings})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["method"])[-1] == "HMC reference"
+    shipped = shipped_reference(reference.config, HMCConfig())
+    assert table.iloc[-1]["settings"] == f"400 draws, R-hat ≤ {shipped.rhat_max:.2f}, ESS ≥ {shipped.ess_min:.0f}"
+    assert float(table.iloc[-1]["training (s)"]) == pytest.approx(shipped.seconds, abs=0.01)
+    assert all(button.key != "hmc_start" for button in at.button)  # nothing left to sample
+
+
+def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_joins_the_table(monkeypatch) -> None:
+    """Sample → the job runs in its own thread with progress → once it ends, the page keeps its posterior and
+    tabulates it; the button is gone. A short chain (20 + 20 per chain) keeps this test quick."""
+    monkeypatch.setattr(hmc, "HMCConfig", functools.partial(HMCConfig, samples=20, warmup=20))
+    config = RunConfig(data=replace(RunConfig().data, dataset="two_moons"), model=ModelConfig(hidden=(4,)),
+                       train=TrainConfig(epochs=100), samples=20)  # fmt: skip
+    run = train_run(load_builtin("two_moons"), config)
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
+    at = page("methods", **{state.RUN: run, methods.SETTINGS: settings})
+    at.button(key="hmc_start").click().run()
+    job = at.session_state[hmc.JOB]
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.finished and job.error is None and job.progress.fraction == 1.0
+    at.run()
+    assert not at.exception and not at.error and hmc.JOB not in at.session_state
+    table = at.dataframe[0].value
+    assert list(table["method"])[-1] == "HMC reference"
+    assert table.iloc[-1]["settings"].startswith("40 draws, R-hat ≤ ")
+    assert all(button.key != "hmc_start" for button in at.button)

@@ -1,0 +1,176 @@
+"""The command line end to end, and every bad input ending in one line and exit code 2 with nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bnn_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bnn_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_train_then_show_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "iris-run"
+    trained = _run_cli("train", "--out", str(out), "--epochs", "200", "--samples", "20", "--hidden", "32,16")
+    assert trained.returncode == 0, trained.stderr
+    assert "Trained a 4 → 32 → 16 → 3 BNN on iris (120 train / 30 test rows): 200 steps" in trained.stdout
+    assert "200/200" in trained.stderr  # the progress bar reached the end
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "model.safetensors",
+        "predictions.csv",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 200 and metrics["test_accuracy"] >= 0.8
+    shown = _run_cli("show", str(out))
+    assert shown.returncode == 0 and "is a valid run: 4 → 32 → 16 → 3 BNN on iris" in shown.stdout
+
+
+def test_train_on_a_csv_with_flags(tmp_path: Path) -> None:
+    csv = tmp_path / "moons.csv"
+    pd.DataFrame({"a": [0.0, 1, 2, 3, 4, 5, 6, 7], "b": [1.0, 0, 1, 0, 1, 0, 1, 0], "kind": list("xyxyxyxy")}).to_csv(
+        csv, index=False
+    )
+    out = tmp_path / "csv-run"
+    data_flags = ["--csv", str(csv), "--label", "kind", "--test-size", "0.5", "--scale", "none"]
+    model_flags = ["--activation", "tanh", "--kl-reduction", "sum", "--epochs", "20", "--samples", "5", "--seed", "3"]
+    code = main(["train", "--out", str(out), *data_flags, *model_flags])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == "csv:moons.csv" and config["class_names"] == ["x", "y"] and config["scaler"] is None
+    assert config["activation"] == "tanh" and config["kl_reduction"] == "sum" and config["seed"] == 3
+    assert pd.read_csv(out / "predictions.csv").columns[:4].tolist() == ["split", "a", "b", "label"]
+
+
+PENGUINS = """species,island,bill_length_mm,body_mass_g,sex,year
+Adelie,Torgersen,39.1,3750,male,2007
+Adelie,Torgersen,NA,NA,NA,2007
+Adelie,Biscoe,36.7,3450,female,2008
+Adelie,Dream,37.8,3400,male,2007
+Gentoo,Biscoe,46.1,"4,500",female,2007
+Gentoo,Biscoe,50,"5,700",male,2007
+Gentoo,Biscoe,48.7,"4,450",NA,2009
+Gentoo,Biscoe,45.5,"4,650",female,2008
+"""
+
+
+def test_train_on_a_penguins_csv_prints_how_each_column_is_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "penguins.csv"
+    csv.write_text(PENGUINS, encoding="utf-16")  # with a byte-order mark, as Excel's "Unicode text"
+    out = tmp_path / "penguins-run"
+    assert main(["train", "--out", str(out), "--csv", str(csv), "--label", "species", "--epochs", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "read penguins.csv: 6 of 8 rows are used: 2 had a missing cell" in printed
+    assert "\n  island          one-hot (3 levels)\n" in printed and "\n  body_mass_g     feature\n" in printed
+    assert "\n  species         label\n" in printed and "\n  year            feature\n" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["feature_names"][:3] == ["island=Biscoe", "island=Dream", "island=Torgersen"]
+    assert config["class_names"] == ["Adelie", "Gentoo"]
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert sorted(predictions["body_mass_g"]) == [3400, 3450, 3750, 4500, 4650, 5700]  # "4,500" read as 4500
+
+
+def test_engine_flag_picks_the_trainer(tmp_path: Path) -> None:
+    """Plumbing only: the engines' equivalence is tested in test_fast.py."""
+    for engine in ("torchbnn", "fast"):
+        out = tmp_path / engine
+        assert main(["train", "--out", str(out), "--engine", engine, "--epochs", "150", "--samples", "5"]) == 0
+        config = json.loads((out / "config.json").read_text())
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert config["engine"] == engine and metrics["engine"] == engine
+        assert metrics["train_accuracy"] >= 0.9
+
+
+def _bad_csv(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    return str(path)
+
+
+BAD_INPUTS = [
+    (["--prior-sigma", "0"], "Prior spread σ₀ must be from 0.001 to 10"),
+    (["--prior-sigma", "nan"], "Prior spread σ₀ must be a finite number"),
+    (["--kl-weight", "-1"], "KL weight must be from 0 to 100"),
+    (["--epochs", "0"], "Epochs must be from 1 to 100,000"),
+    (["--epochs", "100001"], "Epochs must be from 1 to 100,000"),
+    (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
+    (["--lr", "0"], "Learning rate must be from 1e-05 to 1"),
+    (["--test-size", "0.95"], "Test share must be from 0 to 0.9"),
+    (["--dataset", "mnist"], "Unknown dataset 'mnist'"),
+    (["--hidden", "64,x"], "--hidden takes whole numbers"),
+    (["--samples", "0"], "Posterior samples must be from 1 to 1,000"),
+    (["--kl-reduction", "max"], "argument --kl-reduction: invalid choice: 'max'"),
+    (["--engine", "jax"], "argument --engine: invalid choice: 'jax'"),
+    (["--csv", "{missing}"], "--csv needs --label COLUMN"),
+    (["--csv", "{tmp}/nothing.csv", "--label", "y"], "Cannot read"),
+    (["--csv", "{bin}", "--label", "y"], "is not a text CSV file"),
+    (["--csv", "{csv:a,y\n1,p\n2,q,3,4\n}", "--label", "y"], "could not be parsed as CSV"),
+    (["--csv", "{csv:a,y\n1,p\n2,q\n}", "--label", "species"], "has no column 'species'"),
+    (["--csv", "{csv:name,y\nx,p\nz,q\n}", "--label", "y"], "has no feature column besides the label 'y'"),
+    (["--csv", "{csv:a,b,y\n1,NA,p\n?,2,q\n}", "--label", "y"], "leaves no rows; a classifier needs rows of"),
+    (["--csv", "{csv:a,b,y\n1,2,p\n3,,q\n}", "--label", "y"], "data row 2, column 'b' is empty"),
+    (["--csv", "{csv:a,y\n1,p\n2,p\n}", "--label", "y"], "only 1 class"),
+    (["--csv", "{csv:a,y\n1,p\n2,p\n3,p\n4,q\n}", "--label", "y"], "Class 'q' has only 1 row"),
+    (["--label", "y"], "--label only applies with --csv"),
+]
+
+
+@pytest.mark.parametrize(("flags", "fragment"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], fragment: str
+) -> None:
+    resolved = []
+    for flag in flags:
+        if flag.startswith("{csv:"):
+            flag = _bad_csv(tmp_path, flag[5:-1])
+        elif flag == "{bin}":
+            (tmp_path / "image.csv").write_bytes(b"\x89PNG\x00\x00")
+            flag = str(tmp_path / "image.csv")
+        resolved.append(flag.replace("{tmp}", str(tmp_path)).replace("{missing}", str(tmp_path / "m.csv")))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exited:
+        sys.exit(main(["train", "--out", str(out), "--epochs", "5", *resolved]))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_out_folder_is_refused_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert main(["train", "--out", str(tmp_path), "--epochs", "5"]) == 2
+    assert "already holds files that are not a run" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_real_process_prints_no_traceback_for_bad_input(tmp_path: Path) -> None:
+    result = _run_cli("train", "--out", str(tmp_path / "x"), "--prior-sigma", "-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: Prior spread σ₀ must be from 0.001 to 10 (e.g. 0.1), got -1.0."
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_explains_every_flag() -> None:
+    result = _run_cli("train", "--help")
+    assert result.returncode == 0
+    flags = "--dataset --csv --label --prior-mu --prior-sigma --kl-weight --kl-reduction --epochs --lr --hidden"
+    for flag in [*flags.split(), "--activation", "--test-size", "--scale", "--seed", "--samples", "--engine", "--out"]:
+        assert flag in result.stdout

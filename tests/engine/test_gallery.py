@@ -1,0 +1,84 @@
+"""The shipped gallery: every preset loads without training, equals what `python -m bnn_core gallery` trains, and
+shows what its one line says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bnn_core import bnn_map, feature_grid, inside_data, probe, probe_presets, train_twin, training_median, twin_map
+from bnn_core.posterior.probing import TRUCK
+from bnn_core.posterior.regression import curve_bands
+from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, textbook_config, train_preset
+from bnn_core.runs.restore import restore_run
+
+GALLERY = Path(__file__).resolve().parents[2] / "gallery"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, object]:
+    return {preset.slug: restore_run(GALLERY / preset.slug) for preset in PRESETS}
+
+
+def test_the_gallery_folder_holds_exactly_the_presets() -> None:
+    assert sorted(p.name for p in GALLERY.iterdir() if p.is_dir()) == sorted(PRESETS_BY_SLUG)
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.slug for p in PRESETS])
+def test_a_shipped_preset_is_what_the_gallery_command_trains(preset, shipped) -> None:
+    """Training is deterministic; between machines the float64 trainer may round differently in the last bits."""
+    run, fresh = shipped[preset.slug], train_preset(preset)
+    assert run.config == fresh.config == preset.config
+    for key, value in fresh.model.state_dict().items():
+        torch.testing.assert_close(run.model.state_dict()[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    for key, value in fresh.metrics.items():
+        if key != "train_seconds":
+            assert run.metrics[key] == (pytest.approx(value, rel=1e-5, abs=1e-6) if isinstance(value, float) else value)
+
+
+def test_the_presets_show_what_their_notices_say(shipped) -> None:
+    article, textbook = shipped["article"], shipped["textbook"]
+
+    def train_rows_epistemic(run) -> float:
+        return run.evaluation.uncertainty.epistemic[run.data.train_mask].mean().item()
+
+    def truck(run):
+        return probe(run.model, train_twin(run).model, run.data, probe_presets(run.data)[TRUCK], 100, run.config.seed)
+
+    assert train_rows_epistemic(textbook) > 10 * train_rows_epistemic(article)
+    assert truck(article).epistemic < 0.05 and truck(article).mean_probs.max() > 0.95
+    assert truck(textbook).epistemic > 0.3 and truck(textbook).mean_probs.max() < 0.8
+    tight = shipped["tight-prior"]
+    assert tight.metrics["test_accuracy"] < 0.4 and tight.evaluation.uncertainty.predicted.unique().numel() == 1
+    assert shipped["no-prior"].metrics["train_accuracy"] == 1.0
+    overfit = shipped["overfit"]
+    assert overfit.metrics["train_accuracy"] == 1.0 > overfit.metrics["test_accuracy"]
+    assert overfit.metrics["nll"] > 3 * article.metrics["nll"]
+    cancer = truck(shipped["breast-cancer"])
+    assert shipped["breast-cancer"].metrics["test_accuracy"] > 0.95
+    assert cancer.epistemic > 0.3 and cancer.mean_probs.max() < 0.8 < cancer.twin_probs.max()
+    moons = shipped["two-moons"]
+    grid = feature_grid(moons.data, 0, 1, training_median(moons.data), resolution=40)
+    outside = ~inside_data(grid.points, moons.data.dataset.x).reshape(40, 40)
+    bnn, plain = bnn_map(moons.model, moons.data, grid, 100, 0), twin_map(train_twin(moons).model, moons.data, grid)
+    assert bnn.confidence[outside].mean() < plain.confidence[outside].mean() - 0.05
+    assert bnn.epistemic.max() > 0.3
+    wine = shipped["wine"]
+    assert wine.metrics["test_accuracy"] == 1.0 and wine.evaluation.uncertainty.epistemic.max() > 0.1
+
+
+def test_the_regression_preset_widens_its_band_beyond_the_data(shipped) -> None:
+    run = shipped["cubic"]
+    at = np.array([[-6.0], [0.0], [6.0]])
+    epistemic = curve_bands(run.model, run.likelihood, run.data, at, 200, run.config.seed).epistemic
+    assert run.task == "regression" and min(epistemic[0], epistemic[2]) >= 3 * epistemic[1]
+
+
+@pytest.mark.parametrize("slug", ["textbook", "two-moons", "wine", "breast-cancer", "cubic"])
+def test_textbook_presets_use_the_sidebar_buttons_settings(slug: str, shipped) -> None:
+    run = shipped[slug]
+    n_train = int(run.data.train_mask.sum())
+    assert textbook_config(run.config, n_train) == run.config
