@@ -3,7 +3,7 @@
 Every browser session is a thread of one process, and torch's and BLAS's thread pools are
 process-wide. With two pool threads per call, two sessions put four busy threads on two cores,
 and any other load made them spin against each other: the article's loop took 37.5 s instead
-of 3.4 s, and breast_cancer 17.7 s instead of 1.1 s (DESIGN.md §7). With one thread per call the
+of 3.4 s, and breast_cancer 17.7 s instead of 1.1 s (docs/design.md, the thread policy). With one thread per call the
 parallelism comes from the sessions themselves, each on its own core: torch's kernels and the
 compiled trainer release the GIL, so two sessions run side by side (benchmarks/load.py).
 """

@@ -12,7 +12,7 @@ predicted class probabilities, or predicted means, of the training rows.
 Chains run one after another in this process. pyro draws from torch's global generator and keeps its handler stack
 in a module global, so each chain holds :data:`_SAMPLING` and a forked, seeded global generator: the same seed gives
 the same draws in any thread, and nobody else's random state moves. The project's own code never draws from the
-global generator (DESIGN.md §4), so nothing can step on it while a chain runs.
+global generator (docs/design.md, Habits, 3), so nothing can step on it while a chain runs.
 """
 
 from __future__ import annotations
