@@ -54,7 +54,7 @@ def test_truck_benchmark_runs() -> None:
     out = _run("truck.py", "--seeds", "1", "--epochs", "30")
     assert "| article (mean, 0.01, σ₀ 0.1) | 0 |" in out and "| textbook (sum, 0.01, σ₀ 1) | 0 |" in out
     assert sum(line.startswith("- ") and "epistemic" in line for line in out.splitlines()) == 2  # a range each
-    # The README's iris figures for the two presets off the data.
+    # The iris figures of the two presets off the data, as docs/guide.md (the Truck page) gives them.
     assert "| every feature in range, unlike the data | 5.38 | 3.17 | 6.90 | 0.32 | 15.4 |" in out
     assert "| off the chart (the truck) | 3.64 | 3.59 | 18.13 | -2.82 | 70.6 |" in out
     assert "| up to 3.6 |" in out
@@ -159,7 +159,7 @@ def test_load_benchmark_lowers_the_browsers_and_never_the_server() -> None:
 
 
 def test_warm_start_benchmark_shows_a_warm_start_shrinking_the_bands() -> None:
-    """The reason a clicked-in point retrains afresh, as the README gives it for seed 0."""
+    """The reason a clicked-in point retrains afresh, as docs/guide.md gives it for seed 0."""
     out = _run("warm_start.py", "--seeds", "0-0")
     rows = {line.split("|")[2].strip(): [float(v) for v in line.split("|")[3].split("·")] for line in
             out.splitlines() if line.startswith("| 0 |")}  # fmt: skip

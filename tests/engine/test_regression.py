@@ -396,7 +396,7 @@ def test_the_heteroscedastic_head_learns_noise_that_grows_with_x(seed: int) -> N
 @pytest.mark.slow
 def test_the_gap_oracle_holds_for_the_hmc_reference_posterior() -> None:
     """The issue's gap oracle, for the exact posterior's stand-in: 1×16 tanh, prior N(0, 1), the noise σ fixed at
-    the data's 0.1. Short NUTS chains (2 × 50 + 50; the README's figures use 150 + 150, 2.23–2.40 over seeds 0–2)
+    the data's 0.1. Short NUTS chains (2 × 50 + 50; docs/api.md's figures use 150 + 150, 2.23–2.40 over seeds 0–2)
     already put the most epistemic std in the middle of the gap, and the chains agree."""
     ratio, rhat_max = gap_oracle.hmc_middle_over_edges(gap_oracle.fixed_noise_config((16,), "tanh", seed=0), 50)
     assert ratio > 1.5
@@ -404,7 +404,7 @@ def test_the_gap_oracle_holds_for_the_hmc_reference_posterior() -> None:
 
 
 def test_a_relu_network_does_not_bulge_in_the_gap() -> None:
-    """The README's claim about ReLU networks, for its first row: with the textbook ELBO the epistemic std in the
+    """docs/api.md's claim about ReLU networks, for its first row: with the textbook ELBO the epistemic std in the
     middle of the gap stays below its value at the edges (0.78 for seed 0; benchmarks/gap_oracle.py prints the
     rest), as Foong et al. 2019 found for mean-field VI on one hidden layer of ReLU units."""
     assert gap_oracle.middle_over_edges((50,), "relu", 1.0, 1.0, 6000, seed=0) < 1.0
