@@ -15,10 +15,10 @@ from bnn_core.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bnn_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+def _run_cli(*args: str, python_flags: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -m bnn_core ARGS`` in a real process; with ``python_flags`` the ARGS start with the interpreter's."""
+    command = [sys.executable, *args] if python_flags else [sys.executable, "-m", "bnn_core", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
 @pytest.mark.slow
@@ -174,3 +174,29 @@ def test_help_explains_every_flag() -> None:
     flags = "--dataset --csv --label --prior-mu --prior-sigma --kl-weight --kl-reduction --epochs --lr --hidden"
     for flag in [*flags.split(), "--activation", "--test-size", "--scale", "--seed", "--samples", "--engine", "--out"]:
         assert flag in result.stdout
+
+
+HEAVY = ("torch", "torchbnn", "numpy", "pandas", "sklearn", "scipy", "numba", "pyro", "tqdm", "safetensors")
+
+
+def _heavy_imports(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the command line under ``-X importtime`` and list the heavy packages the process imported (read from
+    the interpreter's own list of every module it imported, not from a timing)."""
+    result = _run_cli("-X", "importtime", "-m", "bnn_core", *args, python_flags=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.count("|") == 2}
+    assert "bnn_core.cli.parser" in imported  # the list is the real one
+    return result, sorted(name for name in imported if name.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize("command", ["", "train", "compare", "sweep", "show", "gallery"])
+def test_help_imports_nothing_heavy(command: str) -> None:
+    """--help answers at once because the parser is pure Python and a command's module loads only to run it."""
+    result, heavy = _heavy_imports(*command.split(), "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: python -m bnn_core")
+    assert heavy == []
+
+
+def test_a_usage_error_imports_nothing_heavy() -> None:
+    result, heavy = _heavy_imports("train", "--epochs", "ten")
+    assert result.returncode == 2 and "argument --epochs: invalid int value: 'ten'" in result.stderr
+    assert heavy == []
