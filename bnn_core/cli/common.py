@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from ..config import RunConfig
 from ..data.csv_file import guess_task, read_csv
 from ..data.datasets import Dataset, load_builtin
@@ -55,46 +57,42 @@ def load_data(args: argparse.Namespace) -> Dataset:
     return read_csv(args.csv, args.label, task=args.task or guess_task(args.csv, args.label))
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal; a line per 10% when output is redirected.
+class TrainingBar:
+    """Training progress with tqdm: a live bar on a terminal, and a line per tenth of the steps when the stream is
+    redirected, so a log holds about ten readable lines instead of one line rewritten with carriage returns.
 
     ``regression`` names the data term NLL and the score RMSE (both in the units the network is trained in);
     ``label`` starts each line (which method trains); ``losses=False`` shows steps and time only (a sampler).
     """
 
-    def __init__(
-        self, stream: TextIO, width: int = 28, regression: bool = False, label: str = "", losses: bool = True
-    ) -> None:
-        self.stream, self.width, self.label, self.losses = stream, width, f"{label}  " if label else "", losses
-        self.data_name, self.score = ("NLL", "RMSE {:.3f}") if regression else ("CE", "acc {:6.1%}")
+    def __init__(self, stream: TextIO, regression: bool = False, label: str = "", losses: bool = True) -> None:
+        self.stream, self.label, self.losses = stream, label, losses
+        self.data_name, self.score = ("NLL", "RMSE {:.3f}") if regression else ("CE", "acc {:.1%}")
         self.interactive = stream.isatty()
-        self.last_tenth = -1
-        self.line_open = False  # a \r-updated line is on screen without its newline
+        self.bar: tqdm | None = None  # the live bar, made at the first report: only then is the step count known
+        self.last_tenth = -1  # redirected: the tenth of the steps the last line was written at
 
     def __call__(self, progress: Progress) -> None:
         p = progress
-        share = p.step / p.epochs
-        filled = round(share * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        losses = f"  {self.data_name} {p.ce:.3f}  KL {p.kl:.3f}  {self.score.format(p.train_accuracy)}"
-        line = (
-            f"{self.label}[{bar}] {p.step:>{len(str(p.epochs))}}/{p.epochs}{losses if self.losses else ''}"
-            f"  {p.elapsed:5.1f}s"
-        )
-        done = p.step == p.epochs
+        losses = f"{self.data_name} {p.ce:.3f}, KL {p.kl:.3f}, {self.score.format(p.train_accuracy)}"
+        postfix = losses if self.losses else None
         if self.interactive:
-            self.stream.write("\r" + line + ("\n" if done else ""))
-            self.line_open = not done
-        elif int(share * 10) > self.last_tenth:
-            self.last_tenth = int(share * 10)
+            if self.bar is None:
+                self.bar = tqdm(total=p.epochs, desc=self.label or None, unit="step", file=self.stream,
+                                dynamic_ncols=True)  # fmt: skip
+            self.bar.set_postfix_str(postfix or "", refresh=False)
+            self.bar.update(p.step - self.bar.n)
+        elif int(10 * p.step / p.epochs) > self.last_tenth:
+            self.last_tenth = int(10 * p.step / p.epochs)
+            line = tqdm.format_meter(p.step, p.epochs, p.elapsed, prefix=self.label, unit="step", postfix=postfix,
+                                     ascii=True)  # fmt: skip
             self.stream.write(line + "\n")
-        self.stream.flush()
+            self.stream.flush()
 
     def close(self) -> None:
-        """End an unfinished bar's line, so a following message starts on its own line."""
-        if self.line_open:
-            self.stream.write("\n")
-            self.line_open = False
+        """End a live bar's line, so a following message starts on its own line."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _percent(value: object) -> str:

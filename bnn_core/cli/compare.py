@@ -11,7 +11,7 @@ from ..experiment import train_run
 from ..methods.alternatives import train_method
 from ..methods.compare import compare, table_text
 from ..methods.options import METHODS, MethodsConfig
-from .common import ProgressBar, config_from_args, load_data
+from .common import TrainingBar, config_from_args, load_data
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -26,14 +26,14 @@ def execute(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and not out.parent.is_dir():
         raise BNNInputError(f"--out {args.out}: the folder {out.parent} does not exist.")
-    bar = ProgressBar(sys.stderr, label=METHODS["bnn"])
+    bar = TrainingBar(sys.stderr, label=METHODS["bnn"])
     try:
         run = train_run(dataset, config, on_progress=bar)
     finally:
         bar.close()
     predictors = []
     for method in ["bnn", *(name for name in methods if name != "bnn")]:  # the BNN always leads the table
-        bar = ProgressBar(sys.stderr, label=METHODS[method], losses=method != "hmc")
+        bar = TrainingBar(sys.stderr, label=METHODS[method], losses=method != "hmc")
         try:
             predictors.append(train_method(run, method, settings, bar))
         finally:

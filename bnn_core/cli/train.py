@@ -19,7 +19,7 @@ from ..runs.store import (
     check_run_target,
     save_run,
 )
-from .common import ProgressBar, config_from_args, load_data, metric_lines, network_shape
+from .common import TrainingBar, config_from_args, load_data, metric_lines, network_shape
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def execute(args: argparse.Namespace) -> int:
     config = config_from_args(args, dataset)
     out = Path(args.out)
     check_run_target(out)  # refuse a bad --out before spending time on training
-    bar = ProgressBar(sys.stderr, regression=dataset.task == "regression")
+    bar = TrainingBar(sys.stderr, regression=dataset.task == "regression")
     try:
         run = train_run(dataset, config, on_progress=bar)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import pandas as pd
 import pytest
 
 from bnn_core.cli import main
+from bnn_core.cli.common import TrainingBar
+from bnn_core.engine.train import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,3 +203,44 @@ def test_a_usage_error_imports_nothing_heavy() -> None:
     result, heavy = _heavy_imports("train", "--epochs", "ten")
     assert result.returncode == 2 and "argument --epochs: invalid int value: 'ten'" in result.stderr
     assert heavy == []
+
+
+def _progress(step: int, epochs: int = 200) -> Progress:
+    return Progress(step, epochs, ce=0.5, kl=2.0, total=0.52, train_accuracy=0.9, elapsed=step / 100)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_redirected_progress_bar_writes_a_line_per_tenth_of_the_steps() -> None:
+    stream = io.StringIO()
+    bar = TrainingBar(stream, label="BNN (torchbnn)")
+    for step in range(1, 201):
+        bar(_progress(step))
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and len(lines) == 11  # 0%, 10%, …, 100%
+    assert [line.split(":")[1].split("%")[0].strip() for line in lines] == [str(10 * k) for k in range(11)]
+    assert lines[-1].startswith("BNN (torchbnn): 100%") and "200/200" in lines[-1]
+    assert "CE 0.500, KL 2.000, acc 90.0%" in lines[-1]
+
+
+def test_a_progress_bar_on_a_terminal_redraws_one_line_and_ends_it() -> None:
+    stream = _Terminal()
+    bar = TrainingBar(stream, regression=True)
+    for step in range(1, 201):
+        bar(_progress(step))
+    bar(_progress(200))  # a repeated last report moves nothing
+    bar.close()
+    text = stream.getvalue()
+    assert "\r" in text and text.endswith("\n") and text.count("\n") == 1
+    assert "200/200" in text.rsplit("\r", 1)[1] and "NLL 0.500, KL 2.000, RMSE 0.900" in text
+
+
+def test_a_sampler_bar_shows_steps_without_losses() -> None:
+    stream = io.StringIO()
+    bar = TrainingBar(stream, label="HMC reference", losses=False)
+    bar(_progress(50, epochs=50))
+    assert "50/50" in stream.getvalue() and "KL" not in stream.getvalue()
