@@ -77,6 +77,7 @@ def test_the_package_declares_the_pinned_runtime_dependencies() -> None:
         "numba",
         "threadpoolctl",
         "pyro-ppl",
+        "filelock",
     }
     assert {requirement.split("==")[0] for requirement in declared} == imported
 
