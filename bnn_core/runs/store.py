@@ -11,12 +11,16 @@ Nothing is pickled. A run's files are written to a new version folder under
 ``.bnn_runs/<name>/`` and the run's path is a symbolic link to it, replaced with one
 atomic rename: an interrupted save never leaves a half-written or missing run. Runs named by
 a user (the app's Save) go through :func:`run_path`, so no name leaves its folder.
+
+Saving a run is POSIX-only: the atomic swap of a symbolic link by rename, and the fsync of a folder, have no
+equivalent here on Windows. The lock is filelock's, so this module itself imports on any system, and what only
+reads a run or writes a run's files into a folder (:func:`write_run_files`: the zip export, the gallery) does
+not depend on POSIX through it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import json
 import os
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock
 from safetensors.torch import save_file
 
 from ..errors import BNNInputError
@@ -197,21 +202,23 @@ def _point(out: Path, version: Path) -> None:
 def _locked(store: Path) -> Iterator[None]:
     """Hold an exclusive lock on a run's version store, so two saves to one name never clean up each other.
 
-    The operating system drops the lock when its process dies, so a killed save never blocks the next.
-    A failed first save deletes the lock file (and the store) while holding it, so a save that was
-    waiting checks that the file it locked is still the one in place, and otherwise starts again.
+    The lock is filelock's native one (``flock`` on POSIX): the operating system drops it when its process dies,
+    so a killed save never blocks the next. A failed first save deletes the lock file and the store while
+    holding it. A save that was waiting on the deleted file does not take it: filelock checks that the file it
+    locked still has a name and otherwise tries again, on the file then in place; and if the store itself is
+    gone, this function makes it again. No soft-lock fallback: a lock that is only a marker file would not be
+    dropped with a killed process, and deleting it would unlock it.
     """
-    lock = store / LOCK_FILE
+    lock = FileLock(store / LOCK_FILE, fallback_to_soft=False)
     while True:
         store.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                if lock.exists() and os.path.samestat(os.fstat(handle.fileno()), lock.stat()):
-                    yield
-                    return
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with contextlib.suppress(FileNotFoundError):  # the store was deleted while this save waited
+            lock.acquire()
+            break
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _remove_leftovers(out: Path, store: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,14 +12,16 @@ import pandas as pd
 import pytest
 
 from bnn_core.cli import main
+from bnn_core.cli.common import TrainingBar
+from bnn_core.engine.train import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bnn_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+def _run_cli(*args: str, python_flags: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -m bnn_core ARGS`` in a real process; with ``python_flags`` the ARGS start with the interpreter's."""
+    command = [sys.executable, *args] if python_flags else [sys.executable, "-m", "bnn_core", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
 @pytest.mark.slow
@@ -174,3 +177,70 @@ def test_help_explains_every_flag() -> None:
     flags = "--dataset --csv --label --prior-mu --prior-sigma --kl-weight --kl-reduction --epochs --lr --hidden"
     for flag in [*flags.split(), "--activation", "--test-size", "--scale", "--seed", "--samples", "--engine", "--out"]:
         assert flag in result.stdout
+
+
+HEAVY = ("torch", "torchbnn", "numpy", "pandas", "sklearn", "scipy", "numba", "pyro", "tqdm", "safetensors")
+
+
+def _heavy_imports(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the command line under ``-X importtime`` and list the heavy packages the process imported (read from
+    the interpreter's own list of every module it imported, not from a timing)."""
+    result = _run_cli("-X", "importtime", "-m", "bnn_core", *args, python_flags=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.count("|") == 2}
+    assert "bnn_core.cli.parser" in imported  # the list is the real one
+    return result, sorted(name for name in imported if name.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize("command", ["", "train", "compare", "sweep", "show", "gallery"])
+def test_help_imports_nothing_heavy(command: str) -> None:
+    """--help answers at once because the parser is pure Python and a command's module loads only to run it."""
+    result, heavy = _heavy_imports(*command.split(), "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: python -m bnn_core")
+    assert heavy == []
+
+
+def test_a_usage_error_imports_nothing_heavy() -> None:
+    result, heavy = _heavy_imports("train", "--epochs", "ten")
+    assert result.returncode == 2 and "argument --epochs: invalid int value: 'ten'" in result.stderr
+    assert heavy == []
+
+
+def _progress(step: int, epochs: int = 200) -> Progress:
+    return Progress(step, epochs, ce=0.5, kl=2.0, total=0.52, train_accuracy=0.9, elapsed=step / 100)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_redirected_progress_bar_writes_a_line_per_tenth_of_the_steps() -> None:
+    stream = io.StringIO()
+    bar = TrainingBar(stream, label="BNN (torchbnn)")
+    for step in range(1, 201):
+        bar(_progress(step))
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and len(lines) == 11  # 0%, 10%, …, 100%
+    assert [line.split(":")[1].split("%")[0].strip() for line in lines] == [str(10 * k) for k in range(11)]
+    assert lines[-1].startswith("BNN (torchbnn): 100%") and "200/200" in lines[-1]
+    assert "CE 0.500, KL 2.000, acc 90.0%" in lines[-1]
+
+
+def test_a_progress_bar_on_a_terminal_redraws_one_line_and_ends_it() -> None:
+    stream = _Terminal()
+    bar = TrainingBar(stream, regression=True)
+    for step in range(1, 201):
+        bar(_progress(step))
+    bar(_progress(200))  # a repeated last report moves nothing
+    bar.close()
+    text = stream.getvalue()
+    assert "\r" in text and text.endswith("\n") and text.count("\n") == 1
+    assert "200/200" in text.rsplit("\r", 1)[1] and "NLL 0.500, KL 2.000, RMSE 0.900" in text
+
+
+def test_a_sampler_bar_shows_steps_without_losses() -> None:
+    stream = io.StringIO()
+    bar = TrainingBar(stream, label="HMC reference", losses=False)
+    bar(_progress(50, epochs=50))
+    assert "50/50" in stream.getvalue() and "KL" not in stream.getvalue()

@@ -3,15 +3,22 @@ compiles and trains for a user who can write neither the package folder nor thei
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_A_LITTLE = (
@@ -57,28 +64,90 @@ def test_pip_install_gives_bnn_core_and_a_bnn_command_equal_to_python_m(tmp_path
     assert bad.returncode == 2 and bad.stderr.startswith("error: Epochs must be from 1 to 100,000")
 
 
-def test_the_package_declares_the_pinned_runtime_dependencies() -> None:
-    import tomllib
+ENGINE = ("bnn_core",)  # its imports are the package's dependencies (or, for an optional feature, an extra's)
+DASHBOARD = ("app.py", "app_pages", "ui")  # its imports beyond the engine's are the [app] extra
+FIRST_PARTY = {"bnn_core", "ui", "app_pages", "app", "tests"}
+ENGINE_EXTRAS = ("ray",)  # optional engine features: pinned in requirements-dev.txt, which CI installs
 
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = {
-        line.split("==")[0]: line
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    }
-    assert all(pins[requirement.split("==")[0]] == requirement for requirement in declared)
-    imported = {
-        "torch",
-        "torchbnn",
-        "numpy",
-        "scikit-learn",
-        "pandas",
-        "safetensors",
-        "numba",
-        "threadpoolctl",
-        "pyro-ppl",
-    }
-    assert {requirement.split("==")[0] for requirement in declared} == imported
+
+def _imported_modules(*paths: str) -> dict[str, str]:
+    """Every top-level third-party module imported in these files or folders, with one file that imports it.
+
+    Read from the syntax tree, so an import inside a function (a lazy one) counts too; the standard library
+    (``sys.stdlib_module_names``) and this project's own packages do not."""
+    found: dict[str, str] = {}
+    for path in paths:
+        files = [ROOT / path] if path.endswith(".py") else sorted((ROOT / path).rglob("*.py"))
+        for file in files:
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"), str(file))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.partition(".")[0], str(file.relative_to(ROOT)))
+    return {name: file for name, file in found.items() if name not in sys.stdlib_module_names | FIRST_PARTY}
+
+
+def _distributions(modules: dict[str, str]) -> dict[str, str]:
+    """The installed distribution that provides each imported module, by canonical name, with the importing file."""
+    providers = metadata.packages_distributions()
+    unknown = sorted(f"{name} (in {file})" for name, file in modules.items() if name not in providers)
+    assert not unknown, f"imported, but no installed distribution provides them: {unknown}"
+    return {canonicalize_name(dist): file for name, file in modules.items() for dist in providers[name]}
+
+
+def _pins(name: str) -> dict[str, Version]:
+    """The exact pins of a requirements file, by canonical name; every requirement in it must be one."""
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.startswith(("#", "-r ")):
+            requirement = Requirement(line)
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", f"{name}: {line!r} is not an exact pin"
+            pins[canonicalize_name(requirement.name)] = Version(spec.version)
+    return pins
+
+
+def _ranges(requirements: list[str]) -> dict[str, SpecifierSet]:
+    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, requirements)}
+
+
+def test_every_third_party_import_is_declared_in_pyproject_and_pinned_in_the_lock() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dependencies = _ranges(project["dependencies"])
+    extras = {extra: _ranges(requirements) for extra, requirements in project["optional-dependencies"].items()}
+    optional = {dist: spec for extra in ENGINE_EXTRAS for dist, spec in extras[extra].items()}
+    engine = _distributions(_imported_modules(*ENGINE))
+    dashboard = _distributions(_imported_modules(*DASHBOARD))
+
+    undeclared = {dist: file for dist, file in engine.items() if dist not in dependencies | optional}
+    assert not undeclared, f"the engine imports these, not in pyproject's dependencies: {undeclared}"
+    undeclared = {dist: file for dist, file in dashboard.items() if dist not in dependencies | extras["app"]}
+    assert not undeclared, f"the dashboard imports these, not in pyproject's dependencies or [app]: {undeclared}"
+    assert set(dependencies) == set(engine) - set(optional)  # nothing declared that nothing imports
+    assert set(extras["app"]) == set(dashboard) - set(dependencies)
+    assert set(optional) <= set(engine)
+
+    lock, dev = _pins("requirements.txt"), _pins("requirements-dev.txt")
+    for dist, spec in (dependencies | extras["app"]).items():
+        assert dist in lock and lock[dist] in spec, f"requirements.txt: {dist} pinned in {spec}"
+    for dist, spec in optional.items():
+        assert dist not in lock, f"{dist} is optional: requirements-dev.txt pins it, not requirements.txt"
+        assert dist in dev and dev[dist] in spec, f"requirements-dev.txt: {dist} pinned in {spec}"
+
+
+def test_the_optional_packages_requirements_are_pinned_too() -> None:
+    """Each requirement of an engine extra's package (ray's own, without its extras) has an exact pin."""
+    pinned = _pins("requirements.txt") | _pins("requirements-dev.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for extra in ENGINE_EXTRAS:
+        for dist in _ranges(project["optional-dependencies"][extra]):
+            needed = [Requirement(r) for r in metadata.requires(dist) or []]
+            names = {canonicalize_name(r.name) for r in needed if r.marker is None}
+            assert names and names <= set(pinned), f"{dist} needs {sorted(names - set(pinned))} unpinned"
 
 
 def _as_unprivileged_user(command: list[str]) -> list[str]:

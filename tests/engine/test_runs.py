@@ -367,8 +367,10 @@ def test_a_read_during_a_save_reads_the_new_run(saved: Path, iris, monkeypatch: 
     assert load_run(saved).config.seed == 9 and len(calls) == 2
 
 
-def test_the_store_lock_stays_exclusive_when_a_failed_save_deletes_it(tmp_path: Path) -> None:
-    """A save waiting for the lock while the holder deletes the lock file must lock the file then in place."""
+@pytest.mark.parametrize("store_too", [True, False], ids=["lock-and-store", "lock-only"])
+def test_the_store_lock_stays_exclusive_when_a_failed_save_deletes_it(tmp_path: Path, store_too: bool) -> None:
+    """A save waiting for the lock while the holder deletes the lock file (and the store, when nothing else is in
+    it) must lock the file then in place."""
     import fcntl
     import threading
 
@@ -381,7 +383,8 @@ def test_the_store_lock_stays_exclusive_when_a_failed_save_deletes_it(tmp_path: 
             holding.set()
             time.sleep(0.2)  # the second save is waiting on this file now
             (store / ".lock").unlink()
-            store.rmdir()
+            if store_too:
+                store.rmdir()
             deleted.set()
 
     def second() -> None:

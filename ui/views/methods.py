@@ -7,17 +7,13 @@ import streamlit as st
 
 from bnn_core import BNNInputError, TrainedRun
 from bnn_core.methods.alternatives import (
-    DROPOUT_P,
-    DROPOUT_SAMPLES,
-    ENSEMBLE_MEMBERS,
-    METHODS,
-    MethodsConfig,
     Predictor,
     bnn_predictor,
     method_epochs,
     plain_predictor,
     train_method,
 )
+from bnn_core.methods.options import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig
 
 from .. import state
 from ..links import COMPARED as ALTERNATIVES
