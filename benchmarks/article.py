@@ -17,8 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import DataConfig, RunConfig, load_builtin, train_run
+from bnn_core.config import with_article_training
 
-ARTICLE = RunConfig(data=DataConfig(test_size=0.0, scale="none"))
+ARTICLE = with_article_training(RunConfig(data=DataConfig(test_size=0.0, scale="none")))
 
 
 def article_row(engine: str, seed: int) -> tuple[float, float, float, float]:

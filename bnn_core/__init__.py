@@ -20,7 +20,7 @@ from typing import Any
 
 # submodule: the public names it provides
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig"),
+    "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "with_article_training"),
     "data.csv_file": ("csv_columns", "csv_preview", "likely_label_column", "read_csv"),
     "data.datasets": ("BUILTIN_DATASETS", "MAX_CLASSES", "MAX_FEATURES", "MAX_ROWS", "Dataset", "load_builtin"),
     "data.prepared": ("PreparedData", "Scaler", "prepare"),

@@ -8,11 +8,20 @@ sentence. The dataclasses are frozen and hashable, so they work as cache keys.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import BNNInputError
-from .settings import BUILTIN_DATASETS, CSV_PREFIX, REGRESSION_DATASETS, SECTIONS, SETTINGS, TASKS, default
+from .settings import (
+    BUILTIN_DATASETS,
+    CSV_PREFIX,
+    REGRESSION_DATASETS,
+    SECTIONS,
+    SETTINGS,
+    TASKS,
+    default,
+    per_row_factor,
+)
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -23,6 +32,7 @@ __all__ = [
     "ModelConfig",
     "RunConfig",
     "TrainConfig",
+    "with_article_training",
 ]
 
 
@@ -69,14 +79,25 @@ class ModelConfig:
 class TrainConfig:
     """How the ELBO is optimised: full batch, Adam, one step per epoch."""
 
-    epochs: int = default("epochs")  # optimisation steps; the data is one full batch, so epochs = steps
+    epochs: int = default("epochs")  # optimisation steps (the cap, with the plateau schedule); one full batch each
     lr: float = default("lr")  # Adam learning rate
-    kl_weight: float = default("kl_weight")  # loss = CE (or Gaussian NLL) + kl_weight × KL
+    kl_weight: float | str = default("kl_weight")  # loss = data term + kl_weight × KL; "F/N": F ÷ the training rows
     kl_reduction: str = default("kl_reduction")  # torchbnn BKLLoss: "mean" divides the KL sum by the parameter count
     engine: str = default("engine")  # "fast": compiled loop, same maths; "torchbnn": autograd through torchbnn
+    schedule: str = default("schedule")  # "plateau": lr ÷ 10 twice on a plateau, then stop; "constant": epochs steps
+    sigma_start: float = default("sigma_start")  # each weight's starting σ ÷ the prior's σ₀; 1 is torchbnn's start
 
     def __post_init__(self) -> None:
         _validate(self)
+
+    def kl_weight_for(self, n_rows: int) -> float:
+        """The KL weight as a number, for ``n_rows`` training rows: "F/N" is F / n_rows."""
+        factor = per_row_factor(self.kl_weight)
+        return float(self.kl_weight) if factor is None else factor / n_rows
+
+    def resolved(self, n_rows: int) -> TrainConfig:
+        """This config with the KL weight as the number it is for ``n_rows`` training rows."""
+        return replace(self, kl_weight=self.kl_weight_for(n_rows))
 
 
 @dataclass(frozen=True)
@@ -102,8 +123,8 @@ class RunConfig:
     def from_flat(cls, flat: dict[str, Any]) -> RunConfig:
         """Rebuild (and re-validate) a config from :meth:`to_flat` output; extra keys are ignored.
 
-        A setting added after runs were first saved (``optional`` in the schema) may be missing: it takes its
-        default, so older runs and links still open.
+        A setting added after runs were first saved (``optional`` in the schema) may be missing: it takes the
+        value runs had before it existed (its ``legacy`` value), so older runs still open as they were trained.
 
         Raises:
             BNNInputError: a setting is missing or invalid.
@@ -111,7 +132,7 @@ class RunConfig:
         missing = [key for key, setting in SETTINGS.items() if key not in flat and not setting.optional]
         if missing:
             raise BNNInputError(f"settings missing: {', '.join(missing)}.")
-        flat = {**{key: s.default for key, s in SETTINGS.items() if s.optional}, **flat}
+        flat = {**{key: s.old_default for key, s in SETTINGS.items() if s.optional}, **flat}
         pick = {section: {s.name: flat[s.name] for s in settings} for section, settings in SECTIONS.items()}
         return cls(
             data=DataConfig(**pick["data"]),
@@ -119,3 +140,14 @@ class RunConfig:
             train=TrainConfig(**pick["train"]),
             **pick["run"],
         )
+
+
+# The article's prior and training (prior N(0, 0.1²), KL weight 0.01 with torchbnn's "mean", 3000 steps at one rate,
+# every σ starting at σ₀): kept by name, since the defaults now give the Bayesian posterior (KL sum, 1/N, σ₀ 1).
+ARTICLE_MODEL = {"prior_sigma": 0.1}
+ARTICLE_TRAIN = {"kl_weight": 0.01, "kl_reduction": "mean", "epochs": 3000, "schedule": "constant", "sigma_start": 1.0}
+
+
+def with_article_training(config: RunConfig) -> RunConfig:
+    """``config`` with the article's prior and training settings (its data and network unchanged)."""
+    return replace(config, model=replace(config.model, **ARTICLE_MODEL), train=replace(config.train, **ARTICLE_TRAIN))

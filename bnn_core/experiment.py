@@ -64,15 +64,16 @@ def train_run(
     data = prepare(dataset, config.data, config.seed)
     likelihood = likelihood_for(config, data)
     spec = NetworkSpec.for_data(dataset.n_features, likelihood.n_outputs(dataset.n_classes), config.model)
-    model = spec.build(spec.init(stream_seed(config.seed, INIT)))
+    model = spec.build(spec.init(stream_seed(config.seed, INIT), config.train.sigma_start))
     train = data.train_mask
     noise_key = stream_seed(config.seed, TRAIN_NOISE)
     fitted = fit(model, data.x[train], data.y[train], config.train, noise_key, on_progress, progress_every, likelihood)
     if isinstance(likelihood, Categorical):
         evaluation = evaluate(model, data, config.samples, config.seed)
-        return TrainedRun(config, data, model, fitted, evaluation, run_metrics(evaluation, data, fitted))
+        metrics = {**run_metrics(evaluation, data, fitted), "bayes_parameters": spec.n_params}
+        return TrainedRun(config, data, model, fitted, evaluation, metrics)
     bands = evaluate_regression(model, likelihood, data, config.samples, config.seed)
-    metrics = regression_metrics(bands, data, fitted, likelihood)
+    metrics = {**regression_metrics(bands, data, fitted, likelihood), "bayes_parameters": spec.n_params}
     return TrainedRun(config, data, model, fitted, bands, metrics, likelihood)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,9 @@ BUILTIN_DATASETS = CLASSIFICATION_DATASETS + REGRESSION_DATASETS
 TASKS = ("classification", "regression")
 CSV_PREFIX = "csv:"  # a user's CSV is named "csv:<file name>"
 MAX_SEED = 2**32 - 1
+# "1/N", "0.1/N": a KL weight given per training row, N counted when training starts (the textbook ELBO is 1/N).
+PER_ROW = re.compile(r"^\s*(?P<factor>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)?\s*/\s*N\s*$")
+MAX_PER_ROW_FACTOR = 100.0
 _LONGEST_SHOWN = 40  # characters of a refused value quoted in the message
 
 
@@ -47,8 +51,17 @@ class Setting:
     metavar: str | None = None  # the CLI's placeholder, e.g. SHARE
     example: str | None = None  # a sensible value, shown when a value is refused
     prefix: str | None = None  # a word starting with this is allowed too (a user's CSV: "csv:<file name>")
-    # Added after runs were first saved: a saved run or a link without it gets the default.
+    # Added after runs were first saved: a saved run without it gets ``legacy`` (or the default if that is None).
     optional: bool = False
+    per_row: bool = False  # the value may also be "F/N", F times one over the training rows (the KL weight)
+    # The value before this version's defaults: what a saved run without the setting, or a link without ``v=2``,
+    # meant. None: the same as ``default``.
+    legacy: Any = None
+
+    @property
+    def old_default(self) -> Any:
+        """The value a run saved, or a link written, before this setting or its current default existed."""
+        return self.default if self.legacy is None else self.legacy
 
     @property
     def flag(self) -> str:
@@ -66,6 +79,8 @@ class Setting:
 
     def check(self, value: Any) -> Any:
         """``value`` normalised (float, int, str or tuple of ints), or a one-sentence BNNInputError."""
+        if self.per_row and isinstance(value, str):
+            return self._check_per_row(value) if "/" in value else self.check(_typed_number(value, self))
         if self.kind is str:
             return self._check_word(value)
         if isinstance(self.default, tuple):
@@ -103,6 +118,17 @@ class Setting:
             raise self._refuse(f"be {self.allowed()}", value)
         return number
 
+    def _check_per_row(self, value: str) -> str:
+        """ "F/N" normalised ("1/N", "0.3/N"), or a sentence naming both forms the setting takes."""
+        factor = per_row_factor(value)
+        if factor is None or not 0 < factor <= MAX_PER_ROW_FACTOR:
+            raise self._refuse(
+                f"be a number {self.allowed()}, or F/N for F (above 0, at most {MAX_PER_ROW_FACTOR:g}) times one over "
+                "the training rows",
+                value,
+            )
+        return per_row_text(factor)
+
     def _check_list(self, value: Any) -> tuple[int, ...]:
         fewest, most = self.length
         if not isinstance(value, tuple | list):
@@ -110,6 +136,37 @@ class Setting:
         if not fewest <= len(value) <= most:
             raise BNNInputError(f"The network needs {fewest} to {most} hidden layers, got {len(value)}.")
         return tuple(int(self._check_number(item)) for item in value)
+
+
+def _typed_number(text: str, setting: Setting) -> float:
+    """A number typed as text (a form field, a link); a sentence naming both forms if it is not one."""
+    try:
+        return float(text)
+    except ValueError:
+        raise setting._refuse(
+            f"be a number {setting.allowed()}, or F/N for F (above 0, at most {MAX_PER_ROW_FACTOR:g}) times one over "
+            "the training rows",
+            text,
+        ) from None
+
+
+def per_row_factor(value: object) -> float | None:
+    """F of a per-row value "F/N" ("/N" alone is 1), or None if ``value`` is not one."""
+    match = PER_ROW.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    factor = float(match["factor"] or 1.0)
+    return factor if math.isfinite(factor) else None
+
+
+def per_row_text(factor: float) -> str:
+    """The normal form of a per-row value: "1/N", "0.3/N"."""
+    return f"{factor:.6g}/N"
+
+
+def weight_text(value: float | str) -> str:
+    """A KL weight as people read it: "0.01", "1/N", "0.3/N"."""
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _number(value: float | None) -> str:
@@ -199,14 +256,15 @@ MODEL = (
     Setting(
         "prior_sigma",
         "Prior spread σ₀",
-        "Width of the prior on every weight, and each weight's starting spread (log scale). Wider: more varied "
-        "networks.",
-        default=0.1,
+        "Width of the Gaussian prior on every weight (log scale). Wider: more varied networks. The article uses "
+        "0.1; 1 is the textbook's standard normal.",
+        default=1.0,
         low=0.001,
         high=10.0,
         ladder=(0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
         metavar="SIGMA",
         example="0.1",
+        legacy=0.1,
     ),
     Setting(
         "noise",
@@ -237,34 +295,41 @@ TRAIN = (
     Setting(
         "kl_weight",
         "KL weight",
-        "Loss = cross-entropy (Gaussian NLL for regression) + weight × KL (log scale). Higher pulls the weights "
-        "towards the prior: more uncertainty.",
-        default=0.01,
+        "Loss = cross-entropy (Gaussian NLL for regression) + weight × KL. Higher pulls the weights towards the "
+        "prior: more uncertainty. 1/N (N the training rows) with reduction sum is the textbook ELBO, the Bayesian "
+        "posterior; F/N weighs the prior F times as much (F < 1: a cold posterior, narrower than Bayes'; F > 1: a "
+        "tempered one, wider). A plain number is used as it is.",
+        default="1/N",
         low=0.0,
         high=100.0,
         ladder=(0.0, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
         metavar="W",
-        example="0.01",
+        example="1/N or 0.01",
+        per_row=True,
+        legacy=0.01,
     ),
     Setting(
         "kl_reduction",
         "KL reduction",
-        "torchbnn BKLLoss: 'mean' divides the KL by the number of weights (803 for iris), 'sum' does not, so 'sum' "
-        "makes the prior far stronger.",
-        default="mean",
+        "torchbnn BKLLoss: 'sum' adds every weight's KL, as the ELBO does; 'mean' (the article's) divides it by the "
+        "number of weights (803 for iris), so the prior pulls hundreds of times more weakly.",
+        default="sum",
         kind=str,
         choices=("mean", "sum"),
+        legacy="mean",
     ),
     Setting(
         "epochs",
         "Epochs",
-        "Adam steps over the whole training set (one full batch per step); the article uses 3000.",
-        default=3000,
+        "Adam steps over the whole training set (one full batch per step); the article uses 3000. With the decay "
+        "schedule, 20,000 bring every σ within 5% of the posterior's on Bayesian linear regression.",
+        default=20_000,
         kind=int,
         low=1,
         high=100_000,
         step=100,
         metavar="N",
+        legacy=3000,
     ),
     Setting(
         "lr",
@@ -276,6 +341,33 @@ TRAIN = (
         ladder=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0),
         metavar="RATE",
         example="0.01",
+    ),
+    Setting(
+        "schedule",
+        "Learning-rate schedule",
+        "decay: the learning rate for the first 40% of the epochs, then lower and lower, to 1/300 of it at the end, "
+        "with the last stretch averaged: σ has time to travel, and the small last steps take out the noise. "
+        "constant: one rate throughout, as in the article. Either way the run says whether σ had settled.",
+        default="decay",
+        kind=str,
+        choices=("decay", "constant"),
+        optional=True,
+        legacy="constant",
+    ),
+    Setting(
+        "sigma_start",
+        "Starting σ ÷ σ₀",
+        "Each weight's posterior σ when training starts, as a share of the prior's σ₀ (log scale). 1 is torchbnn's "
+        "start, σ = σ₀, as in the article: σ then takes thousands of steps to shrink. A small start is near a point "
+        "estimate: σ grows to the posterior's in a few hundred steps, where shrinking to it takes thousands.",
+        default=1e-4,
+        low=1e-5,
+        high=1.0,
+        ladder=(1e-5, 1e-4, 1e-3, 0.01, 0.1, 0.3, 1.0),
+        metavar="SHARE",
+        example="0.0001",
+        optional=True,
+        legacy=1.0,
     ),
     Setting(
         "engine",

@@ -126,7 +126,7 @@ class SweepSpec:
     base: RunConfig
     prior_sigmas: tuple[float, ...]
     kl_weights: tuple[float, ...]
-    reductions: tuple[str, ...] = ("mean",)
+    reductions: tuple[str, ...] = ("sum",)
     seeds: tuple[int, ...] = (0,)
 
     def cells(self) -> list[RunConfig]:

@@ -7,8 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from bnn_core import SETTINGS, RunConfig, Setting
+from bnn_core import SETTINGS, RunConfig, Setting, with_article_training
 from bnn_core.runs.gallery import textbook_config
+from bnn_core.settings import weight_text
 
 from . import state
 
@@ -22,6 +23,7 @@ def _widget_values(config: RunConfig, dataset: str) -> dict[str, Any]:
     """The value of every form widget for ``config``."""
     flat = config.to_flat()
     values = {f"{WIDGET_PREFIX}{name}": flat[name] for name in SETTINGS if name not in NOT_WIDGETS}
+    values[f"{WIDGET_PREFIX}kl_weight"] = weight_text(config.train.kl_weight)  # typed: a number, or 1/N
     values[state.DATASET_WIDGET] = dataset
     values[LAYERS_KEY] = len(config.model.hidden)
     if config.model.hidden:  # no hidden layer keeps the units last shown
@@ -59,9 +61,7 @@ def _load_preset(textbook: bool) -> None:
     test_size = st.session_state.get("form_test_size", RunConfig().data.test_size)
     config = RunConfig()
     config = replace(config, data=replace(config.data, dataset=dataset, test_size=test_size))
-    if textbook:
-        n_train = round(state.dataset_by_name(dataset).n_rows * (1 - test_size))
-        config = textbook_config(config, max(n_train, 1))
+    config = textbook_config(config) if textbook else with_article_training(config)
     name = "the textbook ELBO" if textbook else "the article's settings"
     fill_form(config, f"Loaded {name} into the form. Press Train to use them.")
 
@@ -73,14 +73,16 @@ def preset_buttons() -> None:
         on_click=_load_preset,
         args=(False,),
         width="stretch",
-        help="Prior N(0, 0.1²), KL weight 0.01 with 'mean', 3000 epochs: the article's network.",
+        help="Prior N(0, 0.1²), KL weight 0.01 with 'mean', 3000 epochs at one rate from σ = σ₀: the article's "
+        "network. Its posterior is far colder than Bayes' rule gives, and σ has not settled when it stops.",
     )
     st.sidebar.button(
         "Load the textbook ELBO",
         on_click=_load_preset,
         args=(True,),
         width="stretch",
-        help="KL 'sum' weighted ≈ 1/N, prior σ₀ = 1, 3000 epochs: the posterior stays wide where data is missing.",
+        help="KL 'sum' weighted exactly 1/N, prior σ₀ = 1, the decay schedule: the Bayesian posterior, trained "
+        "until σ settles. These are the defaults.",
     )
 
 
@@ -96,7 +98,9 @@ def setting_widget(setting: Setting) -> None:
     """
     key = f"{WIDGET_PREFIX}{setting.name}"
     common = {"key": key, "help": setting.help}
-    if setting.kind is str:
+    if setting.per_row:  # typed, never snapped to a ladder: 1/N must be exactly 1/N
+        st.text_input(setting.label, placeholder=setting.example, max_chars=24, **common)
+    elif setting.kind is str:
         st.radio(setting.label, setting.choices, horizontal=True, **common)
     elif setting.ladder:
         current = st.session_state.get(key, setting.default)
@@ -168,7 +172,7 @@ def settings_form() -> RunConfig | None:
         for name in ("kl_weight", "kl_reduction"):
             setting_widget(SETTINGS[name])
         st.subheader("Training")
-        for name in ("epochs", "lr"):
+        for name in ("epochs", "lr", "schedule", "sigma_start"):
             setting_widget(SETTINGS[name])
         hidden_widgets()
         setting_widget(SETTINGS["activation"])

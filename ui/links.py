@@ -23,7 +23,10 @@ MAX_SAMPLE = 1_000_000  # the highest posterior sample a link may name
 SIZES = {"total": "entropy", "epistemic": "epistemic", "aleatoric": "aleatoric"}  # link word → marker-size measure
 SHOWS = ("confidence", "class", "total", "epistemic", "aleatoric")  # the map's colourings, as links name them
 COMPARED = ("plain", "dropout", "ensemble", "hmc")  # the methods a page can set beside the BNN
-VIEW_PARAMS = ("preset", "sample", "x", "y", "size", "mean", "show", "hold", "point", "with", "present")
+VIEW_PARAMS = ("preset", "sample", "x", "y", "size", "mean", "show", "hold", "point", "with", "present", "v")
+# The links' format: version 2 names its settings against today's defaults (the Bayesian posterior, the step
+# schedule); a link without ``v`` was written against the earlier ones (the article's), which it still means.
+VERSION = "2"
 SWITCH = {"1": True, "0": False, "true": True, "false": False}
 
 
@@ -58,8 +61,11 @@ def parse(params: Mapping[str, str]) -> Link:
     config = None
     if csv_dataset is not None:  # the other settings belong to the model on that CSV: the default is shown
         settings, preset = {}, None
+    version = params.get("v")
+    if version is not None and version != VERSION:
+        problems.append(f"v={version!r} is not a link version this app knows; it reads v={VERSION}.")
     if preset is not None or settings:
-        base = PRESETS_BY_SLUG[preset].config if preset is not None else RunConfig()
+        base = PRESETS_BY_SLUG[preset].config if preset is not None else defaults_of(version)
         config = RunConfig.from_flat({**base.to_flat(), **settings})
         preset = preset if config == base else None
     known = set(SETTINGS) | set(VIEW_PARAMS)
@@ -81,6 +87,14 @@ def parse(params: Mapping[str, str]) -> Link:
         csv_dataset=csv_dataset,
         problems=tuple(problems),
     )
+
+
+def defaults_of(version: str | None) -> RunConfig:
+    """The settings a link of ``version`` leaves unsaid: today's defaults, or, without a version, the defaults
+    links were written against before (the article's prior and training)."""
+    if version is not None:
+        return RunConfig()
+    return RunConfig.from_flat({name: setting.old_default for name, setting in SETTINGS.items()})
 
 
 def _settings(params: Mapping[str, str], problems: list[str]) -> tuple[dict[str, object], str | None]:
@@ -179,7 +193,7 @@ def settings_params(config: RunConfig, preset: str | None) -> dict[str, str]:
     if preset is not None and PRESETS_BY_SLUG[preset].config == config:
         return {"preset": preset}
     flat, default = config.to_flat(), RunConfig().to_flat()
-    return {name: _text(flat[name]) for name in SETTINGS if flat[name] != default[name]}
+    return {"v": VERSION, **{name: _text(flat[name]) for name in SETTINGS if flat[name] != default[name]}}
 
 
 def _text(value: object) -> str:

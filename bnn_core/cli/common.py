@@ -14,6 +14,7 @@ from ..data.datasets import Dataset, load_builtin
 from ..engine.train import Progress
 from ..errors import BNNInputError
 from ..model.network import layer_sizes
+from ..posterior.health import health_checks, posterior_kind
 from ..settings import SETTINGS
 
 
@@ -135,3 +136,17 @@ def metric_lines(metrics: dict[str, Any], samples: int) -> list[str]:
 def network_shape(n_features: int, n_outputs: int, config: RunConfig) -> str:
     """The layer sizes as ``4 → 100 → 3``."""
     return " → ".join(str(s) for s in layer_sizes(n_features, n_outputs, config.model))
+
+
+def posterior_line(config: RunConfig, metrics: dict[str, Any]) -> str:
+    """What the posterior is and whether training reached it, in one indented line."""
+    rows, parameters = metrics.get("train_rows"), metrics.get("bayes_parameters")
+    kind = posterior_kind(config, int(rows), int(parameters)) if rows and parameters else "not recorded"
+    converged = metrics.get("converged")
+    state = {True: "training converged", False: "training had NOT converged", None: "convergence not recorded"}
+    return f"  posterior: {kind}; {state[converged]}."
+
+
+def warning_lines(config: RunConfig, metrics: dict[str, Any]) -> list[str]:
+    """The run's health checks (:mod:`bnn_core.posterior.health`), one ``warning:`` line each."""
+    return [f"warning: {problem}" for problem in health_checks(config, metrics)]

@@ -138,7 +138,7 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
                       help="σ₀ values: LOW:HIGH:COUNT on a log scale, or a list such as 0.1,1")  # fmt: skip
     grid.add_argument("--kl-weight", default="1e-4:1:9", metavar="GRID",
                       help="KL weights: LOW:HIGH:COUNT on a log scale, or a list such as 0,0.01,1")  # fmt: skip
-    grid.add_argument("--kl-reduction", default="mean", metavar="LIST", help="mean, sum, or mean,sum")
+    grid.add_argument("--kl-reduction", default="sum", metavar="LIST", help="mean, sum, or mean,sum")
     grid.add_argument("--seeds", "--seed", dest="seeds", default="0", metavar="SEEDS",
                       help="a range such as 0-4, or a list such as 0,3")  # fmt: skip
     grid.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -153,7 +153,13 @@ GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "s
 
 
 def _flag_options(setting: Setting) -> dict[str, Any]:
-    """argparse options for one setting: its type, placeholder, default, and help with the allowed values."""
+    """argparse options for one setting: its type, placeholder, default, and help with the allowed values (a "%"
+    doubled, as argparse formats help text with %)."""
+    options = _unescaped_flag_options(setting)
+    return {**options, "help": options["help"].replace("%", "%%")}
+
+
+def _unescaped_flag_options(setting: Setting) -> dict[str, Any]:
     if isinstance(setting.default, tuple):  # the hidden layers: repeat the flag or separate with commas
         fewest, most = setting.length
         return {
@@ -166,6 +172,9 @@ def _flag_options(setting: Setting) -> dict[str, Any]:
         return {"choices": setting.choices, "help": f"{setting.help} (default: the dataset's, or a CSV's guess)"}
     if setting.kind is str and setting.prefix is None:
         return {"default": setting.default, "choices": setting.choices, "help": setting.help}
+    if setting.per_row:  # a number or "F/N": the schema reads the text
+        allowed = f"{setting.allowed()}, or F/N"
+        return {"default": setting.default, "metavar": setting.metavar, "help": f"{setting.help} ({allowed})"}
     return {
         "default": setting.default,
         "type": setting.kind,

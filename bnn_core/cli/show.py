@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import zipfile
 from pathlib import Path
 
 from ..runs.archive import unpacked_run
 from ..runs.loading import LoadedRun, load_run
-from .common import metric_lines, network_shape
+from ..settings import weight_text
+from .common import metric_lines, network_shape, posterior_line, warning_lines
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -32,11 +34,16 @@ def _print_run(run: LoadedRun, shown: Path) -> int:
         print(f"  classes: {', '.join(run.class_names)}; features: {', '.join(run.feature_names)}")
     print(
         f"  settings: {c.model.activation}, prior N({c.model.prior_mu:g}, {c.model.prior_sigma:g}²), "
-        f"KL weight {c.train.kl_weight:g} ({c.train.kl_reduction}), {c.train.epochs} epochs, lr {c.train.lr:g}, "
+        f"KL weight {weight_text(c.train.kl_weight)} ({c.train.kl_reduction}), {c.train.epochs} epochs "
+        f"({c.train.schedule} schedule), lr {c.train.lr:g}, "
         f"test share {c.data.test_size:g}, scaling {c.data.scale}, seed {c.seed}"
     )
     try:
-        print("\n".join(metric_lines(run.metrics, c.samples)))
+        print("\n".join([*metric_lines(run.metrics, c.samples), posterior_line(c, run.metrics)]), flush=True)
+        warnings = warning_lines(c, run.metrics)
     except (KeyError, TypeError, ValueError):  # metrics.json is informative only; show it as stored
         print(f"  metrics: {json.dumps(run.metrics)}")
+        warnings = []
+    for line in warnings:
+        print(line, file=sys.stderr)
     return 0

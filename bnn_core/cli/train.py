@@ -19,7 +19,15 @@ from ..runs.store import (
     check_run_target,
     save_run,
 )
-from .common import TrainingBar, config_from_args, load_data, metric_lines, network_shape
+from .common import (
+    TrainingBar,
+    config_from_args,
+    load_data,
+    metric_lines,
+    network_shape,
+    posterior_line,
+    warning_lines,
+)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -36,7 +44,9 @@ def execute(args: argparse.Namespace) -> int:
     save_run(run, out)
     if dataset.column_fates:  # after training, so that a refusal stays the only line on stderr
         print(csv_note(dataset))
-    print(summary(run, out))
+    print(summary(run, out), flush=True)  # before the warnings on stderr
+    for line in warning_lines(run.config, run.metrics):
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -50,6 +60,7 @@ def summary(run: TrainedRun, out: Path) -> str:
             f"Trained a {network_shape(dataset.n_features, outputs, config)} BNN on {dataset.name} "
             f"({n_train} train / {n_test} test rows): {m['steps']} steps in {m['train_seconds']:.1f} s.",
             *metric_lines(m, config.samples),
+            posterior_line(config, m),
             f"Saved to {out}/: {MODEL_FILE}, {CONFIG_FILE}, {METRICS_FILE}, {PREDICTIONS_FILE}, {HISTORY_FILE}",
         ]
     )

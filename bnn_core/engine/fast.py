@@ -147,6 +147,11 @@ class FastTrainer:
         self.work = workspace(spec, len(y))
         self.steps_done = 0
 
+    def set_lr(self, lr: float) -> None:
+        """Adam's step size from the next step on; its moments and step count carry over."""
+        if lr != self.adam.lr:
+            self.adam = self.adam._replace(lr=float(lr))
+
     def run(self, steps: int) -> np.ndarray:
         """Take ``steps`` steps; return their (steps, 4) history of ce, kl, total and train accuracy."""
         history = np.empty((steps, 4))
@@ -180,6 +185,9 @@ def loss_and_gradients(
         (data term, KL, total loss, d total / d μ (P,), d total / d log σ (P,), d total / d the one noise log σ
         of a Gaussian likelihood, 0 without one).
     """
+    # The trainer's loop first: compiled after this standalone call, numba builds (and caches) a loop whose
+    # floating-point results differ in the last bits, and a long run amplifies that (a test caught it).
+    warm_up()
     work = workspace(spec, len(y))
     work.eps[:] = eps
     goal = objective(spec, x, y, kl_weight, reduction, 0, likelihood)
@@ -207,6 +215,6 @@ def warm_up() -> None:
         noise.warm_up()  # first: sampling needs only the generator, so a chart can be drawn meanwhile
         spec = NetworkSpec((2, 3, 2), "relu")
         x, y = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
-        FastTrainer(spec, spec.init(0), x, y, TrainConfig(epochs=1), noise_key=0).run(1)
+        FastTrainer(spec, spec.init(0), x, y, TrainConfig(epochs=1).resolved(len(y)), noise_key=0).run(1)
         kernels.kl_sum(np.zeros(1), np.zeros(1), 0.0, 1.0)
         _ready.set()

@@ -32,8 +32,11 @@ from ..model.network import (
     bayes_layers,
     linear_layers,
     n_bayes_parameters,
+    pack_layers,
+    unpack_layers,
 )
 from . import fast
+from .schedule import WINDOW, Schedule, Verdict
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Progress:
     train_accuracy: float  # accuracy of this step's sampled network on the training rows
     elapsed: float  # seconds in the optimisation loop so far
     layer_sigma: tuple[float, ...] = ()  # each layer's mean posterior σ (weights and biases); () for a plain network
+    lr: float = 0.0  # the learning rate of the step just taken (the plateau schedule lowers it)
 
 
 # Return True to stop training early; the result then has ``cancelled=True``.
@@ -90,6 +94,27 @@ class FitResult:
     cancelled: bool  # True when the callback stopped the run early
     engine: str  # the trainer that ran: "fast" or "torchbnn"
     note: str = ""  # why the requested engine was not used, if it was not
+    verdict: Verdict | None = None  # whether the loss and σ had settled (engine.schedule); None: not judged
+    final_lr: float | None = None  # the learning rate of the last step
+    kl_weight: float | None = None  # the KL weight used, as a number ("1/N" resolved for these training rows)
+
+    @property
+    def converged(self) -> bool | None:
+        """True if the loss and every σ had settled when training ended; None for a run that was never judged."""
+        return None if self.verdict is None else self.verdict.converged
+
+    def metrics(self) -> dict[str, float | int | str | bool | None]:
+        """What ``metrics.json`` records of the training itself."""
+        return {
+            "train_seconds": self.train_seconds,
+            "steps": self.steps,
+            "engine": self.engine,
+            "engine_note": self.note,
+            "converged": self.converged,
+            "convergence_note": "" if self.verdict is None else self.verdict.reason,
+            "final_lr": self.final_lr,
+            "kl_weight_used": self.kl_weight,
+        }
 
 
 def default_progress_every(epochs: int) -> int:
@@ -152,6 +177,7 @@ def fit(
     if not layers:
         raise UnsupportedNetwork("fit() trains networks of BayesLinear or nn.Linear layers; this model has none")
     likelihood = likelihood if likelihood is not None else Categorical()
+    config = config.resolved(len(x))  # a weight "F/N" is F over these training rows
     check_training_inputs(x, layers[0].in_features)
     likelihood.check_targets(y, len(x), layers[-1].out_features)
     fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
@@ -200,29 +226,45 @@ def _fit_fast(
     every: int | None,
     likelihood: Likelihood,
 ) -> FitResult:
-    """The compiled loop of :mod:`bnn_core.engine.fast`, a block of steps between progress reports: ``every`` steps, or
-    (None) about REPORT_SECONDS' worth."""
+    """The compiled loop of :mod:`bnn_core.engine.fast`, a block of steps at a time: blocks end at the schedule's
+    snapshots (every WINDOW steps, where the rate may change) and, given ``every``, at its multiples. Progress is
+    reported every ``every`` steps, or (None) about every REPORT_SECONDS."""
     trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood)
+    schedule = Schedule(config)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
-    steps, cancelled, block = 0, False, every or _FIRST_BLOCK
+    steps, cancelled, block, reported = 0, False, every or _FIRST_BLOCK, 0.0
     clock = TrainingClock()
     while steps < config.epochs and not cancelled:
-        report_at = min(steps + block, config.epochs)
+        report_at = min(steps + block, config.epochs, schedule.next_change(steps))
+        if every is not None:
+            report_at = min(report_at, _next_multiple(steps, every))
+        lr = schedule.lr(steps)  # one rate per block: blocks end where the rate changes
+        trainer.set_lr(lr)
         started = time.perf_counter()
         record[steps:report_at] = trainer.run(report_at - steps)
         if every is None:
             block = next_block(report_at - steps, time.perf_counter() - started)
         _refuse_divergence(record[:, 2], steps, report_at, config)
         steps = report_at
-        sigma = _layer_sigma(spec, trainer.params.log_sigma)
-        progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), clock.elapsed(), sigma)
-        cancelled = clock.report(on_progress, progress)
+        schedule.observe(steps, record[:steps, 2], trainer.params, spec.bayesian)
+        due = steps % every == 0 if every is not None else clock.elapsed() - reported >= REPORT_SECONDS
+        if due or steps == config.epochs:
+            reported = clock.elapsed()
+            sigma = _layer_sigma(spec, trainer.params.log_sigma)
+            progress = Progress(steps, config.epochs, *record[steps - 1].tolist(), reported, sigma, lr)
+            cancelled = clock.report(on_progress, progress)
     train_seconds = clock.elapsed()
-    spec.unpack(trainer.params, model)
+    spec.unpack(schedule.final(trainer.params), model)
     if trainer.objective.learn_noise:
         with torch.no_grad():
             likelihood.log_sigma.fill_(trainer.noise_log_sigma)
-    return FitResult(_history(record[:steps]), steps, train_seconds, cancelled, "fast")
+    history = _history(record[:steps])
+    return FitResult(history, steps, train_seconds, cancelled, "fast", "", schedule.verdict, lr, config.kl_weight)
+
+
+def _next_multiple(steps: int, every: int) -> int:
+    """The first multiple of ``every`` after ``steps``."""
+    return (steps // every + 1) * every
 
 
 # Steps of noise drawn at once by the reference loop; it only bounds memory (steps × P floats).
@@ -252,10 +294,14 @@ def _fit_reference(
     dtype = next(model.parameters()).dtype
     block = max(1, _NOISE_BLOCK_FLOATS // max(n_params, 1))
     record = torch.empty(config.epochs, 4, dtype=torch.float64)  # ce, kl, total, train accuracy
-    steps, cancelled = 0, False
+    schedule = Schedule(config)
+    steps, cancelled, lr = 0, False, schedule.lr(0)
     clock = TrainingClock()
     try:
         for step in range(config.epochs):
+            lr = schedule.lr(step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             if layers and step % block == 0:
                 count = min(block, config.epochs - step)
                 eps = torch.from_numpy(noise.normals(seed, step * n_params, count * n_params)).to(dtype)
@@ -273,10 +319,13 @@ def _fit_reference(
                 score = likelihood.score(outputs, y)
                 record[step] = torch.stack([data_term, kl, total, score]).to(torch.float64)
             steps = step + 1
+            if steps % WINDOW == 0:
+                _refuse_divergence(record[:, 2].numpy(), steps - WINDOW, steps, config)
+                schedule.observe(steps, record[:steps, 2].numpy(), pack_layers(model), bool(layers))
             if steps % every == 0 or steps == config.epochs:
                 _refuse_divergence(record[:, 2].numpy(), steps - every, steps, config)
                 sigma = tuple(_mean_sigma(layer) for layer in layers)
-                progress = Progress(steps, config.epochs, *record[step].tolist(), clock.elapsed(), sigma)
+                progress = Progress(steps, config.epochs, *record[step].tolist(), clock.elapsed(), sigma, lr)
                 cancelled = clock.report(on_progress, progress)
                 if cancelled:
                     break
@@ -284,7 +333,9 @@ def _fit_reference(
         for layer in layers:
             layer.unfreeze()  # back to torchbnn's default, so the state_dict holds parameters only
     train_seconds = clock.elapsed()
-    return FitResult(_history(record[:steps].numpy()), steps, train_seconds, cancelled, "torchbnn", note)
+    unpack_layers(schedule.final(pack_layers(model)), model)
+    history = _history(record[:steps].numpy())
+    return FitResult(history, steps, train_seconds, cancelled, "torchbnn", note, schedule.verdict, lr, config.kl_weight)
 
 
 def _bkl_loss(layers: list[torchbnn.BayesLinear], reduction: str, dtype: torch.dtype) -> torch.Tensor:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..compiled import noise
+from ..engine.schedule import Schedule
 from ..engine.train import Progress, ProgressCallback, TrainingClock, fit
 from ..errors import BNNInputError
 from ..experiment import TrainedRun, train_twin
@@ -146,6 +147,11 @@ class DropoutNetwork(nn.Module):
                 h = activate(h) * masks[index]
         return h
 
+    def packed(self) -> Params:
+        """The weights as packed parameters (a plain network's log σ are 0)."""
+        mu = self.flat.detach().double().numpy().copy()
+        return Params(mu, np.zeros_like(mu))
+
     def masks(self, rows: int, samples: int, key: int, first: int) -> list[torch.Tensor]:
         """Scaled keep-masks, (samples, rows, units) per hidden layer, from positions ``first…`` of stream ``key``."""
         out, position = [], first
@@ -172,20 +178,28 @@ def train_dropout(
     network = DropoutNetwork(spec, spec.init(key), p)
     x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
     config = run.config.train
+    schedule = Schedule(config)  # the same rates and final average as the plain network's fit()
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
     mask_key, clock = stream_seed(run.config.seed, DROPOUT_MASKS), TrainingClock()
     per_step = len(x) * sum(spec.sizes[1:-1])
+    losses = np.empty(config.epochs)
     for step in range(1, config.epochs + 1):
+        for group in optimiser.param_groups:
+            group["lr"] = schedule.lr(step - 1)
         logits = network(x, network.masks(len(x), 1, mask_key, (step - 1) * per_step))[0]  # (N, C)
         loss = nn.functional.cross_entropy(logits, y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        losses[step - 1] = loss.item()
+        schedule.observe(step, losses[:step], network.packed(), bayesian=False)
         if on_progress is not None and (step % max(1, config.epochs // 100) == 0 or step == config.epochs):
             accuracy = float((logits.argmax(dim=1) == y).to(torch.float64).mean())
             ce = loss.item()
             if clock.report(on_progress, Progress(step, config.epochs, ce, 0.0, ce, accuracy, clock.elapsed())):
                 return None
+    with torch.no_grad():
+        network.flat.copy_(torch.from_numpy(schedule.final(network.packed()).mu))
     return network, clock.elapsed()
 
 

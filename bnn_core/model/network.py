@@ -143,10 +143,11 @@ class NetworkSpec:
             return 0.0
         return 1.0 / self.n_params if reduction == "mean" else 1.0
 
-    def init(self, key: int) -> Params:
+    def init(self, key: int, sigma_start: float = 1.0) -> Params:
         """Initial parameters from stream ``key``: torchbnn's (and nn.Linear's) init, drawn from our own stream.
 
-        Every weight and bias mean is uniform in ±1/√fan_in; every log σ is log(prior σ).
+        Every weight and bias mean is uniform in ±1/√fan_in; every log σ is log(``sigma_start`` × prior σ), so
+        the default 1 is torchbnn's own start, σ = σ₀.
         """
         uniforms = noise.uniforms(key, 0, self.n_params)
         mu = np.empty(self.n_params)
@@ -154,7 +155,7 @@ class NetworkSpec:
             bound = 1.0 / math.sqrt(layer.fan_in)
             part = slice(layer.start, layer.biases.stop)
             mu[part] = bound * (2.0 * uniforms[part] - 1.0)
-        return Params(mu, np.full(self.n_params, math.log(self.prior_sigma)))
+        return Params(mu, np.full(self.n_params, math.log(sigma_start * self.prior_sigma)))
 
     def build(self, params: Params) -> nn.Sequential:
         """The torch network holding ``params``, float32; building it draws no random numbers."""
@@ -177,24 +178,14 @@ class NetworkSpec:
 
     def pack(self, model: nn.Module) -> Params:
         """Copy a network's parameters into the packed float64 layout."""
-        mu, log_sigma = np.empty(self.n_params), np.empty(self.n_params)
-        for layer, module in zip(self.layers, linear_layers(model), strict=True):
-            for where, (mean, spread) in zip((layer.weights, layer.biases), _tensors(module), strict=True):
-                mu[where] = mean.detach().double().flatten().numpy()
-                if spread is not None:
-                    log_sigma[where] = spread.detach().double().flatten().numpy()
+        params = pack_layers(model)
         if not self.bayesian:
-            log_sigma[:] = 0.0
-        return Params(mu, log_sigma)
+            params.log_sigma[:] = 0.0
+        return params
 
-    @torch.no_grad()
     def unpack(self, params: Params, model: nn.Module) -> None:
         """Write packed parameters into a network's tensors (in their dtype)."""
-        for layer, module in zip(self.layers, linear_layers(model), strict=True):
-            for where, (mean, spread) in zip((layer.weights, layer.biases), _tensors(module), strict=True):
-                mean.copy_(torch.from_numpy(params.mu[where]).view_as(mean))
-                if spread is not None:
-                    spread.copy_(torch.from_numpy(params.log_sigma[where]).view_as(spread))
+        unpack_layers(params, model)
 
     def split(self, flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Cut packed values (..., P) into per-layer weights (..., out, in) and biases (..., out), as views."""
@@ -249,6 +240,30 @@ def _tensors(module: nn.Module) -> tuple[tuple[torch.Tensor, torch.Tensor | None
     if isinstance(module, torchbnn.BayesLinear):
         return (module.weight_mu, module.weight_log_sigma), (module.bias_mu, module.bias_log_sigma)
     return (module.weight, None), (module.bias, None)
+
+
+def pack_layers(model: nn.Module) -> Params:
+    """Every layer's means and log σ, packed (P,) float64 in order: per layer its weights, then its biases. Any
+    network of ``BayesLinear`` or ``nn.Linear`` layers, whatever sits between them; a plain layer's log σ is 0."""
+    means, spreads = [], []
+    for module in linear_layers(model):
+        for mean, spread in _tensors(module):
+            means.append(mean.detach().double().flatten())
+            spreads.append(torch.zeros_like(means[-1]) if spread is None else spread.detach().double().flatten())
+    return Params(torch.cat(means).numpy().copy(), torch.cat(spreads).numpy().copy())
+
+
+@torch.no_grad()
+def unpack_layers(params: Params, model: nn.Module) -> None:
+    """Write packed parameters (as :func:`pack_layers` lays them out) into a network's tensors, in their dtype."""
+    position = 0
+    for module in linear_layers(model):
+        for mean, spread in _tensors(module):
+            where = slice(position, position + mean.numel())
+            mean.copy_(torch.from_numpy(params.mu[where]).view_as(mean))
+            if spread is not None:
+                spread.copy_(torch.from_numpy(params.log_sigma[where]).view_as(spread))
+            position = where.stop
 
 
 def layer_sizes(n_features: int, n_classes: int, config: ModelConfig) -> list[int]:

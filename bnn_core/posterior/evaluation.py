@@ -74,10 +74,22 @@ def run_metrics(evaluation: Evaluation, data: PreparedData, fitted: FitResult) -
         "brier": brier(mean_probs[held_out], labels[held_out]),
         "ece": ece(mean_probs[held_out], labels[held_out]),
         "metrics_on": "test" if data.has_test else "train",
+        **_class_share_baseline(labels[train], labels[held_out], mean_probs.shape[1]),
         "final_ce": float(fitted.history.ce[-1]),
         "final_kl": float(fitted.history.kl[-1]),
-        "train_seconds": fitted.train_seconds,
-        "steps": fitted.steps,
-        "engine": fitted.engine,
-        "engine_note": fitted.note,
+        **fitted.metrics(),
+    }
+
+
+def _class_share_baseline(train: torch.Tensor, held_out: torch.Tensor, n_classes: int) -> dict[str, float | int]:
+    """What knowing only the training rows' class shares gives on the held-out rows (N,): the NLL of predicting
+    the shares (each count plus one, so no class gets 0) and the accuracy of always guessing the commonest class;
+    with the row counts."""
+    counts = torch.bincount(train, minlength=n_classes).to(torch.float64) + 1.0
+    shares = counts / counts.sum()
+    return {
+        "train_rows": len(train),
+        "held_out_rows": len(held_out),
+        "baseline_nll": float(-shares[held_out].log().mean()),
+        "baseline_accuracy": float((held_out == int(shares.argmax())).to(torch.float64).mean()),
     }

@@ -167,12 +167,12 @@ def regression_metrics(
         **{f"coverage_{round(level * 100)}": coverage(y[held_out], on, level) for level in COVERAGE_LEVELS},
         "noise_sigma": noise_sigma_learned(likelihood, data),
         "metrics_on": "test" if data.has_test else "train",
+        "train_rows": int(train.sum()),
+        "held_out_rows": int(held_out.sum()),
+        "baseline_rmse": rmse(np.full_like(y, y[train].mean()), held_out),  # always predicting the training mean
         "final_nll": float(fitted.history.ce[-1]) + math.log(data.target_std),  # the data term, in target units
         "final_kl": float(fitted.history.kl[-1]),
-        "train_seconds": fitted.train_seconds,
-        "steps": fitted.steps,
-        "engine": fitted.engine,
-        "engine_note": fitted.note,
+        **fitted.metrics(),
     }
 
 

@@ -10,33 +10,28 @@ command rebuilds the same runs (``tests/engine/test_gallery.py`` checks the ship
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig, with_article_training
 from ..data.datasets import load_builtin
 from ..experiment import TrainedRun, train_run
 from .store import write_run_files
-from ..settings import SETTINGS
 
 
-def textbook_config(config: RunConfig, n_train: int) -> RunConfig:
-    """``config`` with the textbook ELBO: KL summed, weighted ≈ 1/N (the KL slider's value nearest), prior σ₀ 1.
+def textbook_config(config: RunConfig) -> RunConfig:
+    """``config`` with the textbook ELBO: KL summed and weighted exactly 1/N (N, the training rows, counted when
+    training starts), prior σ₀ 1, and the default schedule that brings σ to the posterior's.
 
     ``mean`` with weight 0.01 (the article) weighs the prior hundreds of times less, so the
     posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
     """
-    ladder = [w for w in SETTINGS["kl_weight"].ladder if w > 0]
-    weight = min(ladder, key=lambda w: abs(math.log(w * n_train)))
-    return replace(
-        config,
-        model=replace(config.model, prior_sigma=1.0),
-        train=replace(config.train, kl_reduction="sum", kl_weight=weight),
-    )
+    defaults = TrainConfig()
+    train = {name: getattr(defaults, name) for name in ("kl_weight", "kl_reduction", "epochs", "schedule", "sigma_start")}
+    return replace(config, model=replace(config.model, prior_sigma=1.0), train=replace(config.train, **train))
 
 
 @dataclass(frozen=True)
@@ -63,28 +58,27 @@ def _on(dataset: str, **changes: object) -> RunConfig:
     )
 
 
-_TEXTBOOK = {"prior_sigma": 1.0, "kl_reduction": "sum"}
 PRESETS = (
     Preset(
         "article",
         "The article's network",
         "Hardly any uncertainty: with the article's KL (weight 0.01, mean) the posterior is nearly one network, so "
         "Resample barely changes a point and the truck gets an answer as sure as a plain network's.",
-        RunConfig(),
+        with_article_training(RunConfig()),
     ),
     Preset(
         "textbook",
         "The textbook ELBO",
-        "The same network with KL sum weighted ≈ 1/N and prior σ₀ 1: samples now disagree between versicolor and "
-        "virginica (press Resample), and on the truck page the BNN stops being sure.",
-        _on("iris", **_TEXTBOOK, kl_weight=0.01),
+        "The same network with KL sum weighted exactly 1/N and prior σ₀ 1, the posterior Bayes' rule gives: samples "
+        "now disagree between versicolor and virginica (press Resample), and on the truck page the BNN stops being sure.",
+        _on("iris"),
     ),
     Preset(
         "tight-prior",
         "A prior that is too tight (σ₀ = 0.01)",
         "Every weight is held near 0: each class gets a third, every sample predicts the same class, accuracy "
         "falls to chance. The prior leaves the data no say.",
-        _on("iris", prior_sigma=0.01, kl_reduction="sum", kl_weight=0.01),
+        _on("iris", prior_sigma=0.01),
     ),
     Preset(
         "no-prior",
@@ -97,7 +91,7 @@ PRESETS = (
         "overfit",
         "Overfit: 30 training rows, 1,024 units, no KL",
         "100% on the training rows, fewer right on the 120 held-out rows, and confidently wrong on some: compare "
-        "the test NLL and ECE with the article's.",
+        "the test NLL and ECE with the textbook preset's.",
         _on("iris", test_size=0.8, hidden=(1024,), kl_weight=0.0),
     ),
     Preset(
@@ -105,37 +99,28 @@ PRESETS = (
         "Two moons, textbook ELBO",
         "Two interleaved half-moons: on the map page the plain network is sure almost everywhere, the BNN's "
         "samples disagree along the boundary and its confidence drops away from the moons.",
-        _on("two_moons", **_TEXTBOOK, kl_weight=0.003),
+        _on("two_moons"),
     ),
     Preset(
         "wine",
         "Wine: 13 features, textbook ELBO",
         "Thirteen chemical measurements: pick any two for the axes. Every point is classified right, yet the "
         "samples still disagree on a few: uncertainty is not the same as error.",
-        _on("wine", **_TEXTBOOK, kl_weight=0.01),
+        _on("wine"),
     ),
     Preset(
         "breast-cancer",
         "Breast cancer: 30 features, textbook ELBO",
-        "Thirty features and 455 training rows: 96% right on held-out patients, yet on the truck page, a patient "
-        "unlike any seen, the BNN's samples split while the plain network is certain.",
-        _on("breast_cancer", **_TEXTBOOK, kl_weight=0.003),
+        "Thirty features and 455 training rows: about 95% right on held-out patients, yet on the truck page, a "
+        "patient unlike any seen, the BNN's samples split while the plain network is certain.",
+        _on("breast_cancer"),
     ),
     Preset(
         "cubic",
         "Regression: x³ with noise, textbook ELBO",
-        "Twenty noisy points of y = x³, 50 units, the set's known noise σ 3, 10,000 steps: the epistemic band (orange) "
-        "is narrow among the points and widens past ±4, where there is no data. Click the chart to add a point.",
-        _on(
-            "cubic",
-            **_TEXTBOOK,
-            task="regression",
-            hidden=(50,),
-            noise="fixed",
-            noise_sigma=3.0,
-            kl_weight=0.1,
-            epochs=10_000,
-        ),
+        "Twenty noisy points of y = x³, 50 units, the set's known noise σ 3: the epistemic band (orange) is narrow "
+        "among the points and widens past ±4, where there is no data. Click the chart to add a point.",
+        _on("cubic", task="regression", hidden=(50,), noise="fixed", noise_sigma=3.0),
     ),
 )
 PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}

@@ -27,6 +27,7 @@ from ..model.likelihood import Gaussian
 from .loading import LoadedRun, load_run
 from ..posterior.regression import evaluate_regression
 from .store import HISTORY_FILE, PREDICTIONS_FILE
+from ..engine.schedule import Verdict
 from ..engine.train import FitResult, History
 
 ENGINES = ("fast", "torchbnn")
@@ -124,7 +125,26 @@ def _fit_result(loaded: LoadedRun) -> FitResult:
             f"train_seconds and engine ({' or '.join(ENGINES)})."
         )
     history = History(*(values[:, k].copy() for k in range(len(columns))))
-    return FitResult(history, steps, float(seconds), cancelled=False, engine=engine, note=str(note))
+    return FitResult(history, steps, float(seconds), False, engine, str(note), *_verdict(metrics, shown))
+
+
+def _verdict(metrics: dict[str, Any], shown: Path) -> tuple[Verdict | None, float | None, float | None]:
+    """The convergence verdict, final learning rate and KL weight recorded in ``metrics.json``; None for each
+    where a run saved before they were recorded has none."""
+    converged, note = metrics.get("converged"), metrics.get("convergence_note", "")
+    final_lr, weight = metrics.get("final_lr"), metrics.get("kl_weight_used")
+    valid = (
+        converged in (True, False, None)
+        and isinstance(note, str)
+        and all(value is None or (_real(value) and value >= 0) for value in (final_lr, weight))
+    )
+    if not valid:
+        raise BNNInputError(
+            f"{shown.parent / 'metrics.json'}: converged must be true, false or null, convergence_note text, and "
+            "final_lr and kl_weight_used numbers of at least 0 or null."
+        )
+    verdict = None if converged is None else Verdict(converged, int(metrics["steps"]), note)
+    return verdict, final_lr, weight
 
 
 def _read_csv(file: Path, shown: Path, columns: list[str], dtypes: dict[str, type]) -> pd.DataFrame:

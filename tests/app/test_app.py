@@ -9,8 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train
 from ui import state
+
+ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +36,7 @@ def test_first_visit_shows_the_gallery_article_run_without_training() -> None:
     at = _page()
     assert not at.exception
     run = at.session_state[state.RUN]
-    assert run.config == RunConfig()  # the defaults: the article's network on iris
+    assert run.config == ARTICLE  # the defaults: the article's network on iris
     assert at.session_state[state.PRESET] == "article"
     assert run.metrics["train_seconds"] == shipped["train_seconds"]  # read from the gallery, not trained now
     titles = set(charts(at))
@@ -116,7 +119,7 @@ def test_two_sessions_do_not_share_models(small_run: TrainedRun) -> None:
     assert first.session_state[state.SAMPLE_INDEX] == 0 and second.session_state[state.SAMPLE_INDEX] == 1
     fresh = _page()
     assert fresh.session_state[state.RUN] is not first.session_state[state.RUN]
-    assert fresh.session_state[state.RUN].config == RunConfig()
+    assert fresh.session_state[state.RUN].config == ARTICLE
 
 
 def test_other_built_in_datasets_train_from_the_sidebar(small_run: TrainedRun) -> None:
@@ -133,12 +136,16 @@ def test_a_preset_fills_the_form_and_train_uses_exactly_what_is_shown(small_run:
     at = _page(small_run)
     at.number_input(key="form_epochs").set_value(300)
     next(b for b in at.button if b.label == "Load the textbook ELBO").click().run()
-    assert at.number_input(key="form_epochs").value == 3000
+    assert at.number_input(key="form_epochs").value == 20_000
+    assert at.text_input(key="form_kl_weight").value == "1/N"
     assert "Press Train to use them" in at.toast[0].value
+    at.number_input(key="form_epochs").set_value(600)  # quicker; everything else as loaded
     press_train(at)
-    config = at.session_state[state.RUN].config
-    assert config.train.epochs == 3000 and config.train.kl_reduction == "sum" and config.model.prior_sigma == 1.0
-    assert config.train.kl_weight == 0.01  # the form's value nearest 1/120
+    run = at.session_state[state.RUN]
+    config = run.config
+    assert config.train.epochs == 600 and config.train.kl_reduction == "sum" and config.model.prior_sigma == 1.0
+    assert config.train.kl_weight == "1/N" and config.train.schedule == "decay"
+    assert run.fit.kl_weight == 1 / 120  # exactly one over the 120 training rows, not a slider's nearest value
 
 
 def test_view_choices_survive_a_visit_to_another_page(small_run: TrainedRun) -> None:

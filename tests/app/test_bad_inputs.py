@@ -28,7 +28,10 @@ from streamlit.testing.v1 import AppTest
 from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.cli import main
 from bnn_core.runs.archive import MAX_UNPACKED_BYTES, MAX_ZIP_BYTES, run_zip
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from ui import state
+
+ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 180
@@ -342,7 +345,7 @@ def _open_link(params: dict[str, str]) -> AppTest:
 
 
 def _assert_default_model_on_screen(at: AppTest) -> None:
-    assert at.session_state[state.RUN].config == RunConfig() and at.session_state[state.PRESET] == "article"
+    assert at.session_state[state.RUN].config == ARTICLE and at.session_state[state.PRESET] == "article"
     assert at.session_state[state.SAMPLE_INDEX] == 0
 
 

@@ -15,6 +15,8 @@ from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from tests.support.apptest import charts
 from ui import links, sources, state
 
+ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
@@ -83,8 +85,24 @@ def test_each_bad_parameter_is_named_with_its_allowed_range_and_the_rest_are_hon
     assert "size='huge' must be one of total, epistemic, aleatoric" in problems
     assert "present='yes' must be 1 or 0" in problems
     assert "hidden='32,x': Hidden units must be a whole number from 1 to 1,024, got 'x'" in problems
-    assert link.config == replace(RunConfig(), train=replace(RunConfig().train, lr=0.003))
+    legacy = links.defaults_of(None)  # no v=2: the settings it leaves unsaid are the article's, as when it was written
+    assert link.config == replace(legacy, train=replace(legacy.train, lr=0.003))
     assert link.sample is None and link.size is None
+
+
+def test_a_link_without_a_version_keeps_meaning_the_settings_it_was_written_against() -> None:
+    """Links made before the defaults became the Bayesian posterior named only what differed from the article's
+    settings; read today, they still mean that run. A link written today says v=2."""
+    old = links.parse({"dataset": "wine", "epochs": "500"})
+    assert old.problems == ()
+    assert old.config.model.prior_sigma == 0.1 and old.config.train.kl_weight == 0.01
+    assert old.config.train.kl_reduction == "mean" and old.config.train.schedule == "constant"
+    assert old.config.train.sigma_start == 1.0 and old.config.train.epochs == 500
+    today = replace(RunConfig(), data=replace(RunConfig().data, dataset="wine"))
+    written = links.settings_params(today, None)
+    assert written == {"v": "2", "dataset": "wine"}
+    assert links.parse(written).config == today
+    assert "v='3' is not a link version this app knows" in links.parse({"v": "3", "seed": "1"}).problems[0]
 
 
 def test_a_link_rebuilds_the_picture_in_a_fresh_session() -> None:
@@ -117,14 +135,14 @@ def test_a_bad_link_shows_one_warning_and_the_defaults() -> None:
     for name in ("epochs=", "kl_weight=", "dataset=", "sample=", "x="):
         assert name in text
     assert "'no_such_feature' is not a feature of this data (sepal length (cm)" in text
-    assert at.session_state[state.RUN].config == RunConfig() and at.session_state[state.SAMPLE_INDEX] == 0
+    assert at.session_state[state.RUN].config == ARTICLE and at.session_state[state.SAMPLE_INDEX] == 0
 
 
 def test_a_link_to_a_csv_dataset_says_to_upload_it_in_this_browser() -> None:
     at = _open({"dataset": "csv:penguins.csv", "epochs": "50"})
     assert not at.exception
     assert "CSV 'penguins.csv'" in at.warning[0].value and "upload it on the Data page" in at.warning[0].value
-    assert at.session_state[state.RUN].config == RunConfig()  # the default model meanwhile
+    assert at.session_state[state.RUN].config == ARTICLE  # the default model meanwhile
 
 
 def test_presenter_mode_and_a_gallery_preset_from_the_link() -> None:

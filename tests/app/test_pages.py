@@ -27,10 +27,13 @@ from bnn_core import (
     train_twin,
 )
 from bnn_core.posterior.probing import TRUCK
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.runs.store import saved_runs
 from tests.support.apptest import page
 from ui import state
 from ui.figures.probe_text import describe
+
+ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 TIMEOUT = 180
@@ -55,7 +58,7 @@ def test_a_page_opened_straight_from_a_link_shows_the_gallery_article_model(name
     """A link straight to a page never says "no model": it shows the article's run from the gallery, untrained."""
     at = page(name)
     assert not at.exception and not at.error
-    assert at.session_state[state.PRESET] == "article" and at.session_state[state.RUN].config == RunConfig()
+    assert at.session_state[state.PRESET] == "article" and at.session_state[state.RUN].config == ARTICLE
     assert at.get("plotly_chart")
     assert "The article's network" in at.markdown[1].value  # the status strip: what to notice
 

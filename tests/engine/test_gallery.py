@@ -80,5 +80,5 @@ def test_the_regression_preset_widens_its_band_beyond_the_data(shipped) -> None:
 @pytest.mark.parametrize("slug", ["textbook", "two-moons", "wine", "breast-cancer", "cubic"])
 def test_textbook_presets_use_the_sidebar_buttons_settings(slug: str, shipped) -> None:
     run = shipped[slug]
-    n_train = int(run.data.train_mask.sum())
-    assert textbook_config(run.config, n_train) == run.config
+    assert textbook_config(run.config) == run.config
+    assert run.config.train.kl_weight == "1/N" and run.fit.kl_weight == 1 / int(run.data.train_mask.sum())

@@ -62,7 +62,7 @@ def test_kl_matches_torchbnn_bkl_loss(reduction: str) -> None:
 
 def test_kl_at_initialisation_is_only_the_mean_term() -> None:
     # torchbnn starts every log σ at the prior's, so only (μ − μ₀)² / 2σ₀² remains.
-    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    model = build_bnn(4, 3, ModelConfig(prior_sigma=0.1), seed=0)
     expected = sum(
         ((p**2).sum() / (2 * 0.1**2)) for layer in bayes_layers(model) for p in (layer.weight_mu, layer.bias_mu)
     )
@@ -70,7 +70,7 @@ def test_kl_at_initialisation_is_only_the_mean_term() -> None:
 
 
 def test_article_network_has_torchbnn_keys_and_803_parameters() -> None:
-    model = build_bnn(4, 3, ModelConfig(), seed=0)
+    model = build_bnn(4, 3, ModelConfig(prior_sigma=0.1), seed=0)
     assert n_bayes_parameters(model) == 4 * 100 + 100 + 100 * 3 + 3 == 803
     assert list(model.state_dict()) == [
         "0.weight_mu",

@@ -172,22 +172,25 @@ def test_a_learned_noise_sigma_finds_the_noise_of_the_data() -> None:
     assert math.exp(likelihood.log_sigma.item()) == pytest.approx(residual_std, rel=0.05)
 
 
-def test_bayesian_linear_regression_matches_its_exact_posterior() -> None:
-    """The textbook ELBO ÷ N (KL sum, weight 1/N) with a fixed noise σ and no hidden layer: the trained means sit
-    within half an exact posterior std of the exact means, and each σ within 10% of the mean-field optimum
-    (the case of benchmarks/linear_oracle.py, which prints the gaps for several seeds)."""
-    mean_gap, sigma_gap = linear_oracle.gaps(seed=0, epochs=6000)
-    assert mean_gap <= 0.5
-    assert sigma_gap <= 0.10
+@pytest.mark.parametrize("index", [300, 301, 302, 303])
+def test_at_the_default_length_bayesian_linear_regression_reaches_the_exact_mean_field_optimum(index: int) -> None:
+    """The textbook ELBO ÷ N (KL sum, weight 1/N) with a fixed noise σ and no hidden layer, trained with the default
+    training settings (no epochs given), on sets drawn afresh that no default was chosen on: every σ within 5% of
+    the mean-field optimum σᵢ = 1/√Λᵢᵢ, every mean within 0.1 exact posterior stds, and the run says it converged.
+    (benchmarks/linear_oracle.py prints 50 such sets × 4 seeds: at most 3.9% and 0.071.)"""
+    data = linear_oracle.linear_set(index)
+    mean_gap, sigma_gap, converged = linear_oracle.gaps(data, 0, TrainConfig(), TrainConfig().sigma_start)
+    assert sigma_gap <= 0.05 and mean_gap <= 0.1
+    assert converged
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_a_decaying_learning_rate_brings_the_linear_posterior_ten_times_closer(seed: int) -> None:
-    """Then 2000 steps each at lr 0.001 and 0.0001: measured 0.012–0.035 exact stds and 0.8–4.4% over seeds 0–9
-    (plain Adam: 0.13–0.59 and 4.7–10.3%)."""
-    mean_gap, sigma_gap = linear_oracle.gaps(seed=seed, epochs=6000, decay=True)
-    assert mean_gap <= 0.1
-    assert sigma_gap <= 0.06
+def test_the_articles_way_is_far_from_the_optimum_and_says_so() -> None:
+    """One rate for 3,000 steps from torchbnn's start σ = σ₀: σ still shrinking, and the run says it had not
+    converged, with the sentence that says which way the bands are off."""
+    data = linear_oracle.linear_set(300)
+    config = TrainConfig(schedule="constant", epochs=3000)
+    mean_gap, sigma_gap, converged = linear_oracle.gaps(data, 0, config, 1.0)
+    assert sigma_gap > 0.1 and not converged
 
 
 def test_the_exact_linear_posterior_by_hand() -> None:
@@ -382,10 +385,12 @@ def test_regression_mistakes_are_one_sentence_and_exit_2(
 
 @pytest.mark.parametrize("seed", range(3))
 def test_the_heteroscedastic_head_learns_noise_that_grows_with_x(seed: int) -> None:
-    """On the heteroscedastic set (noise std 0.1 + 0.3|x|) at the default settings, the head's σ(x) at ±2.5 is at
-    least 2.5× its σ at 0, and within a factor of 2 of the truth there (measured 0.66–1.16 against 0.85, and
-    0.13–0.20 against 0.1, over seeds 0–4)."""
-    run = train_run(load_builtin("heteroscedastic"), RunConfig(model=ModelConfig(noise="heteroscedastic"), seed=seed))
+    """On the heteroscedastic set (noise std 0.1 + 0.3|x|), with the prior weighed a tenth of Bayes' (0.1/N: the
+    Bayesian posterior of a 100-unit network on 80 rows explains all of it as noise, σ(x) ≈ 2 everywhere, and its
+    health check says so), the head's σ(x) at ±2.5 is at least 2.5× its σ at 0, and within a factor of 2 of the
+    truth there (measured 0.72–1.24 against 0.85, and 0.14–0.19 against 0.1, seeds 0–1)."""
+    config = RunConfig(model=ModelConfig(noise="heteroscedastic"), train=TrainConfig(kl_weight="0.1/N"), seed=seed)
+    run = train_run(load_builtin("heteroscedastic"), config)
     aleatoric = curve_bands(run.model, run.likelihood, run.data, np.array([[-2.5], [0.0], [2.5]]), 200, 0).aleatoric
     assert min(aleatoric[0], aleatoric[2]) >= 2.5 * aleatoric[1]
     truth = np.array([0.85, 0.1, 0.85])

@@ -64,7 +64,7 @@ def test_weights_load_into_plain_torchbnn_layers(saved: Path, quick_run: Trained
 def test_run_files_hold_what_the_docs_promise(saved: Path, quick_run: TrainedRun) -> None:
     config = json.loads((saved / "config.json").read_text())
     assert config["hidden"] == [100] and config["activation"] == "relu" and config["dataset"] == "iris"
-    assert config["seed"] == 0 and config["kl_reduction"] == "mean" and config["prior_sigma"] == 0.1
+    assert config["seed"] == 0 and config["kl_reduction"] == "sum" and config["prior_sigma"] == 1.0
     assert config["feature_names"][0] == "sepal length (cm)"
     assert config["class_names"] == ["setosa", "versicolor", "virginica"]
     assert len(config["scaler"]["mean"]) == len(config["scaler"]["std"]) == 4

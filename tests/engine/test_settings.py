@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import SETTINGS, BNNInputError, RunConfig, Setting
 from bnn_core.cli import build_parser, main
+from bnn_core.settings import weight_text
 from ui.controls import LAYERS_LABEL, UNITS_LABEL
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -75,7 +76,10 @@ def test_every_setting_is_a_cli_flag_with_the_same_bounds(
         if setting.prefix is None:
             assert tuple(action.choices) == setting.choices
         return
-    assert action.type is setting.kind and f"({setting.allowed()})" in action.help
+    if setting.per_row:  # text: a number or F/N, read by the schema
+        assert action.type is None and f"({setting.allowed()}, or F/N)" in action.help
+    else:
+        assert action.type is setting.kind and f"({setting.allowed()})" in action.help
     for value in _outside(setting):
         assert main(["train", "--out", str(tmp_path / "x"), f"{setting.flag}={value}"]) == 2
         assert f"error: {setting.label} must be" in capsys.readouterr().err
@@ -89,7 +93,8 @@ def sidebar() -> AppTest:
 
 
 def _widget(at: AppTest, label: str):
-    found = [w for kind in ("number_input", "slider", "select_slider", "radio", "selectbox") for w in at.get(kind)]
+    kinds = ("number_input", "slider", "select_slider", "radio", "selectbox", "text_input")
+    found = [w for kind in kinds for w in at.get(kind)]
     matches = [w for w in found if w.proto.label == label]
     assert len(matches) == 1, f"no single widget labelled {label!r}"
     return matches[0]
@@ -111,7 +116,9 @@ def test_every_setting_is_a_sidebar_widget_with_the_same_bounds(sidebar: AppTest
     widget = _widget(sidebar, setting.label)
     proto = widget.proto
     assert proto.help.startswith(setting.help)
-    if setting.name == "dataset":
+    if setting.per_row:  # typed, never snapped to a ladder
+        assert widget.value == weight_text(setting.default) and setting.example in proto.placeholder
+    elif setting.name == "dataset":
         assert tuple(proto.options[: len(setting.choices)]) == setting.choices
     elif setting.choices:
         assert tuple(proto.options) == setting.choices

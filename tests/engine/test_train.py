@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
@@ -20,6 +18,7 @@ from bnn_core import (
     load_builtin,
     prepare,
 )
+from bnn_core.engine.schedule import WINDOW
 from bnn_core.engine.train import REPORT_SECONDS, next_block
 
 
@@ -69,16 +68,16 @@ def test_progress_is_reported_every_k_steps_and_at_the_end(iris_tensors) -> None
 
 
 def test_the_compiled_loop_reports_about_every_tenth_of_a_second_by_default(iris_tensors) -> None:
-    """Without ``progress_every`` the first block is 10 steps, and every later block is sized from the one before
-    to last about REPORT_SECONDS, growing at most tenfold."""
+    """Without ``progress_every`` a report comes once REPORT_SECONDS have passed since the one before, and at the
+    last step; blocks end at the schedule's snapshots, so they are never longer than a window."""
     x, y = iris_tensors
     seen: list[Progress] = []
     model = build_bnn(4, 3, ModelConfig(), seed=0)
     fit(model, x, y, TrainConfig(epochs=3000), seed=0, on_progress=seen.append)
-    steps = [p.step for p in seen]
-    assert steps[0] == 10 and steps[-1] == 3000
-    blocks = np.diff([0, *steps])
-    assert all(1 <= later <= 10 * earlier for earlier, later in itertools.pairwise(blocks))
+    assert seen[-1].step == 3000
+    gaps = np.diff([0.0, *(p.elapsed for p in seen[:-1])])
+    assert all(gap >= REPORT_SECONDS for gap in gaps)
+    assert all(p.step % WINDOW == 0 for p in seen)
 
 
 def test_a_block_is_sized_to_last_a_tenth_of_a_second() -> None:

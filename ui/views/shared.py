@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bnn_core import BNNInputError, Dataset, RunConfig, TrainedRun, TwinRun, train_twin
+from bnn_core.posterior.health import posterior_kind, prior_factor
 from bnn_core.runs.gallery import textbook_config
 
 from .. import sources, state
@@ -56,21 +57,25 @@ def twin_for(run: TrainedRun) -> TwinRun | None:
     return twin
 
 
-def is_textbook(config: RunConfig) -> bool:
-    return config.train.kl_reduction == "sum" and config.model.prior_sigma >= 0.5
+def is_bayesian(run: TrainedRun) -> bool:
+    """True if the run's KL term gives the prior the weight Bayes' rule gives it (sum, 1/N, or the same number)."""
+    rows, parameters = run.metrics.get("train_rows"), run.metrics.get("bayes_parameters")
+    if not rows or not parameters:
+        return False
+    return abs(prior_factor(run.config, int(rows), int(parameters)) - 1) < 1e-6
 
 
 def textbook_offer(run: TrainedRun, where: str) -> None:
-    """Under the article's weak KL the BNN is nearly deterministic; offer to retrain with the textbook ELBO."""
-    if is_textbook(run.config):
+    """When the posterior is not Bayes' (the article's KL makes it nearly one network), say what it is and offer
+    to retrain with the textbook ELBO."""
+    if is_bayesian(run):
         return
-    n_train = int((~run.data.is_test).sum())
-    suggestion = textbook_config(run.config, n_train)
+    kind = posterior_kind(run.config, int(run.metrics["train_rows"]), int(run.metrics["bayes_parameters"]))
     st.info(
-        f"This model uses the article's KL: reduction *{run.config.train.kl_reduction}*, weight "
-        f"{run.config.train.kl_weight:g}, prior σ₀ {run.config.model.prior_sigma:g}. The prior then weighs so little "
-        f"that the posterior shrinks to almost one network, and {where}. The textbook ELBO (reduction *sum*, weight "
-        f"{suggestion.train.kl_weight:g} ≈ 1/N, prior σ₀ 1) keeps the posterior wide where there was no data."
+        f"This model has {kind}, so {where}. The textbook ELBO (KL sum, weight exactly 1/N, prior σ₀ 1) "
+        "gives the Bayesian posterior, which stays wide where there was no data."
     )
-    if st.button("Retrain with the textbook ELBO", key="retrain_textbook") and train_and_show(suggestion):
+    if st.button("Retrain with the textbook ELBO", key="retrain_textbook") and train_and_show(
+        textbook_config(run.config)
+    ):
         st.rerun()
