@@ -7,7 +7,7 @@ import streamlit as st
 
 from bnn_core import TrainedRun, feature_grid
 from bnn_core.methods.alternatives import Predictor
-from bnn_core.methods.compare import SHIFT_SPANS, compare, readable_text
+from bnn_core.methods.compare import SHIFT_SPANS, compare, readable
 from bnn_core.posterior.probing import method_map
 from ui import shell, state
 from ui.charts import show
@@ -62,13 +62,14 @@ def draw(run: TrainedRun) -> None:
     predictors = _predictors(run)
     table = state.memo("methods_table", (run, *predictors), lambda: compare(predictors, run.data, run.config.seed))
     st.subheader("Which to use?")
-    st.dataframe(readable_text(table), hide_index=True, width="stretch")
+    st.dataframe(readable(table), hide_index=True, width="stretch")
     st.caption(
         f"Accuracy, NLL, ECE and Brier: on the held-out rows, from each method's mean prediction. OOD AUROC: how "
         f"well a score tells the held-out rows from a shifted set (points {SHIFT_SPANS:g} data span beyond the "
         "training box in random directions, plus the truck page's two points off the data); 0.5 is chance, 1 "
-        "perfect. Far / near: mean MI on the shifted set over mean MI on the training rows. A single network "
-        "has no MI, hence the blanks."
+        "perfect. MI far − near: mean MI on the shifted set minus mean MI on the training rows, in nats (their "
+        "ratio, of two small numbers, swings wildly between seeds). In brackets: 90% bootstrap intervals over the "
+        "rows. A single network has no MI, hence the blanks."
     )
     st.markdown(explain(table, run))
     if len(predictors) > 1:

@@ -27,8 +27,8 @@ from bnn_core.methods.compare import COLUMNS, compare, table_text
 from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
 from bnn_core.runs.gallery import textbook_config
 
-_DIGITS = {"far_near": 1, "train_seconds": 2}
-RANGED = ("train_seconds", "accuracy", "nll", "ece", "brier", "auroc_mi", "auroc_max_softmax", "far_near")
+_DIGITS = {"mi_gap": 3, "train_seconds": 2}
+RANGED = ("train_seconds", "accuracy", "nll", "ece", "brier", "auroc_mi", "auroc_max_softmax", "mi_gap")
 
 
 def seed_table(dataset: str, seed: int, epochs: int, hmc: str) -> pd.DataFrame:

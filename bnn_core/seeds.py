@@ -22,6 +22,7 @@ HMC = 5  # the reference posterior's Markov chains: chain c is seeded by stream_
 DROPOUT_INIT = 6  # initial weights of the MC-dropout network
 DROPOUT_MASKS = 7  # its dropout masks, in training and in prediction
 ENSEMBLE = 8  # member m of the deep ensemble starts from stream_seed(this key, m)
+VALIDATION = 9  # which training rows tune holds out to choose the settings on
 
 
 @functools.lru_cache(maxsize=1024)  # a SeedSequence costs ~0.1 ms, and sampling asks on every Resample

@@ -52,9 +52,11 @@ METRICS = {  # column: what it holds (classification metrics on the held-out row
     "brier": "Brier score (held-out rows)",
     "mi_far": "mean epistemic uncertainty (MI) on points one data span beyond the training box",
     "mi_near": "mean epistemic uncertainty (MI) on the training rows",
-    "far_near": "MI far from the data ÷ MI on it",
+    "mi_gap": "MI far from the data − MI on it (nats): stable across seeds, unlike their ratio",
     "auroc_mi": "AUROC of MI telling shifted points from held-out rows",
     "train_accuracy": "accuracy of the posterior mean on the training rows",
+    "test_rmse": "regression: RMSE of the posterior mean on the held-out rows",
+    "coverage_90": "regression: share of held-out targets inside the 90% intervals",
 }
 RESULT_COLUMNS = ("cell", *GRID, "config", *METRICS, "train_seconds", "engine", "message", "status")
 
@@ -167,6 +169,8 @@ def run_cell(dataset: Dataset, config: RunConfig, keep: Path | None = None) -> d
     row: dict[str, Any] = {"cell": cell_id(config), **_grid_values(config), "config": json.dumps(config.to_flat())}
     try:
         run = train_run(dataset, config)
+        if run.task == "regression":
+            return {**row, **_regression_row(run.metrics), "status": "ok"}
         shifted = run.data.inputs(shifted_points(run.data, seed=config.seed))
         measured = evaluate_method(bnn_predictor(run), run.data, shifted)
         if keep is not None:
@@ -183,13 +187,25 @@ def run_cell(dataset: Dataset, config: RunConfig, keep: Path | None = None) -> d
         "brier": measured.brier,
         "mi_far": measured.mi_far,
         "mi_near": measured.mi_near,
-        "far_near": measured.far_near,
+        "mi_gap": measured.mi_gap,
         "auroc_mi": measured.auroc_mi,
         "train_accuracy": metrics["train_accuracy"],
         "train_seconds": metrics["train_seconds"],
         "engine": metrics["engine"],
         "message": metrics["engine_note"] or "",
         "status": "ok",
+    }
+
+
+def _regression_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A regression cell's columns: the held-out NLL, RMSE and 90% coverage (the classification ones stay empty)."""
+    return {
+        "nll": metrics["nll"],
+        "test_rmse": metrics["test_rmse"],
+        "coverage_90": metrics["coverage_90"],
+        "train_seconds": metrics["train_seconds"],
+        "engine": metrics["engine"],
+        "message": metrics["engine_note"] or "",
     }
 
 
@@ -363,6 +379,8 @@ def read_results(out: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     table = table[table["status"].isin(["ok", "failed"])]
+    if "mi_gap" not in table and {"mi_far", "mi_near"} <= set(table):  # a sweep from before the gap replaced the ratio
+        table = table.assign(mi_gap=table["mi_far"] - table["mi_near"])
     return table.drop_duplicates("cell", keep="last").reset_index(drop=True)
 
 
@@ -413,12 +431,6 @@ def run_sweep(
     ``on_cell`` hears of each finished cell as it is saved; returning False stops the sweep after it (the cells
     still running are dropped). The table holds the grid's cells only, in :meth:`SweepSpec.cells` order.
     """
-    if dataset.task != "classification":
-        raise BNNInputError(
-            f"A sweep maps classification metrics (accuracy, NLL, ECE, uncertainty far from the data), and "
-            f"{dataset.name} is a regression set; choose iris, wine, breast_cancer, two_moons, circles or a CSV of "
-            "classes."
-        )
     check_folder(out, dataset, spec.base)
     configs = spec.cells()
     finished = finished_cells(out, spec)
@@ -459,7 +471,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     as columns ``<metric>_<statistic>``; ``failed`` counts the cells that failed."""
     keys = ["kl_reduction", "prior_sigma", "kl_weight"]
     ok = table[table["status"] == "ok"]
-    grouped = ok.groupby(keys)[list(METRICS)].agg(list(SPREAD))
+    measured = [metric for metric in METRICS if metric in ok]  # a sweep written before a metric existed lacks it
+    grouped = ok.groupby(keys)[measured].agg(list(SPREAD))
     grouped.columns = [f"{metric}_{statistic}" for metric, statistic in grouped.columns]
     failed = table.assign(failed=table["status"] == "failed").groupby(keys)["failed"].sum()
     return grouped.join(failed, how="outer").reset_index()

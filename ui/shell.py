@@ -20,7 +20,7 @@ from bnn_core.runs.gallery import PRESETS
 from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
 from .training import interrupted_message, refusal, train_live
-from .views import methods
+from .views import methods, tune
 
 LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the first page shows it
 LINK_SAMPLE = "bnn_link_sample"
@@ -167,6 +167,7 @@ def sidebar() -> None:
             on_change=lambda: state.set_presenting(st.session_state["present_toggle"]),
             help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–6 pages.",
         )
+    tune.apply_finished()
     try:
         config = settings_form()
     except BNNInputError as err:
@@ -174,6 +175,7 @@ def sidebar() -> None:
         return
     if config is not None:
         st.session_state[state.PENDING] = config
+    tune.controls()
 
 
 def gallery_picker() -> None:

@@ -3,7 +3,8 @@
 Every mistake a user can make ends in one line on stderr and exit code 2, with nothing written.
 
 The parser (:mod:`.parser`) is pure Python, so ``--help`` and a usage error answer at once. Each command is a
-module of this package (:mod:`.train`, :mod:`.compare`, :mod:`.sweep`, :mod:`.show`, :mod:`.gallery`) with an
+module of this package (:mod:`.train`, :mod:`.compare`, :mod:`.sweep`, :mod:`.tune`, :mod:`.show`,
+:mod:`.gallery`) with an
 ``execute(args)``; torch, pandas and the rest load only when that command runs.
 """
 

@@ -57,6 +57,18 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     _add_train_arguments(compare, out_help="CSV file to write the table to (optional)")
     _add_method_arguments(compare)
     _add_sweep_command(commands)
+    tune = commands.add_parser(
+        "tune",
+        help="choose the prior σ₀ and the KL weight by held-out NLL on the training rows, then train with them",
+        description="Hold out 20% of the training rows (the test rows are never read), train a grid of prior σ₀ "
+        "(0.1, 0.3, 1, 3) × KL weight F/N (F 0.01, 0.1, 0.3, 1; KL sum) on the rest, and keep the cell with the "
+        "lowest validation NLL. Then train that run on all the training rows into --out, like train, and keep the "
+        "search (a sweep folder, resumable) in OUT-search/. The grid's flags below are taken from the search.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_train_arguments(tune)
+    tune.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                      help="local worker processes for the search (1 runs it in this process)")  # fmt: skip
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
     gallery = commands.add_parser(
         "gallery",

@@ -111,7 +111,7 @@ def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
     if dataset.held_out is not None:
         is_test = dataset.held_out.copy()
     else:
-        is_test = (_split_rows if regression else _split)(dataset, config.test_size, split_seed(seed))
+        is_test = held_out_rows(dataset, config.test_size, split_seed(seed))
     standard = config.scale == "standard"
     scaler = Scaler.fit(dataset.x[~is_test]) if standard else None
     target_scaler = Scaler.fit(dataset.y[~is_test, None]) if standard and regression else None
@@ -129,6 +129,12 @@ def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
         y=y,
         target_scaler=target_scaler,
     )
+
+
+def held_out_rows(dataset: Dataset, share: float, seed: int) -> np.ndarray:
+    """The (N,) mask of the rows a split with ``share`` held out holds out: stratified for classes, plain for a
+    regression target, from the 32-bit ``seed``; the split every run uses, for any rows and any purpose."""
+    return (_split_rows if dataset.task == "regression" else _split)(dataset, share, seed)
 
 
 def _split_rows(dataset: Dataset, test_size: float, seed: int) -> np.ndarray:

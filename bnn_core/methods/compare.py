@@ -7,6 +7,7 @@ box the training rows span, plus the truck probe's two presets. Detecting them i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,13 @@ COLUMNS = {  # column: its heading in a table
     "brier": "Brier",
     "auroc_mi": "OOD AUROC (MI)",
     "auroc_max_softmax": "OOD AUROC (max-softmax)",
-    "far_near": "far / near MI",
+    "mi_gap": "MI far − near (nats)",
 }
+# Resamples behind every interval in the table (a bootstrap over the rows, from a fixed seed): each figure is shown
+# with its 90% interval, since a held-out set of 30 rows leaves an ECE or an AUROC far from settled.
+BOOTSTRAP = 200
+BOOTSTRAP_SEED = 0
+INTERVAL = 0.9
 
 
 def shifted_points(
@@ -71,7 +77,10 @@ def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class MethodRow:
-    """One method's line of the table; ``far_near`` is None when the method has no epistemic part (one network)."""
+    """One method's line of the table; the MI columns are None when the method has no epistemic part (one network).
+
+    ``*_low`` and ``*_high`` bound each figure's 90% bootstrap interval over the rows it was measured on.
+    """
 
     method: str
     detail: str
@@ -79,10 +88,14 @@ class MethodRow:
     accuracy: float
     nll: float
     ece: float
+    ece_low: float
+    ece_high: float
     brier: float
     auroc_mi: float | None
+    auroc_mi_low: float | None
+    auroc_mi_high: float | None
     auroc_max_softmax: float
-    far_near: float | None
+    mi_gap: float | None
     mi_far: float
     mi_near: float
 
@@ -90,32 +103,64 @@ class MethodRow:
 def evaluate_method(predictor: Predictor, data: PreparedData, shifted: torch.Tensor) -> MethodRow:
     """Score one method on the held-out rows (the training rows when nothing is held out) and the shifted set.
 
+    Every score is computed in float64 from the method's probabilities: in float32 a confident network's
+    1 − max p is exactly 0 on most shifted points, and an AUROC made of ties says nothing.
+
     Args:
         shifted: scaled inputs (M, D) of the shifted set.
     """
     rows = data.test_mask if data.has_test else data.train_mask
-    held = point_uncertainty(predictor.probs(data.x[rows]))
-    near = point_uncertainty(predictor.probs(data.x[data.train_mask]))
-    far = point_uncertainty(predictor.probs(shifted))
-    measured = calibration(held.mean_probs, data.y[rows])
+    held = point_uncertainty(predictor.probs(data.x[rows]).double())
+    near = point_uncertainty(predictor.probs(data.x[data.train_mask]).double())
+    far = point_uncertainty(predictor.probs(shifted).double())
+    labels = data.y[rows]
+    measured = calibration(held.mean_probs, labels)
     confidence_in = held.mean_probs.max(dim=1).values.numpy()
     confidence_out = far.mean_probs.max(dim=1).values.numpy()
     has_mi = float(far.epistemic.max()) > 0.0 or float(near.epistemic.max()) > 0.0
     mi_far, mi_near = float(far.epistemic.mean()), float(near.epistemic.mean())
+    ece_low, ece_high = _bootstrap(lambda pick: calibration(held.mean_probs[pick], labels[pick]).ece, len(labels))
+    mi_interval = _auroc_interval(held.epistemic.numpy(), far.epistemic.numpy()) if has_mi else (None, None)
     return MethodRow(
         method=predictor.name,
         detail=predictor.detail,
         train_seconds=predictor.train_seconds,
-        accuracy=float((held.predicted == data.y[rows]).to(torch.float64).mean()),
+        accuracy=float((held.predicted == labels).to(torch.float64).mean()),
         nll=measured.nll,
         ece=measured.ece,
+        ece_low=ece_low,
+        ece_high=ece_high,
         brier=measured.brier,
         auroc_mi=auroc(held.epistemic.numpy(), far.epistemic.numpy()) if has_mi else None,
+        auroc_mi_low=mi_interval[0],
+        auroc_mi_high=mi_interval[1],
         auroc_max_softmax=auroc(1.0 - confidence_in, 1.0 - confidence_out),
-        far_near=mi_far / mi_near if has_mi and mi_near > 0 else None,
+        mi_gap=mi_far - mi_near if has_mi else None,
         mi_far=mi_far,
         mi_near=mi_near,
     )
+
+
+def _bootstrap(statistic: Callable[[np.ndarray], float], n: int) -> tuple[float, float]:
+    """The 90% percentile interval of ``statistic`` over BOOTSTRAP resamples of the row indices 0 … n − 1."""
+    generator = np.random.default_rng(BOOTSTRAP_SEED)
+    values = [statistic(generator.integers(0, n, n)) for _ in range(BOOTSTRAP)]
+    tail = (1 - INTERVAL) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def _auroc_interval(inside: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
+    """The 90% bootstrap interval of :func:`auroc`, resampling the inside and the outside points each."""
+    generator = np.random.default_rng(BOOTSTRAP_SEED)
+    values = [
+        auroc(inside[generator.integers(0, len(inside), len(inside))],
+              outside[generator.integers(0, len(outside), len(outside))])
+        for _ in range(BOOTSTRAP)
+    ]  # fmt: skip
+    tail = (1 - INTERVAL) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)
 
 
 def compare(predictors: list[Predictor], data: PreparedData, seed: int = 0) -> pd.DataFrame:
@@ -125,25 +170,38 @@ def compare(predictors: list[Predictor], data: PreparedData, seed: int = 0) -> p
     return pd.DataFrame([row.__dict__ for row in rows])
 
 
-_DIGITS = {"train_seconds": 2, "nll": 3, "ece": 3, "brier": 3, "auroc_mi": 3, "auroc_max_softmax": 3, "far_near": 1}
+_DIGITS = {"train_seconds": 2, "nll": 3, "ece": 3, "brier": 3, "auroc_mi": 3, "auroc_max_softmax": 3, "mi_gap": 3}
+_INTERVALS = {"ece": 3, "auroc_mi": 2}  # columns shown with their 90% interval, and its digits
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """The table's columns under their headings, numbers rounded for reading, accuracy in percent."""
-    shown = table[list(COLUMNS)].copy()
+    """The table's columns under their headings as text: numbers rounded for reading, accuracy in percent, the ECE
+    and the MI AUROC followed by their 90% bootstrap interval, and "—" where a single network has no MI."""
+    shown = table[list(COLUMNS)].copy().astype(object)
     for column, digits in _DIGITS.items():
-        shown[column] = shown[column].astype(float).round(digits)
-    shown["accuracy"] = (100 * shown["accuracy"].astype(float)).round(1)
+        shown[column] = [_number(value, digits) for value in table[column]]
+    for column, digits in _INTERVALS.items():
+        low, high = table[f"{column}_low"], table[f"{column}_high"]
+        shown[column] = [
+            "—" if _missing(value) else f"{value:.{_DIGITS[column]}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+            for value, lo, hi in zip(table[column], low, high, strict=True)
+        ]
+    shown["accuracy"] = [f"{100 * float(value):.1f}" for value in table["accuracy"]]
     return shown.rename(columns={**COLUMNS, "accuracy": "test accuracy (%)"})
 
 
-def readable_text(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`readable` with every cell as text, "—" where a single network has no MI: for a screen, whose
-    table widgets would print the missing value as "None"."""
-    shown = readable(table)
-    return shown.astype(object).where(shown.notna(), "—").astype(str)
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _number(value: object, digits: int) -> str:
+    """A figure rounded for reading, "—" when missing; never "-0.000"."""
+    if _missing(value):
+        return "—"
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def table_text(table: pd.DataFrame) -> str:
-    """:func:`readable` as terminal text, "—" where a single network has no MI."""
-    return readable(table).to_string(index=False, na_rep="—")
+    """:func:`readable` as terminal text; the intervals are 90% bootstrap intervals over the rows."""
+    return readable(table).to_string(index=False) + "\n(ECE and AUROC: 90% bootstrap interval in brackets)"

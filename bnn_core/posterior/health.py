@@ -76,7 +76,7 @@ def _prior(config: RunConfig, metrics: Mapping[str, Any]) -> list[str]:
         return []
     return [
         f"Not the Bayesian posterior: this is {posterior_kind(config, int(rows), int(parameters))}. "
-        "KL sum with weight 1/N gives the posterior itself; tune picks a weight by held-out NLL instead."
+        "KL sum with weight 1/N gives the posterior itself; a weight tune chose trades that for held-out NLL."
     ]
 
 

@@ -118,8 +118,9 @@ def test_the_table_scores_each_method_as_the_run_scores_itself(run) -> None:
     assert bnn["nll"] == pytest.approx(run.metrics["nll"], rel=1e-6)
     assert bnn["ece"] == pytest.approx(run.metrics["ece"], rel=1e-6)
     assert bnn["brier"] == pytest.approx(run.metrics["brier"], rel=1e-6)
-    assert np.isnan(plain["auroc_mi"]) and np.isnan(plain["far_near"])  # one network: no MI
-    assert bnn["far_near"] == pytest.approx(bnn["mi_far"] / bnn["mi_near"])
+    assert np.isnan(plain["auroc_mi"]) and np.isnan(plain["mi_gap"])  # one network: no MI
+    assert bnn["mi_gap"] == pytest.approx(bnn["mi_far"] - bnn["mi_near"])
+    assert bnn["ece_low"] <= bnn["ece"] <= bnn["ece_high"] and bnn["auroc_mi_low"] <= bnn["auroc_mi_high"]
     test = run.data.test_mask
     confidence = twin.probs[test].max(dim=1).values.numpy()
     far = run.data.inputs(shifted_points(run.data, seed=run.config.seed))

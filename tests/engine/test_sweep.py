@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,9 +83,18 @@ def test_a_bad_grid_gets_one_sentence_and_exit_code_2(
     assert not out.exists()  # nothing written
 
 
-def test_a_regression_set_is_refused_in_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sweep", "--dataset", "cubic", "--out", str(tmp_path / "s")]) == 2
-    assert "regression set" in capsys.readouterr().err
+def test_a_regression_cell_is_measured_by_nll_rmse_and_coverage(tmp_path: Path) -> None:
+    """tune searches regression sets through the sweep, so a regression cell has its own columns: the same NLL,
+    RMSE and coverage as the ordinary run's metrics, the classification columns empty."""
+    base = RunConfig(data=DataConfig(dataset="cubic"), model=ModelConfig(hidden=(8,)), train=TrainConfig(epochs=300),
+                     samples=20)  # fmt: skip
+    table, _ = run_sweep(load_builtin("cubic"), SweepSpec(base, (1.0,), (0.05,)), tmp_path / "s")
+    alone = train_run(load_builtin("cubic"), replace(base, train=replace(base.train, kl_weight=0.05)))
+    row = table.iloc[0]
+    assert row["status"] == "ok" and np.isnan(row["test_accuracy"])
+    assert row["nll"] == pytest.approx(alone.metrics["nll"], rel=1e-9)
+    assert row["test_rmse"] == pytest.approx(alone.metrics["test_rmse"], rel=1e-9)
+    assert row["coverage_90"] == alone.metrics["coverage_90"]
 
 
 def test_each_cell_is_the_ordinary_run_with_its_settings(tmp_path: Path) -> None:
@@ -186,5 +197,5 @@ def test_results_csv_has_the_config_metrics_time_and_engine(tmp_path: Path) -> N
     run_sweep(load_builtin("two_moons"), _grid(prior_sigmas=(1.0,), kl_weights=(0.01,)), tmp_path / "s")
     columns = pd.read_csv(tmp_path / "s" / RESULTS_FILE).columns
     for column in ("prior_sigma", "kl_weight", "kl_reduction", "seed", "config", "test_accuracy", "nll", "ece",
-                   "mi_far", "far_near", "train_seconds", "engine", "status", "message"):  # fmt: skip
+                   "mi_far", "mi_gap", "train_seconds", "engine", "status", "message"):  # fmt: skip
         assert column in columns

@@ -28,15 +28,15 @@ def explain(table: pd.DataFrame, run: TrainedRun) -> str:
     """What the table shows, in sentences built from its numbers; each method's source is cited."""
     bnn = _row(table, "BNN (torchbnn)")
     sentences = []
-    ratios = table.dropna(subset=["far_near"])
-    if bnn is not None and len(ratios) > 1:
-        best = ratios.loc[ratios["far_near"].idxmax()]
+    gaps = table.dropna(subset=["mi_gap"])
+    if bnn is not None and len(gaps) > 1:
+        best = gaps.loc[gaps["mi_gap"].astype(float).idxmax()]
         sentences.append(
-            f"Far from the data the BNN's epistemic uncertainty is **{bnn['far_near']:.1f}×** its level on the data; "
-            f"the {best['method']}'s is **{best['far_near']:.1f}×**."
+            f"Far from the data the BNN's epistemic uncertainty is **{bnn['mi_gap']:.3f} nats** above its level on "
+            f"the data; the {best['method']}'s, **{best['mi_gap']:.3f}**."
             if best["method"] != bnn["method"]
-            else f"Of these methods the BNN rises the most far from the data: **{bnn['far_near']:.1f}×** its level "
-            "on the data."
+            else f"Of these methods the BNN's epistemic uncertainty rises the most far from the data: "
+            f"**{bnn['mi_gap']:.3f} nats** above its level on the data."
         )
     hmc = _row(table, "HMC reference")
     if bnn is not None and hmc is not None and hmc["mi_near"] > 0:

@@ -14,7 +14,7 @@ MEASURES = {  # heading: (column, colour scale, higher is better)
     "NLL": ("nll", "Viridis_r", False),
     "ECE": ("ece", "Viridis_r", False),
     "MI far from data": ("mi_far", "Magma", True),
-    "Far / near MI": ("far_near", "Magma", True),
+    "MI far − near": ("mi_gap", "Magma", True),
 }
 CELL_NAME = "cell"  # the trace whose points are the cells: a click on one loads its run
 
