@@ -35,8 +35,7 @@ def seed_table(dataset: str, seed: int, epochs: int, hmc: str) -> pd.DataFrame:
     """The table for one seed of the reference-sized textbook run."""
     data = load_builtin(dataset)
     base = reference_run_config(dataset)
-    n_train = round(data.n_rows * (1 - base.data.test_size))
-    config = textbook_config(replace(base, train=replace(base.train, epochs=epochs), seed=seed), n_train)
+    config = textbook_config(replace(base, train=replace(base.train, epochs=epochs), seed=seed))
     run = train_run(data, config)
     settings = MethodsConfig()
     predictors = [train_method(run, method, settings) for method in ("bnn", "plain", "dropout", "ensemble")]

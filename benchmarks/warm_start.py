@@ -2,7 +2,8 @@
 
     python benchmarks/warm_start.py [--seeds 0-2]
 
-The cubic set at the default settings, then one point added at (4.4, 72) as a click would. For each seed it
+The cubic set with the gallery's cubic preset (50 units, the set's noise σ 3, textbook ELBO), then one point
+added at (4.4, 72) as a click would. For each seed it
 prints the epistemic std at x = −6, 0, 4.4 and 6 for the run before the click, for a fresh run on the 21 points
 (what the dashboard does), and for runs warm-started from the first run's posterior (and learned noise σ) and
 trained 3000, 1000, 300 or 100 more steps.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +21,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, prepare, train_run
+from bnn_core import TrainConfig, TrainedRun, load_builtin, prepare, train_run
 from bnn_core.data.datasets import edit_rows
 from bnn_core.engine.train import fit
 from bnn_core.model.network import NetworkSpec
 from bnn_core.posterior.regression import curve_bands, likelihood_for
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.seeds import TRAIN_NOISE, stream_seed
 
 AT = np.array([[-6.0], [0.0], [4.4], [6.0]])
@@ -58,7 +61,7 @@ def main() -> None:
     low, high = (int(part) for part in args.seeds.split("-"))
     print("| seed | run | epistemic std at x = −6 · 0 · 4.4 · 6 |\n|---|---|---|")
     for seed in range(low, high + 1):
-        run = train_run(load_builtin("cubic"), RunConfig(seed=seed))
+        run = train_run(load_builtin("cubic"), replace(PRESETS_BY_SLUG["cubic"].config, seed=seed))
         edited = edit_rows(run.data.dataset, add_x=np.array([[CLICK[0]]]), add_y=np.array([CLICK[1]]))
         fresh = train_run(edited, run.config)
         print(f"| {seed} | before the click | {epistemic(run.model, run.likelihood, run.data)} |")

@@ -138,6 +138,7 @@ class FastTrainer:
     ) -> None:
         self.spec = spec
         self.net = kernel_net(spec)
+        config = config.resolved(len(y))  # a weight "F/N" is F over these training rows
         self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key, likelihood)
         self.adam = kernels.Adam(float(config.lr), *ADAM_BETAS, ADAM_EPS)
         mu, log_sigma = aligned_zeros(spec.n_params), aligned_zeros(spec.n_params)

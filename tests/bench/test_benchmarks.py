@@ -158,15 +158,22 @@ def test_load_benchmark_lowers_the_browsers_and_never_the_server() -> None:
     assert seen["browser"] == ("19" if seen["browser_before"][0] != "-" else "-", 19)
 
 
-def test_warm_start_benchmark_shows_a_warm_start_shrinking_the_bands() -> None:
-    """The reason a clicked-in point retrains afresh, as docs/guide.md gives it for seed 0."""
+def test_warm_start_benchmark_shows_a_warm_start_lands_where_a_fresh_run_does() -> None:
+    """Why a clicked-in point retrains afresh (docs/guide.md): with σ trained to the posterior, a warm start of 3000
+    more steps ends within 25% of the fresh run's bands far out (x = −6 and 6), and a shorter one further off:
+    warm-starting would only make the picture depend on the order of the clicks."""
     out = _run("warm_start.py", "--seeds", "0-0")
     rows = {line.split("|")[2].strip(): [float(v) for v in line.split("|")[3].split("·")] for line in
             out.splitlines() if line.startswith("| 0 |")}  # fmt: skip
     assert len(rows) == 6
-    before, fresh, warm = rows["before the click"], rows["afresh on 21 points"], rows["warm start, 3000 more steps"]
-    assert min(fresh[0], fresh[3]) > 0.5 * min(before[0], before[3])  # afresh: the far bands stay
-    assert max(warm[0], warm[3]) < 0.7 * min(before[0], before[3])  # warm: they shrink
+    fresh, warm, short = (
+        rows["afresh on 21 points"],
+        rows["warm start, 3000 more steps"],
+        rows["warm start, 100 more steps"],
+    )
+    for far in (0, 3):
+        assert abs(warm[far] / fresh[far] - 1) < 0.25
+        assert abs(short[far] / fresh[far] - 1) > abs(warm[far] / fresh[far] - 1)
 
 
 def test_regression_speed_benchmark_runs_both_engines_for_every_noise_model() -> None:

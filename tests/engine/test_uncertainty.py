@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Categorical
 
 from bnn_core import accuracy, brier, ece, entropy, nll, point_uncertainty, reliability
+from bnn_core.posterior.uncertainty import bootstrap_interval
 
 
 def test_entropy_matches_torch_distributions_and_handles_zeros() -> None:
@@ -102,3 +104,24 @@ def test_ece_by_hand_and_reliability_counts() -> None:
     assert bins.accuracy[13].item() == pytest.approx(0.5)
     assert torch.isnan(bins.confidence[0])
     assert ece(torch.tensor([[1.0, 0.0]]), torch.tensor([0])) == 0.0
+
+
+def test_a_bootstrap_interval_of_a_mean_is_the_normal_theory_one() -> None:
+    """For 400 normal draws, the 90% bootstrap interval of the mean is within 15% of mean ± 1.645 sd / √n."""
+    values = np.random.default_rng(3).normal(2.0, 1.5, 400)
+    low, high = bootstrap_interval(lambda pick: float(values[pick].mean()), len(values))
+    half = 1.645 * values.std(ddof=1) / np.sqrt(len(values))
+    assert low == pytest.approx(values.mean() - half, abs=0.15 * half)
+    assert high == pytest.approx(values.mean() + half, abs=0.15 * half)
+
+
+def test_a_two_group_bootstrap_resamples_each_group_on_its_own() -> None:
+    """Indices 0–9 are the first group, 10–14 the second: every resample keeps 10 of the first and 5 of the second."""
+    seen = []
+
+    def record(pick: np.ndarray) -> float:
+        seen.append(((pick < 10).sum(), (pick >= 10).sum(), pick.min(), pick.max()))
+        return 0.0
+
+    bootstrap_interval(record, 10, 5)
+    assert all(first == 10 and second == 5 and low >= 0 and high <= 14 for first, second, low, high in seen)
