@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train
-from ui import state
+from ui import sources, state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
 
@@ -173,3 +173,13 @@ def test_the_page_names_the_engine_and_says_why_it_fell_back(small_run: TrainedR
     assert "with torchbnn's autograd loop" in " ".join(c.value for c in at.caption)
     notes = [i.value for i in at.info if "Trained with torchbnn autograd" in i.value]
     assert len(notes) == 1 and "large enough that torch's matrix kernels are faster" in notes[0]
+
+
+def test_the_health_checks_are_on_the_page_and_silent_on_a_healthy_run() -> None:
+    """The article's run (the first visit's) is said to be cold and unconverged, in the engine's own sentences; the
+    textbook preset, the Bayesian posterior trained to convergence, gets no warning."""
+    article = opened()
+    warnings = "\n".join(warning.value for warning in article.warning)
+    assert "Not converged" in warnings and "a cold posterior" in warnings
+    textbook = opened(**{state.RUN: sources.gallery_run("textbook")})
+    assert not any("Not converged" in w.value or "posterior" in w.value for w in textbook.warning)

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, predictions_frame
+from bnn_core.posterior.health import health_checks
 from bnn_core.runs.archive import run_zip
 from bnn_core.runs.export import regression_frame
 
@@ -28,8 +29,17 @@ def _number(value: float | None) -> str:
     return "no test rows" if value is None else f"{value:.3g}"
 
 
+def health_notes(run: TrainedRun) -> None:
+    """The run's health checks (not converged, not Bayes' posterior, no better than knowing nothing, intervals
+    off), one sentence each with its fix, above its numbers; nothing when it is healthy."""
+    problems = health_checks(run.config, run.metrics)
+    if problems:
+        st.warning("\n".join(f"- {problem}" for problem in problems), icon=":material/warning:")
+
+
 def regression_cards(run: TrainedRun) -> None:
     """RMSE, NLL, the noise σ and the coverage of the 50%, 90% and 95% intervals, in the target's units."""
+    health_notes(run)
     m = run.metrics
     where = "test" if m["metrics_on"] == "test" else "train (no test rows)"
     mean_of = f"Root mean squared error of the posterior mean of {run.config.samples} samples."
@@ -61,6 +71,7 @@ def metric_cards(run: TrainedRun) -> None:
     if run.task == "regression":
         regression_cards(run)
         return
+    health_notes(run)
     m = run.metrics
     where = "test" if m["metrics_on"] == "test" else "train (no test rows)"
     mean_of = f"Posterior mean of {run.config.samples} samples."
