@@ -15,7 +15,7 @@ import torch
 from scipy.stats import rankdata
 
 from ..data.prepared import PreparedData
-from ..posterior.probing import IN_RANGE, TRUCK, probe_presets
+from ..posterior.probing import IN_RANGE, TRUCK, feature_grid, probe_presets
 from ..posterior.uncertainty import bootstrap_interval, calibration, point_uncertainty
 from .alternatives import Predictor
 
@@ -36,7 +36,9 @@ COLUMNS = {  # column: its heading in a table
     "auroc_mi": "OOD AUROC (MI)",
     "auroc_max_softmax": "OOD AUROC (max-softmax)",
     "mi_gap": "MI far − near (nats)",
+    "dist_to_hmc": "mean |Δp̄| to HMC",
 }
+MAP_RESOLUTION = 60  # the Methods page's map grid, on which every method's mean prediction is set against HMC's
 # The ECE and the AUROC are shown with their 90% bootstrap interval (posterior.uncertainty.bootstrap_interval): a
 # held-out set of 30 rows leaves either far from settled.
 
@@ -151,13 +153,40 @@ def _auroc_interval(inside: np.ndarray, outside: np.ndarray) -> tuple[float, flo
 
 
 def compare(predictors: list[Predictor], data: PreparedData, seed: int = 0) -> pd.DataFrame:
-    """The "which to use?" table: one row per method, the columns of :data:`COLUMNS` plus the raw MI levels."""
+    """The "which to use?" table: one row per method, the columns of :data:`COLUMNS` plus the raw MI levels.
+
+    With an HMC reference among ``predictors``, ``dist_to_hmc`` is each method's distance to it on the map's grid
+    (:func:`distance_to_reference`); without one the column is empty.
+    """
     shifted = data.inputs(shifted_points(data, seed=seed))
     rows = [evaluate_method(predictor, data, shifted) for predictor in predictors]
-    return pd.DataFrame([row.__dict__ for row in rows])
+    table = pd.DataFrame([row.__dict__ for row in rows])
+    reference = next((predictor for predictor in predictors if predictor.method == "hmc"), None)
+    distances = [distance_to_reference(p, reference, data) if reference else None for p in predictors]
+    return table.assign(dist_to_hmc=distances)
 
 
-_DIGITS = {"train_seconds": 2, "nll": 3, "ece": 3, "brier": 3, "auroc_mi": 3, "auroc_max_softmax": 3, "mi_gap": 3}
+def distance_to_reference(predictor: Predictor, reference: Predictor, data: PreparedData) -> float:
+    """Mean |p̄ − p̄_ref| over the points of the map's grid (the first two features, :data:`MAP_RESOLUTION`² points
+    reaching 0.75 data spans past the data, the others at their training median) and over the classes: 0 for the
+    reference itself, 1 for a method that is sure of another class everywhere. Computed in float64."""
+    grid = feature_grid(data, 0, min(1, data.dataset.n_features - 1), resolution=MAP_RESOLUTION)
+    inputs = data.inputs(grid.points)
+    mean = predictor.probs(inputs).double().mean(dim=0)  # (R², C)
+    exact = reference.probs(inputs).double().mean(dim=0)
+    return float((mean - exact).abs().mean())
+
+
+_DIGITS = {
+    "train_seconds": 2,
+    "nll": 3,
+    "ece": 3,
+    "brier": 3,
+    "auroc_mi": 3,
+    "auroc_max_softmax": 3,
+    "mi_gap": 3,
+    "dist_to_hmc": 3,
+}
 _INTERVALS = {"ece": 3, "auroc_mi": 2}  # columns shown with their 90% interval, and its digits
 
 

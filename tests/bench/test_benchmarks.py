@@ -205,3 +205,9 @@ def test_sweep_speed_benchmark_runs_every_way() -> None:
     out = _run("sweep_speed.py", "--cells", "4", "--epochs", "50", "--no-neighbour")
     for way in ("1 worker (in process)", "2 local workers", "Ray local, 2 CPUs", "Ray's overhead per cell vs the pool"):
         assert f"| quiet | {way} |" in out
+
+
+def test_uci_benchmark_prints_the_protocol_beside_the_published_rows() -> None:
+    out = _run("uci.py", "--quick", "--sets", "boston", "--ways", "defaults,tune,article", "--workers", "1")
+    for way in ("defaults", "tune", "article", "published VI", "published PBP", "published MC dropout"):
+        assert f"| boston | {way} |" in out

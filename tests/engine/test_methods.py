@@ -15,6 +15,7 @@ from bnn_core.config import DataConfig, ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.methods.alternatives import (
     MethodsConfig,
+    Predictor,
     bnn_predictor,
     dropout_predictor,
     ensemble_keys,
@@ -23,8 +24,17 @@ from bnn_core.methods.alternatives import (
     train_ensemble,
     train_method,
 )
-from bnn_core.methods.compare import COLUMNS, SHIFTED_POINTS, auroc, compare, readable, shifted_points
-from bnn_core.posterior.probing import IN_RANGE, TRUCK, probe_presets
+from bnn_core.methods.compare import (
+    COLUMNS,
+    MAP_RESOLUTION,
+    SHIFTED_POINTS,
+    auroc,
+    compare,
+    distance_to_reference,
+    readable,
+    shifted_points,
+)
+from bnn_core.posterior.probing import IN_RANGE, TRUCK, feature_grid, probe_presets
 from bnn_core.posterior.uncertainty import point_uncertainty
 from bnn_core.seeds import TWIN_INIT, stream_seed
 
@@ -185,3 +195,22 @@ def test_cli_compare_refuses_an_unknown_method(capsys) -> None:
     assert main(["compare", "--dataset", "iris", "--methods", "bnn,laplace"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--methods takes names from bnn, plain, dropout, ensemble, hmc" in err[0]
+
+
+def test_the_distance_to_hmc_is_the_mean_absolute_gap_on_the_maps_grid() -> None:
+    """Against a brute-force loop over the grid: a reference of uniform probabilities, a method sure of class 0
+    everywhere (distance 0.5 for two classes), and the reference itself (0)."""
+    run = train_run(load_builtin("two_moons"), RunConfig(model=ModelConfig(hidden=(4,)), train=TrainConfig(epochs=50),
+                                                          samples=5))  # fmt: skip
+    uniform = Predictor("hmc", 0.0, lambda x: torch.full((3, len(x), 2), 0.5))
+    sure = Predictor("plain", 0.0, lambda x: torch.tensor([1.0, 0.0]).expand(1, len(x), 2))
+    assert distance_to_reference(uniform, uniform, run.data) == 0.0
+    assert distance_to_reference(sure, uniform, run.data) == pytest.approx(0.5)
+    bnn = bnn_predictor(run)
+    grid = feature_grid(run.data, 0, 1, resolution=MAP_RESOLUTION)
+    inputs = run.data.inputs(grid.points)
+    mean = bnn.probs(inputs).double().mean(dim=0)
+    brute = sum(abs(float(mean[i, c]) - 0.5) for i in range(len(inputs)) for c in range(2)) / (2 * len(inputs))
+    assert distance_to_reference(bnn, uniform, run.data) == pytest.approx(brute, rel=1e-12)
+    table = compare([bnn, sure, uniform], run.data)
+    assert list(table["dist_to_hmc"].round(12)) == [round(brute, 12), 0.5, 0.0]

@@ -38,6 +38,14 @@ def explain(table: pd.DataFrame, run: TrainedRun) -> str:
             else f"Of these methods the BNN's epistemic uncertainty rises the most far from the data: "
             f"**{bnn['mi_gap']:.3f} nats** above its level on the data."
         )
+    if "dist_to_hmc" in table and table["dist_to_hmc"].notna().sum() > 2:
+        ranked = table.dropna(subset=["dist_to_hmc"])
+        ranked = ranked[ranked["method"] != "HMC reference"].sort_values("dist_to_hmc")
+        order = ", ".join(f"{row['method']} {row['dist_to_hmc']:.3f}" for _, row in ranked.iterrows())
+        sentences.append(
+            f"Nearest to the exact posterior first (mean |Δp̄| to HMC over the map's grid, 0 would be HMC itself): "
+            f"{order}."
+        )
     hmc = _row(table, "HMC reference")
     if bnn is not None and hmc is not None and hmc["mi_near"] > 0:
         sentences.append(
