@@ -29,6 +29,7 @@ from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.cli import main
 from bnn_core.runs.archive import MAX_UNPACKED_BYTES, MAX_ZIP_BYTES, run_zip
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
+from tests.support.apptest import notices
 from ui import state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
@@ -354,8 +355,8 @@ def test_a_bad_link_is_one_warning_line_and_the_default_model(params: dict[str, 
     """Links keep the app's one warning, a line per unused parameter (the other parameters are honoured)."""
     at = _open_link(params)
     assert not at.exception and not at.error
-    assert len(at.warning) == 1
-    heading, *lines = at.warning[0].value.split("\n")
+    assert len(notices(at)) == 1
+    heading, *lines = notices(at)[0].value.split("\n")
     assert heading == LINK_HEADING and len(lines) == 1 and lines[0].startswith("- ")
     _assert_sentence(lines[0].removeprefix("- "), pattern)
     _assert_default_model_on_screen(at)
@@ -364,7 +365,7 @@ def test_a_bad_link_is_one_warning_line_and_the_default_model(params: dict[str, 
 def test_a_link_the_engine_cannot_train_is_one_error_and_the_default_model() -> None:
     """Settings each within bounds that no split allows: 1% of iris holds out 2 rows for 3 classes."""
     at = _open_link({"test_size": "0.01", "epochs": "50"})
-    assert not at.exception and not at.warning and len(at.error) == 1
+    assert not at.exception and not notices(at) and len(at.error) == 1
     frame = ("The model this link names could not be trained: ", "; the default model is shown.")
     text = at.error[0].value
     assert text.startswith(frame[0]) and text.endswith(frame[1])

@@ -29,7 +29,7 @@ from bnn_core import (
 from bnn_core.posterior.probing import TRUCK
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.runs.store import saved_runs
-from tests.support.apptest import page
+from tests.support.apptest import notices, page
 from ui import state
 from ui.figures.probe_text import describe
 
@@ -104,7 +104,7 @@ def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
 
 def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> None:
     at = page("calibration", **{state.RUN: run})
-    assert not at.exception and not at.warning
+    assert not at.exception and not notices(at)
     metrics = {m.label: m.value for m in at.metric}
     test = run.data.test_mask
     bnn = calibration(run.evaluation.uncertainty.mean_probs[test], run.data.y[test])
@@ -118,11 +118,11 @@ def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> N
 def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
     all_rows = train_run(load_builtin("iris"), replace(QUICK, data=DataConfig(test_size=0.0)))
     at = page("calibration", **{state.RUN: all_rows})
-    assert "flatters a model" in at.warning[0].value
+    assert "flatters a model" in notices(at)[0].value
     at.button(key="retrain_split").click().run()
     assert not at.exception
     assert at.session_state[state.RUN].data.has_test and at.session_state[state.RUN].config.data.test_size == 0.2
-    assert not at.warning
+    assert not notices(at)
 
 
 def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) -> None:

@@ -38,3 +38,9 @@ def charts(at: AppTest) -> dict[str, dict]:
 def press_train(at: AppTest) -> AppTest:
     """Press the form's Train button (its key changes when a preset is loaded)."""
     return next(button for button in at.button if button.label == "Train").click().run()
+
+
+def notices(at: AppTest) -> list:
+    """The page's warnings except the run's health notes (those carry the warning icon): what a link, an upload or
+    a page itself warns about."""
+    return [warning for warning in at.warning if not warning.icon]
