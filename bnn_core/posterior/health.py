@@ -112,11 +112,18 @@ def _no_better_classification(metrics: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def chance_range(level: float, rows: int) -> tuple[float, float]:
+    """The shares of ``rows`` held-out rows that intervals of coverage ``level`` cover by chance: the central
+    1 − CHANCE range of Binomial(rows, level), as shares. 4 rows allow 50%–100% at 90%; 100 rows, 82%–97%."""
+    low, high = binom.interval(1 - CHANCE, int(rows), level)
+    return float(low) / rows, float(high) / rows
+
+
 def _coverage(metrics: Mapping[str, Any]) -> list[str]:
     rows, covered = metrics.get("held_out_rows"), metrics.get(f"coverage_{round(COVERAGE_LEVEL * 100)}")
     if metrics.get("metrics_on") != "test" or not rows or covered is None:
         return []
-    low, high = (float(bound) / rows for bound in binom.interval(1 - CHANCE, int(rows), COVERAGE_LEVEL))
+    low, high = chance_range(COVERAGE_LEVEL, int(rows))
     if low <= covered <= high:
         return []
     way = "narrow: overconfident" if covered < low else "wide"

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, predictions_frame
-from bnn_core.posterior.health import health_checks
+from bnn_core.posterior.health import chance_range, health_checks
 from bnn_core.runs.archive import run_zip
 from bnn_core.runs.export import regression_frame
 
@@ -53,11 +53,22 @@ def regression_cards(run: TrainedRun) -> None:
         "per input" if sigma is None else f"{sigma:.3g}",
         help=f"The {run.config.model.noise} noise model's σ, in the target's units.",
     )
+    rows = m.get("held_out_rows")
     for cell, level in zip(bottom, (50, 90, 95), strict=False):
+        chance = ""
+        if rows:
+            low, high = chance_range(level / 100, int(rows))
+            chance = f" With {rows} rows, chance alone gives anything from {low:.0%} to {high:.0%}."
         cell.metric(
             f"{level}% coverage",
             f"{m[f'coverage_{level}']:.0%}",
-            help=f"Share of {where} rows inside their central {level}% predictive interval; ideally {level}%.",
+            help=f"Share of {where} rows inside their central {level}% predictive interval; ideally {level}%.{chance}",
+        )
+    if rows and rows < 30:
+        low, high = chance_range(0.9, int(rows))
+        st.caption(
+            f"Coverage is measured on only {rows} rows: a 90% interval covers anywhere from {low:.0%} to {high:.0%} "
+            "of that many by chance, so these shares say little."
         )
     bottom[3].metric("Training time", f"{m['train_seconds']:.1f} s", help="The optimisation loop only.")
     st.caption(
