@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -118,3 +119,42 @@ def test_a_different_seed_changes_every_stream() -> None:
     assert not np.array_equal(a.data.is_test, b.data.is_test)
     assert not torch.equal(a.model[0].weight_mu, b.model[0].weight_mu)
     assert not np.array_equal(a.fit.history.total, b.fit.history.total)
+
+
+# Each likelihood the kernels know, short runs: the hash of the trained weights' bytes.
+_WEIGHTS_HASH = """
+import hashlib
+from bnn_core import ModelConfig, RunConfig, TrainConfig, load_builtin, train_run
+hashes = []
+for name, noise in (("iris", "learned"), ("cubic", "learned"), ("heteroscedastic", "heteroscedastic")):
+    config = RunConfig(model=ModelConfig(noise=noise), train=TrainConfig(epochs=2000))
+    run = train_run(load_builtin(name), config)
+    weights = b"".join(value.detach().numpy().tobytes() for value in run.model.state_dict().values())
+    hashes.append(hashlib.sha256(weights).hexdigest())
+print(" ".join(hashes))
+"""
+
+
+@pytest.mark.slow
+def test_kernels_compiled_in_this_process_train_as_the_cached_ones_do(tmp_path) -> None:
+    """The first process on a machine compiles the kernels; later ones load them from numba's cache. Both must train
+    the same bits, or a link reproduces its picture only on a warm server. With LLVM free to reassociate the KL's sum
+    over the parameters, the two differed in the last bit of the first step and, 8,000 steps on, a heteroscedastic
+    run's σ(x) by a factor of 2,000."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    root = Path(__file__).resolve().parents[2]
+
+    def hashes() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _WEIGHTS_HASH], cwd=root, env=environment, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    compiled_here = hashes()
+    assert any((tmp_path / "cache").rglob("*.nbc")), "the first process should have filled the cache"
+    assert hashes() == compiled_here
