@@ -94,4 +94,4 @@ INTRO = (
     "For regression: an 80% interval should hold 80% of the held-out targets."
 )
 
-shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw, ":material/target:")
+shell.run_page("Calibration", "Is it as often right as it is sure?", INTRO, draw)

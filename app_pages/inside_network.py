@@ -170,4 +170,4 @@ INTRO = (
     "posterior N(μ, σ²): the histograms show where the data moved it away from the prior, and where it did not."
 )
 
-shell.run_page("Inside the network", "Inside the network", INTRO, draw, ":material/neurology:")
+shell.run_page("Inside the network", "Inside the network", INTRO, draw)

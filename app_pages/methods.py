@@ -81,4 +81,4 @@ INTRO = (
     "the same data, split and network shape."
 )
 
-shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw, ":material/compare:", regression=False)
+shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw, regression=False)

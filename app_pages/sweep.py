@@ -122,7 +122,7 @@ def _run_form() -> None:
 
 
 def draw() -> None:
-    page.setup("Sweep", ":material/grid_on:")
+    page.setup("Sweep")
     page.title("Sweep the prior and the KL weight")
     st.markdown(
         "Every cell is a whole training run. Left to right the KL weight grows, bottom to top the prior widens: "

@@ -21,4 +21,4 @@ def draw(run: TrainedRun) -> DeltaGenerator:
     return summary.draw(run)
 
 
-shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, draw, ":material/casino:")
+shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, draw)

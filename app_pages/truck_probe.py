@@ -139,4 +139,4 @@ INTRO = (
     "far beyond the data) and compare the two."
 )
 
-shell.run_page("Show it a truck", "Show it a truck", INTRO, draw, ":material/local_shipping:", regression=False)
+shell.run_page("Show it a truck", "Show it a truck", INTRO, draw, regression=False)

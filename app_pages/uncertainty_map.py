@@ -132,4 +132,4 @@ INTRO = (
 )
 
 HEADING = "Where does it know, and where does it guess?"
-shell.run_page("Uncertainty map", HEADING, INTRO, draw, ":material/map:")
+shell.run_page("Uncertainty map", HEADING, INTRO, draw)

@@ -19,6 +19,7 @@ import torch  # noqa: F401
 from bnn_core.engine.threads import one_thread_per_call
 
 from . import sessions, state
+from .icons import FAVICON
 
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing
@@ -92,9 +93,9 @@ if (!window.__bnnKeys) {
 """
 
 
-def setup(title: str, icon: str = ":material/casino:") -> None:
+def setup(title: str) -> None:
     """Call first on every page: wide layout, the projector layout, presenter mode if on, the keys."""
-    st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=icon, layout="wide")
+    st.set_page_config(page_title=f"{title} · BNN dashboard", page_icon=FAVICON, layout="wide")
     sessions.seen()
     st.html(_CSS)
     if state.presenting():

@@ -264,7 +264,6 @@ def run_page(
     heading: str,
     intro: str,
     draw: Callable[[TrainedRun], DeltaGenerator | None],
-    icon: str,
     regression: bool = True,
 ) -> None:
     """A whole page: its title and intro, the status strip, ``draw(run)``, then any pending training.
@@ -272,7 +271,7 @@ def run_page(
     ``draw`` may return a placeholder for the loss curves of a training started from the sidebar. A page that
     cannot draw a regression run (``regression=False``) says so instead, in words naming where to look.
     """
-    page.setup(title, icon)
+    page.setup(title)
     page.title(heading)
     with st.container(key="intro"):
         st.markdown(intro)
