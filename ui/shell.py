@@ -26,7 +26,9 @@ LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the fir
 LINK_SAMPLE = "bnn_link_sample"
 LINK_PROBLEMS = "bnn_link_problems"  # sentences about bad parameters, shown once
 GALLERY_WIDGET = "gallery_choice"
-STATUS_HEIGHT = 58  # px: the strip above the charts, for what to notice, or the progress of a training
+# px: the strip above the charts, for what to notice, or the progress of a training: three lines of a preset's
+# notice beside the sidebar, two in presenter mode's wider page
+STATUS_HEIGHT, PRESENTING_STATUS_HEIGHT = 76, 58
 
 
 def read_link_once() -> None:
@@ -165,7 +167,7 @@ def sidebar() -> None:
             value=state.presenting(),
             key="present_toggle",
             on_change=lambda: state.set_presenting(st.session_state["present_toggle"]),
-            help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–6 pages.",
+            help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–9 pages.",
         )
     try:
         config = settings_form()
@@ -210,7 +212,8 @@ def show_preset(slug: str | None) -> None:
 
 def status_strip() -> DeltaGenerator:
     """A fixed-height strip above a page's charts: what to notice, or a training's progress, without a jump."""
-    return st.container(height=STATUS_HEIGHT, border=False, key="status_strip")
+    height = PRESENTING_STATUS_HEIGHT if state.presenting() else STATUS_HEIGHT
+    return st.container(height=height, border=False, key="status_strip")
 
 
 def page_run(where: DeltaGenerator) -> TrainedRun:

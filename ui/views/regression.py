@@ -181,8 +181,7 @@ def _sample_panel(run: TrainedRun, axis: Axis) -> None:
         sample_buttons(resample, play)
         line.container(key="sample_line").markdown(_sample_rmse(run, k))
     figure = sample_figure(axis.grid, curves, k, axis.points, axis.titles, axis.y_range)
-    with st.container(key="fit_chart_sample"):
-        show(figure, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
+    show(figure, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
 
 
 def draw(run: TrainedRun) -> None:
@@ -213,7 +212,9 @@ def bands_map(run: TrainedRun) -> None:
     with view:
         axis = choose_axis(run)
     figure = band_figure(axis.grid, axis.bands, axis.points, run.config.samples, axis.titles, axis.y_range)
-    show(figure, key="map_bands", name=f"{state.run_label(run)}-map-bands")
+    show(figure, key="map_bands", name=f"{state.run_label(run)}-map-bands", fit=True)
+    if state.presenting():
+        return
     st.caption(
         "With one input on the axis the map is a band chart: the epistemic band (the posterior's networks disagree) "
         "widens away from the data and the total band adds the noise. Clicking points in or out is on *Train and "
