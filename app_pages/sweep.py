@@ -100,6 +100,7 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
     config = RunConfig.from_flat(json.loads(match.iloc[0]["config"]))
     fill_form(config)
     st.session_state[state.PENDING] = config
+    st.session_state[state.PENDING_ORIGIN] = f"From the sweep (the cell σ₀ {sigma:.3g}, KL weight {weight:.3g})"
     st.session_state[GO_MAIN] = True
 
 

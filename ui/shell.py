@@ -19,6 +19,7 @@ from bnn_core.runs.gallery import PRESETS
 
 from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
+from .figures.run_text import run_caption
 from .training import interrupted_message, refusal, train_live
 from .views import methods
 
@@ -194,9 +195,12 @@ def gallery_picker() -> None:
         help="Pre-trained runs that each show one idea. Loading one takes no training.",
     )
     previous, following = st.columns(2)
-    position = slugs.index(shown) if shown in slugs else -1
+    # A run of one's own sits just after the preset shown last: ← goes back to that preset, → on to the next.
+    last = state.last_preset()
+    position = slugs.index(last) if last in slugs else -1
+    back = position - 1 if shown in slugs else position
     previous.button("← Previous", key="preset_prev", width="stretch", on_click=show_preset,
-                    args=(slugs[(position - 1) % len(slugs)],))  # fmt: skip
+                    args=(slugs[back % len(slugs)],))  # fmt: skip
     following.button("Next →", key="preset_next", width="stretch", on_click=show_preset,
                      args=(slugs[(position + 1) % len(slugs)],))  # fmt: skip
 
@@ -231,7 +235,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
             where.error(refusal(err, "The model this link names could not be trained", "the default model is shown"))
         else:
             preset = sources.preset_for(config)
-            state.show_run(run, preset=preset.slug if preset else None, sample=sample)
+            state.show_run(run, preset=preset.slug if preset else None, sample=sample, origin="From the link")
             st.session_state[state.FORM_CONFIG] = config
             return run
     state.show_run(sources.gallery_run(sources.FIRST_PRESET), preset=sources.FIRST_PRESET, sample=sample)
@@ -241,6 +245,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
 def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -> None:
     """Train the settings submitted with Train in ``where`` (loss curves in ``curves``), then redraw the page."""
     config: RunConfig | None = st.session_state.pop(state.PENDING, None)
+    origin = st.session_state.pop(state.PENDING_ORIGIN, "Your run")
     if config is None:
         return
     try:
@@ -249,7 +254,7 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
         where.error(refusal(err))
         return
     preset = sources.preset_for(config)
-    state.show_run(run, preset=preset.slug if preset else None)
+    state.show_run(run, preset=preset.slug if preset else None, origin=origin)
     st.rerun()
 
 
@@ -288,6 +293,8 @@ def run_page(
             st.info(message)
         elif preset is not None:
             st.markdown(f"**{sources.preset_named(preset).title}.** {sources.preset_named(preset).notice}")
+        else:
+            st.markdown(run_caption(run, state.run_origin()))
     if run.task == "regression" and not regression:
         dataset = run.data.dataset
         st.info(CLASSIFICATION_ONLY.format(title=title, target=dataset.target_name, dataset=dataset.name))

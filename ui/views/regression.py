@@ -12,7 +12,7 @@ from bnn_core import BNNInputError, TrainedRun, train_run
 from bnn_core.data.datasets import EDITED, edit_rows
 from bnn_core.posterior.regression import Bands, axis_grid, curve_bands, sample_curves
 
-from .. import state
+from .. import sources, state
 from ..charts import chart_config, show
 from ..figures.regression import CLICK_NAME, Observations, band_figure, sample_figure, value_range
 from ..training import live_training, refusal
@@ -136,7 +136,7 @@ def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
     st.session_state[state.EDITED_DATASET] = edited
     st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
     state.choose_dataset(edited.name)
-    state.show_run(new, sample=state.sample_index())
+    state.show_run(new, sample=state.sample_index(), origin="Edited by clicks")
     st.rerun()
 
 
@@ -151,7 +151,8 @@ def _clear() -> None:
     st.session_state.pop(state.EDITED_DATASET, None)
     st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
     state.choose_dataset(run.data.dataset.name)
-    state.show_run(run)
+    preset = sources.preset_for(run.config)
+    state.show_run(run, preset=preset.slug if preset else None)
 
 
 def _sample_rmse(run: TrainedRun, k: int) -> str:
