@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import FeatureGrid, NetworkSpec, TrainedRun, feature_grid
+from bnn_core.posterior.probing import map_resolution
 from bnn_core.posterior.regression import axis_grid
 from bnn_core.posterior.weights import (
     HIGH_SNR,
@@ -59,9 +60,10 @@ def _prior_maps(run: TrainedRun, spec: NetworkSpec, legend: DeltaGenerator) -> N
     and how split the prior is."""
     dataset = run.data.dataset
     x_feature, y_feature = 0, min(1, dataset.n_features - 1)
+    resolution = map_resolution(sum(run.config.model.hidden), PRIOR_DRAWS, finest=PRIOR_RESOLUTION)
 
     def compute() -> tuple[FeatureGrid, PriorMaps]:
-        grid = feature_grid(run.data, x_feature, y_feature, resolution=PRIOR_RESOLUTION)
+        grid = feature_grid(run.data, x_feature, y_feature, resolution=resolution)
         return grid, prior_map(spec, run.data, grid, PRIOR_MAPS, run.config.seed)
 
     (grid, maps), seconds = state.memo("inside_prior_map", (run, spec), lambda: _timed(compute))
@@ -77,7 +79,7 @@ def _prior_maps(run: TrainedRun, spec: NetworkSpec, legend: DeltaGenerator) -> N
     others = "" if dataset.n_features <= 2 else " (the other features at their training median)"
     st.caption(
         f"Each map is one network drawn from N({spec.prior_mu:g}, {spec.prior_sigma:g}²), asked about "
-        f"{PRIOR_RESOLUTION**2:,} points{others}. Over {PRIOR_DRAWS} such networks, one network's top "
+        f"{resolution**2:,} points{others}. Over {PRIOR_DRAWS} such networks, one network's top "
         f"probability averages **{maps.draw_confidence.mean():.0%}** and they disagree by "
         f"**{maps.epistemic.mean():.2f} nats** of mutual information (at most ln {dataset.n_classes} = "
         f"{np.log(dataset.n_classes):.2f}). Computed in **{seconds:.2f} s**."
