@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from bnn_core import TrainedRun, calibration
+from bnn_core import Calibration, TrainedRun, calibration
 from bnn_core.posterior.regression import coverage as coverage_of
 from bnn_core.posterior.regression import coverage_curve
 from ui import page, shell, state
@@ -46,6 +46,20 @@ def coverage(run: TrainedRun, rows: torch.Tensor, where: str) -> None:
     )
 
 
+def _scores(*models: tuple[str, Calibration]) -> None:
+    """ECE, NLL and Brier of each (name, calibration): one row of six on a slide, each measure's pair side by
+    side; beside the sidebar a row per model, where six cells cut "Brier, ensemble"."""
+    if state.presenting():
+        cells = st.columns(6)
+        rows = [cells[0::2], cells[1::2]]
+    else:
+        rows = [st.columns(3), st.columns(3)]
+    for row, (name, result) in zip(rows, models, strict=True):
+        row[0].metric(f"ECE, {name}", f"{result.ece:.3f}", help="Expected calibration error: lower is better.")
+        row[1].metric(f"NLL, {name}", f"{result.nll:.3f}", help="Mean −log p(true class).")
+        row[2].metric(f"Brier, {name}", f"{result.brier:.3f}", help="Squared error of the probabilities.")
+
+
 def draw(run: TrainedRun) -> None:
     page.fit_charts(RESERVE, PRESENTING_RESERVE)
     data = run.data
@@ -78,16 +92,15 @@ def draw(run: TrainedRun) -> None:
         f"Measured on {where}. The BNN's probabilities are the mean of {run.config.samples} samples; the "
         f"{other.name}'s {'are its softmax' if other.method == 'plain' else 'the mean over ' + other.detail}."
     )
-    cells = st.columns(6)
-    for offset, (name, result) in enumerate((("BNN", bnn), (short, compared))):
-        cells[offset].metric(f"ECE, {name}", f"{result.ece:.3f}", help="Expected calibration error: lower is better.")
-        cells[2 + offset].metric(f"NLL, {name}", f"{result.nll:.3f}", help="Mean −log p(true class).")
-        cells[4 + offset].metric(f"Brier, {name}", f"{result.brier:.3f}", help="Squared error of the probabilities.")
+    slide = state.presenting()
+    if slide:  # the scores above the diagrams; beside the sidebar below them, so that the diagrams come first
+        _scores(("BNN", bnn), (short, compared))
     left, right = st.columns(2, gap="medium")
     show(reliability_diagram(bnn.bins, "BNN", height=None), key="reliability_bnn", where=left, fit=True)
     show(reliability_diagram(compared.bins, other.name, None), key="reliability_plain", where=right, fit=True)
-    if state.presenting():  # the slide is the two diagrams; the histogram is one scroll down otherwise
+    if slide:  # the slide is the two diagrams; the histogram is one scroll down otherwise
         return
+    _scores(("BNN", bnn), (short, compared))
     st.caption(
         "Bars: the share of points in each confidence bin (15 bins) that were right; ◆ their mean confidence; "
         "n = points in the bin. On the dashed line, confidence and accuracy agree. With few test rows, expect "

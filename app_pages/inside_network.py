@@ -71,7 +71,9 @@ def _prior_maps(run: TrainedRun, spec: NetworkSpec, legend: DeltaGenerator) -> N
     points = (dataset.x[train, x_feature], dataset.x[train, y_feature], dataset.y[train])
     axes = (dataset.feature_names[x_feature], dataset.feature_names[y_feature])
     legend.markdown(legend_html(dataset.class_names, [("●", "training rows")]), unsafe_allow_html=True)
-    for k, column in enumerate(st.columns(PRIOR_MAPS, gap="small")):
+    per_row = PRIOR_MAPS if state.presenting() else 2  # beside the sidebar four in a row cut their axis titles
+    columns = [column for _ in range(PRIOR_MAPS // per_row) for column in st.columns(per_row, gap="small")]
+    for k, column in enumerate(columns):
         figure = prior_map_figure(grid, maps.predicted[k], f"Prior draw #{k}", axes, dataset.class_names, points)
         show(figure, key=f"inside_prior_{k}", where=column, fit=True)
     if state.presenting():
@@ -162,16 +164,20 @@ def weights_section(run: TrainedRun) -> None:
     """Each layer's posterior against the prior, the KL per layer, and how to read them."""
     spec = NetworkSpec.of(run.model)
     layers = state.memo("inside_weights", (run,), lambda: layer_weights(run.model))
-    histograms, kl = st.columns([3, 1], gap="small")
+    slide = state.presenting()
+    # On a slide the KL per layer stands beside the histograms; beside the sidebar, below them with the reading.
+    histograms, kl = st.columns([3, 1], gap="small") if slide else (st.container(), None)
     with histograms:
         for index, tab in enumerate(st.tabs([layer.name for layer in layers])):
             with tab:
                 _layer_tab(layers[index], spec, index)
-    with kl:
-        st.container(height=TAB_BAR_HEIGHT, border=False)  # level with the histograms, below the layers' tabs
-        show(kl_bars(layers, height=None), key="inside_kl", fit=True)
-    if not state.presenting():
-        st.markdown(_reading(weight_counts(layers, spec.prior_mu, spec.prior_sigma), spec))
+    if slide:
+        kl.container(height=TAB_BAR_HEIGHT, border=False)  # level with the histograms, below the layers' tabs
+        show(kl_bars(layers, height=None), key="inside_kl", where=kl, fit=True)
+        return
+    text, chart = st.columns([3, 2], gap="medium")
+    text.markdown(_reading(weight_counts(layers, spec.prior_mu, spec.prior_sigma), spec))
+    show(kl_bars(layers), key="inside_kl", where=chart)
 
 
 def draw(run: TrainedRun) -> None:

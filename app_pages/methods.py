@@ -7,6 +7,7 @@ preset or trained earlier in the session, a stored HMC reference); a button trai
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from bnn_core import TrainedRun, feature_grid
@@ -16,6 +17,7 @@ from bnn_core.methods.options import METHODS
 from bnn_core.posterior.probing import map_resolution, method_map
 from ui import page, shell, state
 from ui.charts import show
+from ui.figures.base import legend_html
 from ui.figures.maps import grid_heatmap
 from ui.figures.methods import explain
 from ui.views import methods
@@ -24,8 +26,20 @@ ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
 TRAINED_ON_CLICK = ("plain", "dropout", "ensemble")
 FINEST_MAP = 60
 MAP_MEASURES = {"Epistemic (MI)": ("epistemic", "nats"), "Confidence": ("confidence", "confidence")}
+# Each map's colour bar under it, across its width: beside it, the bar narrowed the map. The unit is the measure's.
+UNDER_THE_MAP = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "thickness": 12, "len": 1,
+                 "x": 0.5, "xanchor": "center", "nticks": 4, "title": {"text": ""}}  # fmt: skip
 TABLE = "Table"  # in presenter mode, the slide's other choice: the table and what it says, instead of the maps
-RESERVE, PRESENTING_RESERVE = 560, 290  # px of the window above and below the maps (ui.page.fit_charts)
+RESERVE, PRESENTING_RESERVE = 560, 335  # px of the window above and below the maps (ui.page.fit_charts)
+# The table's long headings shortened, each column as wide as its heading: beside the sidebar the last ones scrolled
+# out of sight. The help gives the whole name.
+SHORT_HEADINGS = {
+    "test accuracy (%)": ("accuracy (%)", "Test accuracy of the mean prediction, in percent."),
+    "OOD AUROC (MI)": ("AUROC (MI)", "OOD AUROC with the mutual information as the score."),
+    "OOD AUROC (max-softmax)": ("AUROC (softmax)", "OOD AUROC with 1 − the top probability as the score."),
+    "far / near MI": ("far / near", "Mean MI on the shifted set over mean MI on the training rows."),
+}
+HEADING_PX = 7  # px a character of a heading, about
 TRAIN_HELP = "Each trains on the same rows, split and network shape as the BNN, live, with Stop."
 
 
@@ -61,18 +75,20 @@ def _maps(run: TrainedRun, predictors: list[Predictor], measure: str) -> None:
     x = run.data.dataset.x[train]
     points = (x[:, grid.x_feature], x[:, grid.y_feature], run.data.dataset.y[train])
     axes = (names[grid.x_feature], names[grid.y_feature])
+    classes = run.data.dataset.class_names
     slide = state.presenting()
+    if slide:  # one row of maps of one size: the classes named once above them, each colour bar under its map
+        st.markdown(legend_html(classes), unsafe_allow_html=True)
     per_row = len(predictors) if slide else 2 if len(predictors) in (2, 4) else 3
     for start in range(0, len(predictors), per_row):
         columns = st.columns(per_row, gap="small")
-        row = list(zip(columns, predictors[start:], maps[start:], strict=False))
-        for place, (column, predictor, result) in enumerate(row):
-            title = predictor.heading if per_row > 3 else f"{predictor.heading}: {predictor.detail}"
-            classes = run.data.dataset.class_names
+        for column, predictor, result in zip(columns, predictors[start:], maps[start:], strict=False):
+            title = f"{predictor.heading}: {predictor.detail}" if per_row == 2 else predictor.heading  # narrow: short
             height = None if slide else 420
             figure = grid_heatmap(grid.xs, grid.ys, getattr(result, field), kind, title, axes, classes, points, height)
-            if per_row > 3 and place < len(row) - 1:  # one colour bar for the row: every map has the same scale
-                figure.update_traces(showscale=False, selector={"type": "heatmap"})
+            if slide:
+                figure.update_layout(showlegend=False)
+                figure.update_traces(colorbar=UNDER_THE_MAP, selector={"type": "heatmap"})
             show(figure, key=f"methods_map_{predictor.method}", where=column, fit=slide)
 
 
@@ -90,9 +106,20 @@ def _header(run: TrainedRun) -> tuple[str, bool, Predictor | None]:
         hmc = methods.predictor_for(run, "hmc")  # a stored reference, or what it takes; sampling only on a click
     missing = [METHODS[m] for m in TRAINED_ON_CLICK if methods.kept_predictor(run, m) is None]
     pressed = bool(missing) and train.button(
-        f"Train {_listed(missing)}", type="primary", key="methods_train", help=TRAIN_HELP
+        "Train the alternatives", type="primary", key="methods_train", help=f"Train {_listed(missing)}. {TRAIN_HELP}"
     )
     return measure or "Epistemic (MI)", pressed, hmc
+
+
+def _table(table: pd.DataFrame) -> None:
+    """The "which to use?" table, its long headings shortened."""
+    shown = readable_text(table)
+    config = {}
+    for column in shown.columns:
+        label, help_text = SHORT_HEADINGS.get(column, (column, None))
+        width = None if column in ("method", "settings") else HEADING_PX * len(label) + 18
+        config[column] = st.column_config.TextColumn(label, help=help_text, width=width)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
 def _listed(names: list[str]) -> str:
@@ -110,12 +137,12 @@ def draw(run: TrainedRun) -> None:
     table = state.memo("methods_table", (run, *predictors), lambda: compare(predictors, run.data, run.config.seed))
     if state.presenting():  # a slide shows the table or the maps
         if measure == TABLE:
-            st.dataframe(readable_text(table), hide_index=True, width="stretch")
+            _table(table)
             st.markdown(explain(table, run))
         elif len(predictors) > 1:
             _maps(run, predictors, measure)
         return
-    st.dataframe(readable_text(table), hide_index=True, width="stretch")
+    _table(table)
     if len(predictors) > 1:
         _maps(run, predictors, measure)
     st.caption(

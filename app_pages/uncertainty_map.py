@@ -122,8 +122,7 @@ def draw(run: TrainedRun) -> None:
     classes = run.data.dataset.class_names
     bnn_side, other_side = st.columns(2, gap="medium")
     bnn_title = f"BNN ({samples} samples): {measure.lower()}"
-    detail = "" if method == "plain" else f" ({other.detail})"
-    other_title = f"{other.heading}{detail}: {measure.lower()}"
+    other_title = f"{other.heading}: {measure.lower()}"  # its settings are in the View pop-over and on Methods
     bnn_fig = grid_heatmap(grid.xs, grid.ys, getattr(bnn, field), kind, bnn_title, axes, classes, points, None)
     other_fig = grid_heatmap(grid.xs, grid.ys, getattr(compared, field), kind, other_title, axes, classes, points, None)
     show(bnn_fig, key="map_bnn", where=bnn_side, fit=True)

@@ -60,7 +60,7 @@ def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
     assert _titles(at)[1] == "Plain network: confidence"
     at.segmented_control(key=methods.COMPARED).set_value("dropout").run()
     assert not at.exception
-    assert _titles(at)[1] == "MC dropout (p = 0.1, T = 20): confidence"
+    assert _titles(at)[1] == "MC dropout: confidence"
 
 
 def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:

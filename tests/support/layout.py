@@ -167,7 +167,12 @@ def visit(page: object, key: int, timeout_ms: float = 120_000) -> None:
 def settle(page: object, timeout_ms: float = 120_000) -> dict:
     """Wait until the script run is over and the page's charts stop moving (plotly sizes them after drawing);
     return their geometry (:data:`GEOMETRY_JS`)."""
-    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
+    # Before a session's first run starts the app also reads "not running", with placeholders where elements go.
+    page.wait_for_function(
+        """() => document.querySelector('[data-test-script-state="notRunning"]')
+            && !document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')""",
+        timeout=timeout_ms,
+    )
     last = None
     for _ in range(int(timeout_ms / 250)):
         now = page.evaluate(GEOMETRY_JS)
