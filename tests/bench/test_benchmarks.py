@@ -198,3 +198,12 @@ def test_sweep_speed_benchmark_runs_every_way() -> None:
     out = _run("sweep_speed.py", "--cells", "4", "--epochs", "50", "--no-neighbour")
     for way in ("1 worker (in process)", "2 local workers", "Ray local, 2 CPUs", "Ray's overhead per cell vs the pool"):
         assert f"| quiet | {way} |" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_talk_benchmark_runs() -> None:
+    """One preset, one page and the two clicks: the table and the clicks' lines (not their times)."""
+    out = _run("talk.py", "--presets", "cubic", "--pages", "2")
+    assert "| preset | → | r | p | 2 | slowest |" in out and "| cubic | " in out
+    assert "- add a point (1): " in out and "- sweep cell: " in out
