@@ -4,6 +4,12 @@
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.icons import FAVICON
+
+# First of all, the tab's title, icon and wide layout: the loading caption below is drawn as wide as the pages,
+# and the favicon is set before the navigation could ask an outside font server for a page's icon (ui/icons.py).
+st.set_page_config(page_title="BNN dashboard", page_icon=FAVICON, layout="wide")
+
 # The first import of torch and friends takes several seconds in a fresh server: say so instead of a blank page.
 # Meanwhile the browser fetches and starts plotly.js (about a second) for an empty, invisible chart, so the
 # first real chart does not wait for it (benchmarks/first_chart.py). Once a session: the browser keeps it.

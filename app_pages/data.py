@@ -144,4 +144,4 @@ INTRO = (
     "run zip."
 )
 
-shell.run_page("Data", "The data", INTRO, draw, ":material/table_view:")
+shell.run_page("Data", "The data", INTRO, draw)

@@ -129,4 +129,4 @@ def draw(run: TrainedRun) -> None:
 
 INTRO = "The ideas behind every chart in this app, each tied to the control that shows it."
 
-shell.run_page("How it works", "How a Bayesian neural network works", INTRO, draw, ":material/menu_book:")
+shell.run_page("How it works", "How a Bayesian neural network works", INTRO, draw)

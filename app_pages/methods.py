@@ -1,85 +1,166 @@
 """Is a BNN worth it? The BNN beside MC dropout, a deep ensemble, the plain network and an HMC reference: one table
-and one map each, on the same data, split and network shape."""
+and one map each, on the same data, split and network shape.
+
+Arriving trains nothing: the page shows the methods that are ready (the BNN, anything shipped with a gallery
+preset or trained earlier in the session, a stored HMC reference); a button trains the others, live, with Stop.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from bnn_core import TrainedRun, feature_grid
 from bnn_core.methods.alternatives import Predictor
 from bnn_core.methods.compare import SHIFT_SPANS, compare, readable
-from bnn_core.posterior.probing import method_map
-from ui import shell, state
+from bnn_core.methods.options import METHODS
+from bnn_core.posterior.probing import map_resolution, method_map
+from ui import page, shell, state
 from ui.charts import show
+from ui.figures.base import legend_html
 from ui.figures.maps import grid_heatmap
 from ui.figures.methods import explain
 from ui.views import methods
 
 ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
-MAP_RESOLUTION = 60
+TRAINED_ON_CLICK = ("plain", "dropout", "ensemble")
+FINEST_MAP = 60
 MAP_MEASURES = {"Epistemic (MI)": ("epistemic", "nats"), "Confidence": ("confidence", "confidence")}
+# Each map's colour bar under it, across its width: beside it, the bar narrowed the map. The unit is the measure's.
+UNDER_THE_MAP = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "thickness": 12, "len": 1,
+                 "x": 0.5, "xanchor": "center", "nticks": 4, "title": {"text": ""}}  # fmt: skip
+TABLE = "Table"  # in presenter mode, the slide's other choice: the table and what it says, instead of the maps
+RESERVE, PRESENTING_RESERVE = 560, 335  # px of the window above and below the maps (ui.page.fit_charts)
+# The table's long headings shortened, each column as wide as its heading: beside the sidebar the last ones scrolled
+# out of sight. The help gives the whole name.
+SHORT_HEADINGS = {
+    "test accuracy (%)": ("accuracy (%)", "Test accuracy of the mean prediction, in percent."),
+    "OOD AUROC (MI)": ("AUROC (MI)", "OOD AUROC with the mutual information as the score."),
+    "OOD AUROC (max-softmax)": ("AUROC (softmax)", "OOD AUROC with 1 − the top probability as the score."),
+    "MI far − near (nats)": ("MI far − near", "Mean MI on the shifted set minus mean MI on the training rows, nats."),
+    "mean |Δp̄| to HMC": ("|Δp̄| to HMC", "Mean |Δ| of the mean prediction to the HMC reference's, on the map's grid."),
+}
+HEADING_PX = 7  # px a character of a heading, about
+TRAIN_HELP = "Each trains on the same rows, split and network shape as the BNN, live, with Stop."
 
 
-def _predictors(run: TrainedRun) -> list[Predictor]:
-    """Every method that is ready; each one not yet trained trains here, live, in turn."""
+def _predictors(run: TrainedRun, train: bool, hmc: Predictor | None) -> list[Predictor]:
+    """Every method that is ready, in :data:`ORDER`; with ``train``, the missing ones train here, live, in turn."""
     ready = []
     for method in ORDER:
-        predictor = methods.predictor_for(run, method)
+        if method == "hmc":
+            predictor = hmc
+        else:
+            predictor = methods.kept_predictor(run, method)
+            if predictor is None and train:
+                predictor = methods.predictor_for(run, method)
         if predictor is not None:
             ready.append(predictor)
     return ready
 
 
-def _maps(run: TrainedRun, predictors: list[Predictor]) -> None:
-    """One map per method over the first two features, the others at their training median."""
+def _maps(run: TrainedRun, predictors: list[Predictor], measure: str) -> None:
+    """One map per method over the first two features, the others at their training median: in presenter mode
+    all in one row, else two or three to a row."""
     names = run.data.dataset.feature_names
-    measure = st.segmented_control("Maps show", list(MAP_MEASURES), key="methods_map_measure") or "Epistemic (MI)"
     field, kind = MAP_MEASURES[measure]
+    resolution = map_resolution(sum(run.config.model.hidden), run.config.samples, FINEST_MAP)
 
     def compute():
-        grid = feature_grid(run.data, 0, min(1, len(names) - 1), resolution=MAP_RESOLUTION)
+        grid = feature_grid(run.data, 0, min(1, len(names) - 1), resolution=resolution)
         return grid, [method_map(p.probs, run.data, grid) for p in predictors]
 
-    with st.spinner(f"Asking every method about {MAP_RESOLUTION**2:,} points…"):
+    with st.spinner(f"Asking every method about {resolution**2:,} points…"):
         grid, maps = state.memo("methods_maps", (run, *predictors), compute)
     train = ~run.data.is_test
     x = run.data.dataset.x[train]
     points = (x[:, grid.x_feature], x[:, grid.y_feature], run.data.dataset.y[train])
     axes = (names[grid.x_feature], names[grid.y_feature])
-    per_row = 2 if len(predictors) in (2, 4) else 3  # 4 maps as 2 × 2: each stays readable on a projector
+    classes = run.data.dataset.class_names
+    slide = state.presenting()
+    if slide:  # one row of maps of one size: the classes named once above them, each colour bar under its map
+        st.markdown(legend_html(classes), unsafe_allow_html=True)
+    per_row = len(predictors) if slide else 2 if len(predictors) in (2, 4) else 3
     for start in range(0, len(predictors), per_row):
         columns = st.columns(per_row, gap="small")
         for column, predictor, result in zip(columns, predictors[start:], maps[start:], strict=False):
-            title = f"{predictor.heading}: {predictor.detail}"
-            classes = run.data.dataset.class_names
-            figure = grid_heatmap(grid.xs, grid.ys, getattr(result, field), kind, title, axes, classes, points, 420)
-            show(figure, key=f"methods_map_{predictor.method}", where=column)
+            title = f"{predictor.heading}: {predictor.detail}" if per_row == 2 else predictor.heading  # narrow: short
+            height = None if slide else 420
+            figure = grid_heatmap(grid.xs, grid.ys, getattr(result, field), kind, title, axes, classes, points, height)
+            if slide:
+                figure.update_layout(showlegend=False)
+                figure.update_traces(colorbar=UNDER_THE_MAP, selector={"type": "heatmap"})
+            show(figure, key=f"methods_map_{predictor.method}", where=column, fit=slide)
+
+
+def _header(run: TrainedRun) -> tuple[str, bool, Predictor | None]:
+    """The maps' measure, the button that trains the missing methods, and the Settings pop-over (the alternatives'
+    settings, and the HMC reference's state): the measure, whether the button was pressed, and the HMC reference."""
+    shown, train, settings = st.columns([2.4, 2.6, 1.3], vertical_alignment="center")
+    choices = [*MAP_MEASURES, TABLE] if state.presenting() else list(MAP_MEASURES)
+    if st.session_state.get("methods_map_measure") not in choices:
+        st.session_state["methods_map_measure"] = choices[0]  # the table is presenter mode's choice alone
+    measure = shown.segmented_control("Maps show", choices, key="methods_map_measure", label_visibility="collapsed")
+    with settings.popover("Settings", icon=":material/tune:", width="stretch", help="Settings of the alternatives"):
+        methods.settings_widgets()
+        st.markdown("**The HMC reference**")
+        hmc = methods.predictor_for(run, "hmc")  # a stored reference, or what it takes; sampling only on a click
+    missing = [METHODS[m] for m in TRAINED_ON_CLICK if methods.kept_predictor(run, m) is None]
+    pressed = bool(missing) and train.button(
+        "Train the alternatives", type="primary", key="methods_train", help=f"Train {_listed(missing)}. {TRAIN_HELP}"
+    )
+    return measure or "Epistemic (MI)", pressed, hmc
+
+
+def _table(table: pd.DataFrame) -> None:
+    """The "which to use?" table, its long headings shortened."""
+    shown = readable(table)
+    config = {}
+    for column in shown.columns:
+        label, help_text = SHORT_HEADINGS.get(column, (column, None))
+        width = None if column in ("method", "settings") else HEADING_PX * len(label) + 18
+        config[column] = st.column_config.TextColumn(label, help=help_text, width=width)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
+
+def _listed(names: list[str]) -> str:
+    """ "the plain network, the MC dropout and the deep ensemble"."""
+    named = [f"the {name}" for name in names]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
 
 def draw(run: TrainedRun) -> None:
-    with st.expander("Settings of the alternatives", expanded=False):
-        methods.settings_widgets()
-    predictors = _predictors(run)
+    page.fit_charts(RESERVE, PRESENTING_RESERVE)
+    measure, pressed, hmc = _header(run)
+    predictors = _predictors(run, pressed, hmc)
+    if pressed:
+        st.rerun()  # the header's button goes, with every method ready
     table = state.memo("methods_table", (run, *predictors), lambda: compare(predictors, run.data, run.config.seed))
-    st.subheader("Which to use?")
-    st.dataframe(readable(table), hide_index=True, width="stretch")
+    if state.presenting():  # a slide shows the table or the maps
+        if measure == TABLE:
+            _table(table)
+            st.markdown(explain(table, run))
+        elif len(predictors) > 1:
+            _maps(run, predictors, measure)
+        return
+    _table(table)
+    if len(predictors) > 1:
+        _maps(run, predictors, measure)
     st.caption(
         f"Accuracy, NLL, ECE and Brier: on the held-out rows, from each method's mean prediction. OOD AUROC: how "
         f"well a score tells the held-out rows from a shifted set (points {SHIFT_SPANS:g} data span beyond the "
         "training box in random directions, plus the truck page's two points off the data); 0.5 is chance, 1 "
         "perfect. MI far − near: mean MI on the shifted set minus mean MI on the training rows, in nats (their "
         "ratio, of two small numbers, swings wildly between seeds). In brackets: 90% bootstrap intervals over the "
-        "rows. A single network has no MI, hence the blanks."
+        "rows. A single network has no MI, hence the blanks. The HMC reference, and what it takes, are under Settings."
     )
     st.markdown(explain(table, run))
-    if len(predictors) > 1:
-        _maps(run, predictors)
 
 
 INTRO = (
     "Mean-field variational inference, the BNN here, is one way to be uncertain. Practitioners also use MC dropout "
     "and deep ensembles; a long HMC run is the gold standard for small networks. Every method below is trained on "
-    "the same data, split and network shape."
+    "the same data, split and network shape, when you ask for it."
 )
 
-shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw, ":material/compare:", regression=False)
+shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw, regression=False)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import BNNInputError, RunConfig
 from bnn_core.sweep import SweepSpec, parse_grid, parse_reductions, parse_seeds, summarize
@@ -20,13 +21,19 @@ from ui.views import sweep
 MAIN_PAGE = "app_pages/train_and_resample.py"
 GO_MAIN = "bnn_sweep_go_main"  # set by a click on a cell: the page then opens the main page
 SOURCES = sweep.SOURCES
+RESERVE, PRESENTING_RESERVE = 330, 170  # px of the window above and below the heatmap (ui.page.fit_charts)
 
 
-def _source() -> tuple[pd.DataFrame, RunConfig, str]:
-    """The sweep to show: the shipped one, or this session's once it has run one."""
+def _source(where: DeltaGenerator) -> tuple[pd.DataFrame, RunConfig, str]:
+    """The sweep to show, chosen in ``where``: the shipped one, or this session's once it has run one."""
     own = sweep.own_sweep()
     choices = SOURCES if own is not None else SOURCES[:1]
-    chosen = st.segmented_control("Sweep", choices, default=choices[-1], key=sweep.SOURCE_WIDGET) or choices[-1]
+    chosen = (
+        where.segmented_control(
+            "Sweep", choices, default=choices[-1], key=sweep.SOURCE_WIDGET, label_visibility="collapsed"
+        )
+        or choices[-1]
+    )
     if chosen == SOURCES[1] and own is not None:
         table, base = own
         return table, base, "your sweep"
@@ -35,29 +42,35 @@ def _source() -> tuple[pd.DataFrame, RunConfig, str]:
     return table, base, "the shipped sweep (python -m bnn_core sweep, see the README)"
 
 
-def _heatmap(table: pd.DataFrame, base: RunConfig, what: str) -> None:
+def _heatmap(table: pd.DataFrame, base: RunConfig, what: str, colour: DeltaGenerator, kl: DeltaGenerator) -> None:
+    """The heatmap of the measure chosen in ``colour`` for the KL reduction chosen in ``kl``; a click on a cell
+    trains its run on the main page."""
     reductions = sorted(table["kl_reduction"].unique())
-    left, right = st.columns(2)
-    with left:
-        measure = st.segmented_control("Colour", list(MEASURES), default="Test accuracy", key="sweep_measure")
-    with right:
-        reduction = st.segmented_control("KL reduction", reductions, default=reductions[0], key="sweep_reduction")
+    measure = colour.segmented_control(
+        "Colour", list(MEASURES), default="Test accuracy", key="sweep_measure", label_visibility="collapsed"
+    )
+    reduction = kl.segmented_control(
+        "KL reduction", reductions, default=reductions[0], key="sweep_reduction", label_visibility="collapsed"
+    )
     measure, reduction = measure or "Test accuracy", reduction or reductions[0]
     n_train = round(_n_rows(base) * (1 - base.data.test_size))
     figure = sweep_heatmap(summarize(table), measure, reduction, n_train)
     seeds = sorted(table["seed"].unique())
-    st.caption(
-        f"{what}: {base.data.dataset}, hidden {list(base.model.hidden)}, {base.train.epochs} epochs, seeds "
-        f"{', '.join(map(str, seeds))}; each cell the mean over seeds (hover: the range). Stars: the article's "
-        "settings (σ₀ 0.1, KL 0.01, mean) and the textbook ELBO (σ₀ 1, KL summed, weight 1/N), at the nearest cell."
-    )
     key = f"sweep_chart_{measure}_{reduction}"
-    st.plotly_chart(
-        figure, width="stretch", theme=None, key=key, selection_mode="points",
-        on_select=lambda: _clicked(key, table, reduction, seeds[0]),
-    )  # fmt: skip
+    with st.container(key=f"fit_chart_{key}"):
+        st.plotly_chart(
+            figure, width="stretch", height="stretch", theme=None, key=key, selection_mode="points",
+            on_select=lambda: _clicked(key, table, reduction, seeds[0]),
+        )  # fmt: skip
     if st.session_state.pop(GO_MAIN, False):
         st.switch_page(MAIN_PAGE)
+    if not state.presenting():
+        st.caption(
+            f"{what}: {base.data.dataset}, hidden {list(base.model.hidden)}, {base.train.epochs} epochs, seeds "
+            f"{', '.join(map(str, seeds))}; each cell the mean over seeds (hover: the range). Stars: the article's "
+            "settings (σ₀ 0.1, KL 0.01, mean) and the textbook ELBO (σ₀ 1, KL summed, weight 1/N), at the nearest "
+            "cell. Rows: the prior σ₀; columns: the KL weight."
+        )
 
 
 def _clicked(key: str, table: pd.DataFrame, reduction: str, seed: int) -> None:
@@ -87,6 +100,7 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
     config = RunConfig.from_flat(json.loads(match.iloc[0]["config"]))
     fill_form(config)
     st.session_state[state.PENDING] = config
+    st.session_state[state.PENDING_ORIGIN] = f"From the sweep (the cell σ₀ {sigma:.3g}, KL weight {weight:.3g})"
     st.session_state[GO_MAIN] = True
 
 
@@ -122,20 +136,24 @@ def _run_form() -> None:
 
 
 def draw() -> None:
-    page.setup("Sweep", ":material/grid_on:")
+    page.setup("Sweep")
     page.title("Sweep the prior and the KL weight")
-    st.markdown(
-        "Every cell is a whole training run. Left to right the KL weight grows, bottom to top the prior widens: "
-        "the article's corner makes the BNN a point estimate, the textbook ELBO makes it unsure. Click a cell to "
-        "train that run on the main page."
-    )
+    page.fit_charts(RESERVE, PRESENTING_RESERVE)
+    with st.container(key="intro"):
+        st.markdown(
+            "Every cell is a whole training run. Left to right the KL weight grows, bottom to top the prior widens: "
+            "the article's corner makes the BNN a point estimate, the textbook ELBO makes it unsure. Click a cell "
+            "to train that run on the main page."
+        )
     error = st.session_state.pop(sweep.ERROR, None)
     if error:
         st.error(error)
     sweep.watch()
-    table, base, what = _source()
-    _heatmap(table, base, what)
-    _run_form()
+    colour, kl, source = st.columns([3.6, 1.2, 1.8], vertical_alignment="center")
+    table, base, what = _source(source)
+    _heatmap(table, base, what, colour, kl)
+    if not state.presenting():
+        _run_form()
 
 
 draw()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun
-from ui import shell
+from ui import page, shell
 from ui.views import regression, side_by_side, summary
+
+RESERVE, PRESENTING_RESERVE = 348, 290  # px of the window above and below the charts (ui.page.fit_charts)
 
 INTRO = """
 Every prediction of a Bayesian network comes from one network drawn from its posterior. **Left:** true labels
@@ -17,8 +19,9 @@ certain (for regression: one sample's function). **Resample** (or **r**) draws a
 
 
 def draw(run: TrainedRun) -> DeltaGenerator:
+    page.fit_charts(RESERVE, PRESENTING_RESERVE)
     (regression if run.task == "regression" else side_by_side).draw(run)
     return summary.draw(run)
 
 
-shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, draw, ":material/casino:")
+shell.run_page("Train and resample", "A Bayesian neural network, live", INTRO, draw)

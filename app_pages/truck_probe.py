@@ -8,7 +8,7 @@ import streamlit as st
 from bnn_core import TrainedRun, TwinRun, features_outside, probe, probe_presets, span_range
 from bnn_core.methods.alternatives import Predictor
 from bnn_core.posterior.probing import TRUCK, method_answer
-from ui import links, shell, state
+from ui import links, page, shell, state
 from ui.charts import show
 from ui.figures.maps import probe_spread
 from ui.figures.probe_text import EPISTEMIC_NOTABLE, describe
@@ -18,6 +18,9 @@ SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on 
 COLUMNS = 3
 OPEN_SLIDERS = 8  # more features than this start folded away
 LINKED = "the point in the link"
+NAMED_OUTSIDE = 4  # features named in the line on which are beyond the training range
+VIEW_HELP = "The method beside the BNN, and each feature's value (in presenter mode)"
+RESERVE, PRESENTING_RESERVE = 440, 415  # px of the window above and below the chart (ui.page.fit_charts)
 
 
 def _current_point(run: TrainedRun) -> np.ndarray:
@@ -58,6 +61,7 @@ def choose_preset(run: TrainedRun) -> dict[str, np.ndarray]:
         "Start from",
         list(presets),
         key="probe_preset",
+        label_visibility="collapsed",
         on_change=_apply_preset,
         args=(run, presets),
         help="Typical members of each class; a point between the two closest classes; one whose every feature is "
@@ -84,8 +88,15 @@ def feature_sliders(run: TrainedRun) -> np.ndarray:
     return point
 
 
-def _outside(run: TrainedRun, point: np.ndarray) -> list[str]:
-    return [run.data.dataset.feature_names[j] for j in features_outside(point, run.data.dataset.x)]
+def _outside(run: TrainedRun, point: np.ndarray) -> str:
+    """Which features are beyond the training range, in one line: at most :data:`NAMED_OUTSIDE` named."""
+    names = [run.data.dataset.feature_names[j] for j in features_outside(point, run.data.dataset.x)]
+    if not names:
+        return "Every feature is inside the training range."
+    if len(names) <= NAMED_OUTSIDE:
+        return f"Outside the training range in: {', '.join(names)}."
+    shown = ", ".join(names[:NAMED_OUTSIDE])
+    return f"Outside the training range in {len(names)} features: {shown} and {len(names) - NAMED_OUTSIDE} more."
 
 
 def show_answers(run: TrainedRun, twin: TwinRun, other: Predictor, point: np.ndarray) -> None:
@@ -93,41 +104,51 @@ def show_answers(run: TrainedRun, twin: TwinRun, other: Predictor, point: np.nda
     answer = method_answer(other.probs, run.data, point)
     classes = run.data.dataset.class_names
     st.subheader(describe(result, classes, answer, other.name))
-    outside = _outside(run, point)
-    st.caption(
-        f"Outside the training range in: {', '.join(outside)}."
-        if outside
-        else "Every feature is inside the training range."
-    )
+    st.caption(_outside(run, point))
     best, other_best = int(np.argmax(result.mean_probs)), int(np.argmax(answer.mean_probs))
-    cells = st.columns(5)
-    cells[0].metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
-    cells[1].metric("Total (nats)", f"{result.entropy:.3f}", help="Entropy of the mean prediction.")
-    cells[2].metric("Epistemic (nats)", f"{result.epistemic:.3f}", help="The samples disagree: missing knowledge.")
-    cells[3].metric("Aleatoric (nats)", f"{result.aleatoric:.3f}", help="Each sample is unsure: overlapping classes.")
-    cells[4].metric(
+    chart, side = st.columns([2.6, 1], gap="medium")  # the numbers beside the chart: the slide stays one screen
+    numbers = side.container(gap="xsmall", key="side_numbers")
+    numbers.metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
+    numbers.metric(
+        "Epistemic",
+        f"{result.epistemic:.3f} nats",
+        help=f"The samples disagree: missing knowledge. With the aleatoric part, {result.entropy:.3f} nats in all "
+        "(the entropy of the mean prediction).",
+    )
+    numbers.metric("Aleatoric", f"{result.aleatoric:.3f} nats", help="Each sample is unsure: overlapping classes.")
+    numbers.metric(
         f"{other.heading}: {classes[other_best]}",
         f"{answer.mean_probs[other_best]:.1%}",
         help=f"{other.detail}; epistemic {answer.epistemic:.3f} nats.",
     )
     label = "plain network (softmax)" if other.method == "plain" else f"{other.name} (mean, {other.detail})"
-    show(probe_spread(result.sample_probs, result.mean_probs, answer.mean_probs, classes, label), key="probe_spread")
-    if result.epistemic < EPISTEMIC_NOTABLE:
+    figure = probe_spread(result.sample_probs, result.mean_probs, answer.mean_probs, classes, label, height=None)
+    show(figure, key="probe_spread", where=chart, fit=True)
+    if result.epistemic < EPISTEMIC_NOTABLE and not state.presenting():
         shared.textbook_offer(run, "here its samples hardly disagree")
 
 
 def draw(run: TrainedRun) -> None:
+    page.fit_charts(RESERVE, PRESENTING_RESERVE)
     twin = shared.twin_for(run)
     if twin is None:
         return
-    other = methods.predictor_for(run, methods.choose_compared())
+    label, start, choices = st.columns([0.9, 3.1, 1.3], vertical_alignment="center")
+    label.markdown("**Start from**")
+    with start:
+        choose_preset(run)
+    n_features = run.data.dataset.n_features
+    with choices.popover("View", icon=":material/tune:", width="stretch", help=VIEW_HELP):
+        method = methods.choose_compared()
+        if state.presenting():  # the sliders fold away with the other controls
+            point = feature_sliders(run)
+    other = methods.predictor_for(run, method)
     if other is None:
         return
-    choose_preset(run)
     answers = st.container()  # above the sliders: with 30 features the answer must not sit 30 sliders down
-    n_features = run.data.dataset.n_features
-    with st.expander(f"Set each of the {n_features} features", expanded=n_features <= OPEN_SLIDERS):
-        point = feature_sliders(run)
+    if not state.presenting():
+        with st.expander(f"Set each of the {n_features} features", expanded=n_features <= OPEN_SLIDERS):
+            point = feature_sliders(run)
     state.remember_in_link(point=links.numbers_text(point))
     with answers:
         show_answers(run, twin, other, point)
@@ -139,4 +160,4 @@ INTRO = (
     "far beyond the data) and compare the two."
 )
 
-shell.run_page("Show it a truck", "Show it a truck", INTRO, draw, ":material/local_shipping:", regression=False)
+shell.run_page("Show it a truck", "Show it a truck", INTRO, draw, regression=False)

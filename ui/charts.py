@@ -34,12 +34,13 @@ def show(
 
     Args:
         name: the file name of the toolbar's download (default: ``key``).
-        fit: take the height from the page's CSS, which sizes the chart to the window (see ``ui/page.py``).
+        fit: take the height from the page's CSS, which sizes the chart to the window (:func:`ui.page.fit_charts`);
+            the chart then needs a ``key``.
 
     ``theme=None`` keeps the figure's own styling: Streamlit's theme would turn axis text light grey
     and replace the colour scales the maps rely on.
     """
     config = chart_config(name or key or "chart")
-    (where or st).plotly_chart(
-        figure, width="stretch", height="stretch" if fit else "content", theme=None, key=key, config=config
-    )
+    place = (where or st).container(key=f"fit_chart_{key}") if fit else (where or st)
+    height = "stretch" if fit else "content"
+    place.plotly_chart(figure, width="stretch", height=height, theme=None, key=key, config=config)

@@ -19,6 +19,7 @@ from bnn_core.runs.gallery import PRESETS
 
 from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
+from .figures.run_text import run_caption
 from .training import interrupted_message, refusal, train_live
 from .views import methods, tune
 
@@ -26,7 +27,9 @@ LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the fir
 LINK_SAMPLE = "bnn_link_sample"
 LINK_PROBLEMS = "bnn_link_problems"  # sentences about bad parameters, shown once
 GALLERY_WIDGET = "gallery_choice"
-STATUS_HEIGHT = 58  # px: the strip above the charts, for what to notice, or the progress of a training
+# px: the strip above the charts, for what to notice, or the progress of a training: three lines of a preset's
+# notice beside the sidebar, two in presenter mode's wider page
+STATUS_HEIGHT, PRESENTING_STATUS_HEIGHT = 76, 58
 
 
 def read_link_once() -> None:
@@ -165,7 +168,7 @@ def sidebar() -> None:
             value=state.presenting(),
             key="present_toggle",
             on_change=lambda: state.set_presenting(st.session_state["present_toggle"]),
-            help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–6 pages.",
+            help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–9 pages.",
         )
     tune.apply_finished()
     try:
@@ -194,9 +197,12 @@ def gallery_picker() -> None:
         help="Pre-trained runs that each show one idea. Loading one takes no training.",
     )
     previous, following = st.columns(2)
-    position = slugs.index(shown) if shown in slugs else -1
+    # A run of one's own sits just after the preset shown last: ← goes back to that preset, → on to the next.
+    last = state.last_preset()
+    position = slugs.index(last) if last in slugs else -1
+    back = position - 1 if shown in slugs else position
     previous.button("← Previous", key="preset_prev", width="stretch", on_click=show_preset,
-                    args=(slugs[(position - 1) % len(slugs)],))  # fmt: skip
+                    args=(slugs[back % len(slugs)],))  # fmt: skip
     following.button("Next →", key="preset_next", width="stretch", on_click=show_preset,
                      args=(slugs[(position + 1) % len(slugs)],))  # fmt: skip
 
@@ -212,7 +218,8 @@ def show_preset(slug: str | None) -> None:
 
 def status_strip() -> DeltaGenerator:
     """A fixed-height strip above a page's charts: what to notice, or a training's progress, without a jump."""
-    return st.container(height=STATUS_HEIGHT, border=False, key="status_strip")
+    height = PRESENTING_STATUS_HEIGHT if state.presenting() else STATUS_HEIGHT
+    return st.container(height=height, border=False, key="status_strip")
 
 
 def page_run(where: DeltaGenerator) -> TrainedRun:
@@ -230,7 +237,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
             where.error(refusal(err, "The model this link names could not be trained", "the default model is shown"))
         else:
             preset = sources.preset_for(config)
-            state.show_run(run, preset=preset.slug if preset else None, sample=sample)
+            state.show_run(run, preset=preset.slug if preset else None, sample=sample, origin="From the link")
             st.session_state[state.FORM_CONFIG] = config
             return run
     state.show_run(sources.gallery_run(sources.FIRST_PRESET), preset=sources.FIRST_PRESET, sample=sample)
@@ -240,6 +247,7 @@ def page_run(where: DeltaGenerator) -> TrainedRun:
 def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -> None:
     """Train the settings submitted with Train in ``where`` (loss curves in ``curves``), then redraw the page."""
     config: RunConfig | None = st.session_state.pop(state.PENDING, None)
+    origin = st.session_state.pop(state.PENDING_ORIGIN, "Your run")
     if config is None:
         return
     try:
@@ -248,7 +256,7 @@ def train_pending(where: DeltaGenerator, curves: DeltaGenerator | None = None) -
         where.error(refusal(err))
         return
     preset = sources.preset_for(config)
-    state.show_run(run, preset=preset.slug if preset else None)
+    state.show_run(run, preset=preset.slug if preset else None, origin=origin)
     st.rerun()
 
 
@@ -266,7 +274,6 @@ def run_page(
     heading: str,
     intro: str,
     draw: Callable[[TrainedRun], DeltaGenerator | None],
-    icon: str,
     regression: bool = True,
 ) -> None:
     """A whole page: its title and intro, the status strip, ``draw(run)``, then any pending training.
@@ -274,7 +281,7 @@ def run_page(
     ``draw`` may return a placeholder for the loss curves of a training started from the sidebar. A page that
     cannot draw a regression run (``regression=False``) says so instead, in words naming where to look.
     """
-    page.setup(title, icon)
+    page.setup(title)
     page.title(heading)
     with st.container(key="intro"):
         st.markdown(intro)
@@ -288,6 +295,8 @@ def run_page(
             st.info(message)
         elif preset is not None:
             st.markdown(f"**{sources.preset_named(preset).title}.** {sources.preset_named(preset).notice}")
+        else:
+            st.markdown(run_caption(run, state.run_origin()))
     if run.task == "regression" and not regression:
         dataset = run.data.dataset
         st.info(CLASSIFICATION_ONLY.format(title=title, target=dataset.target_name, dataset=dataset.name))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, train_run
+from bnn_core import BUILTIN_DATASETS, Dataset, RunConfig, TrainedRun, TwinRun, train_run
 from bnn_core.engine.train import ProgressCallback
 from bnn_core.runs.cache import RunCache
-from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, Preset
+from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, Preset, read_twin
 from bnn_core.runs.restore import restore_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,21 @@ def _shared_gallery_run(slug: str) -> TrainedRun:
 def gallery_run(slug: str) -> TrainedRun:
     """This session's own copy of the gallery preset ``slug`` (no training)."""
     return copy.deepcopy(_shared_gallery_run(slug))
+
+
+@st.cache_resource(show_spinner=False, max_entries=len(PRESETS))
+def _shared_gallery_twin(slug: str) -> TwinRun | None:
+    """A classification preset's shipped twin, read once per server; never handed out itself."""
+    return read_twin(_shared_gallery_run(slug), GALLERY / slug)
+
+
+def gallery_twin(run: TrainedRun) -> TwinRun | None:
+    """This session's own copy of the shipped twin of ``run``, if ``run`` is a gallery preset's; else None."""
+    preset = preset_for(run.config)
+    if preset is None or run.data.dataset.name != preset.config.data.dataset:
+        return None
+    twin = _shared_gallery_twin(preset.slug)
+    return None if twin is None else copy.deepcopy(twin)
 
 
 def preset_for(config: RunConfig) -> Preset | None:

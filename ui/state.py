@@ -33,7 +33,10 @@ PRESET_LOADED = "bnn_preset_loaded"  # a one-time message after a preset button
 VIEW = "bnn_view"  # the main page's view choices (axes, marker size, mean toggle), kept across pages
 MEMO = "bnn_memo"  # (inputs, result) of the last slow computation per page
 PRESET = "bnn_preset"  # slug of the gallery preset on screen, while the run on screen is that preset
+LAST_PRESET = "bnn_last_preset"  # the gallery preset shown last: ← and → step on from it after a run of one's own
+ORIGIN = "bnn_origin"  # where the run on screen came from, in words ("Your run", "From the sweep", …)
 PENDING = "bnn_pending"  # RunConfig submitted with Train: trained once the page has drawn the run it replaces
+PENDING_ORIGIN = "bnn_pending_origin"  # where the pending RunConfig came from, if not the sidebar's Train
 PRESENT = "bnn_present"  # presenter mode on
 PLAYING = "bnn_playing"  # the posterior sample advances by itself
 LINK_READ = "bnn_link_read"  # the URL this session opened with has been applied
@@ -93,16 +96,29 @@ def current_run() -> TrainedRun | None:
     return st.session_state.get(RUN)
 
 
-def show_run(run: TrainedRun, preset: str | None = None, sample: int = 0) -> None:
-    """Put a finished run on screen at posterior sample ``sample``; ``preset`` names it if it is a gallery run."""
+def show_run(run: TrainedRun, preset: str | None = None, sample: int = 0, origin: str = "Your run") -> None:
+    """Put a finished run on screen at posterior sample ``sample``; ``preset`` names it if it is a gallery run,
+    ``origin`` says where any other run came from (the status strip names it)."""
     st.session_state[RUN] = run
     st.session_state[SAMPLE_INDEX] = sample
     st.session_state[PRESET] = preset
+    st.session_state[ORIGIN] = origin
     st.session_state[PLAYING] = False
+    if preset is not None:
+        st.session_state[LAST_PRESET] = preset
 
 
 def shown_preset() -> str | None:
     return st.session_state.get(PRESET)
+
+
+def last_preset() -> str | None:
+    """The gallery preset on screen, or the one shown last before a run of the user's own."""
+    return st.session_state.get(LAST_PRESET)
+
+
+def run_origin() -> str:
+    return st.session_state.get(ORIGIN, "Your run")
 
 
 def presenting() -> bool:

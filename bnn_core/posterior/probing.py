@@ -25,6 +25,11 @@ GRID_MARGIN = 0.75  # the map reaches this many data spans beyond the data on ev
 TRUCK_STDS = 8.0  # the truck: this many stds from the training mean, off the data's shape
 TRUCK = "off the chart (the truck)"  # beyond the data's range in some features: openly impossible
 IN_RANGE = "every feature in range, unlike the data"  # inside the per-feature box, far from every row
+FINEST_MAP = 100  # points a side of a map
+COARSEST_MAP = 40  # the fewest points a side, however wide the network
+# Draws × grid points × hidden units of a map: 100 samples of a 100-unit network at 100 × 100 points, under a
+# second on one core here. 1,024 units at that resolution took 25 s.
+MAP_WORK = 100 * FINEST_MAP**2 * 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +45,13 @@ class FeatureGrid:
     xs: np.ndarray
     ys: np.ndarray
     points: np.ndarray
+
+
+def map_resolution(hidden_units: int, samples: int, finest: int = FINEST_MAP) -> int:
+    """Points a side of a map of ``samples`` draws of a network with ``hidden_units`` in all: ``finest`` while the
+    work stays within :data:`MAP_WORK`, fewer for wider networks, never fewer than :data:`COARSEST_MAP`."""
+    affordable = int(np.sqrt(MAP_WORK / (max(hidden_units, 1) * max(samples, 1))))
+    return int(np.clip(affordable, COARSEST_MAP, finest))
 
 
 def training_median(data: PreparedData) -> np.ndarray:

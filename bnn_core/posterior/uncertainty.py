@@ -16,8 +16,11 @@ ECE_BINS = 15
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy over the last axis, in nats; 0·log 0 counts as 0. Shape: (..., C) → (...)."""
-    return -torch.special.xlogy(probs, probs).sum(dim=-1)
+    """Shannon entropy over the last axis, in nats; 0·log 0 counts as 0. Shape: (..., C) → (...).
+
+    A sure prediction's entropy is +0, never −0 (which prints as "-0.00"): 0 − 0 is +0, where −0 negated is −0.
+    """
+    return 0.0 - torch.special.xlogy(probs, probs).sum(dim=-1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,8 +4,11 @@
 
 Each :class:`Preset` names its settings and what to notice in it. The folders are plain
 run folders (as :func:`~bnn_core.runs.store.write_run_files` writes them), so loading one is
-:func:`~bnn_core.runs.restore.restore_run`: no training. Training is deterministic, so the
-command rebuilds the same runs (``tests/engine/test_gallery.py`` checks the shipped ones).
+:func:`~bnn_core.runs.restore.restore_run`: no training. A classification preset's folder also
+holds its deterministic twin (:data:`TWIN_FILE`), the plain network that the map, truck,
+calibration and methods pages set beside the BNN, so that no page trains it on arrival.
+Training is deterministic, so the command rebuilds the same runs and twins
+(``tests/engine/test_gallery.py`` checks the shipped ones).
 """
 
 from __future__ import annotations
@@ -16,10 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig, with_article_training
 from ..data.datasets import load_builtin
-from ..experiment import TrainedRun, train_run
+from ..engine.train import FitResult, History
+from ..experiment import TrainedRun, TwinRun, train_run, train_twin
+from ..model.network import NetworkSpec
+from ..posterior.sample import twin_probs
 from .store import write_run_files
+
+TWIN_FILE = "twin.safetensors"  # a classification preset's plain twin: its weights, and its training in metadata
 
 
 def textbook_config(config: RunConfig) -> RunConfig:
@@ -131,8 +143,36 @@ def train_preset(preset: Preset) -> TrainedRun:
     return train_run(load_builtin(preset.config.data.dataset), preset.config)
 
 
+def write_twin(twin: TwinRun, folder: Path) -> None:
+    """The twin's weights into ``folder``/:data:`TWIN_FILE`, with its steps, training time and engine."""
+    tensors = {key: value.contiguous() for key, value in twin.model.state_dict().items()}
+    fit = twin.fit
+    metadata = {"steps": str(fit.steps), "train_seconds": repr(fit.train_seconds), "engine": fit.engine}
+    save_file(tensors, str(folder / TWIN_FILE), metadata=metadata)
+
+
+def read_twin(run: TrainedRun, folder: Path) -> TwinRun | None:
+    """The twin shipped beside ``run`` in ``folder``, or None if there is none (a regression, an older folder).
+
+    It is not trained again: its history is empty, its steps and time are those it was trained in.
+    """
+    path = folder / TWIN_FILE
+    if run.task != "classification" or not path.is_file():
+        return None
+    dataset = run.data.dataset
+    spec = NetworkSpec.for_data(dataset.n_features, dataset.n_classes, run.config.model, bayesian=False)
+    model = spec.build(spec.init(0))
+    model.load_state_dict(load_file(str(path)))
+    with safe_open(str(path), "pt") as file:
+        metadata = file.metadata()
+    empty = History(*(np.zeros(0) for _ in range(4)))
+    fit = FitResult(empty, int(metadata["steps"]), float(metadata["train_seconds"]), False, metadata["engine"])
+    return TwinRun(model=model, fit=fit, probs=twin_probs(model, run.data.x))
+
+
 def build_gallery(folder: Path, on_preset: Callable[[Preset], None] | None = None) -> list[Path]:
-    """Train every preset and write it to ``folder/<slug>/``, replacing what was there; return the folders."""
+    """Train every preset (and a classification preset's twin) and write it to ``folder/<slug>/``, replacing what
+    was there; return the folders."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for preset in PRESETS:
@@ -142,6 +182,8 @@ def build_gallery(folder: Path, on_preset: Callable[[Preset], None] | None = Non
         target = folder / preset.slug
         staging = Path(tempfile.mkdtemp(prefix=f".{preset.slug}-", dir=folder))
         write_run_files(run, staging)
+        if run.task == "classification":
+            write_twin(train_twin(run), staging)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         written.append(target)

@@ -44,16 +44,17 @@ def _slider_key(run: TrainedRun) -> str:
 def test_the_page_draws_the_prior_maps_and_every_layers_histograms_for_iris(quick_run: TrainedRun) -> None:
     at = _page(quick_run)
     assert not at.exception and not at.error
-    assert [header.value for header in at.subheader] == ["Before training: the prior", "After training: the weights"]
+    assert [tab.label for tab in at.tabs][:2] == ["Before training: the prior", "After training: the weights"]
     assert at.select_slider(key=_slider_key(quick_run)).value == quick_run.config.model.prior_sigma
     shown = charts(at)
     for k in range(PRIOR_MAPS):
         heat = shown[f"Prior draw #{k}"]["data"][0]
         assert heat["type"] == "heatmap" and _values(heat["z"]).shape == (PRIOR_RESOLUTION, PRIOR_RESOLUTION)
-    for layer in ("layer 1 (4 → 100)", "layer 2 (100 → 3)"):
+    assert [tab.label for tab in at.tabs][2:] == ["layer 1 (4 → 100)", "layer 2 (100 → 3)"]
+    for layer in ("layer 1", "layer 2"):
         assert {f"{layer}: means μ", f"{layer}: spreads σ", f"{layer}: signal to noise"} <= set(shown)
     layers = layer_weights(quick_run.model)
-    kl = shown["KL(q ‖ prior) of each layer"]["data"][0]
+    kl = shown["KL to the prior"]["data"][0]
     np.testing.assert_allclose(_values(kl["y"]), [layer.kl for layer in layers])
     counts = weight_counts(layers, 0.0, 0.1)
     reading = next(m.value for m in at.markdown if m.value.startswith("**How to read it.**"))
@@ -88,7 +89,7 @@ def test_a_regression_run_shows_prior_functions_that_follow_sigma(cubic_run: Tra
     figure = charts(at)["Functions drawn from the prior, before any training"]
     after = _values(next(trace for trace in figure["data"] if trace["mode"] == "lines")["y"])
     assert not np.allclose(before, after)
-    assert "layer 1 (1 → 100): means μ" in charts(at)
+    assert "layer 1: means μ" in charts(at) and at.tabs[2].label == "layer 1 (1 → 100)"
 
 
 def test_the_page_is_in_the_apps_navigation() -> None:

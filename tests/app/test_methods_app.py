@@ -31,9 +31,13 @@ def run() -> TrainedRun:
     return train_run(load_builtin("iris"), SMALL)
 
 
-def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: TrainedRun) -> None:
+def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(run: TrainedRun) -> None:
     settings = MethodsConfig(dropout_samples=20, ensemble_members=3)
     at = page("methods", **{state.RUN: run, methods.SETTINGS: settings})
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["method"]) == ["BNN (torchbnn)"]  # arriving trains nothing
+    assert state.TWIN not in at.session_state and methods.TRAINED not in at.session_state
+    at.button(key="methods_train").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
@@ -48,6 +52,7 @@ def test_the_methods_page_trains_each_alternative_and_tabulates_them(run: Traine
     ]
     assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
     assert any("HMC is offered for networks" in i.value for i in at.info) or at.button(key="hmc_start")
+    assert all(button.key != "methods_train" for button in at.button)  # every alternative is ready
 
 
 def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
@@ -55,7 +60,7 @@ def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
     assert _titles(at)[1] == "Plain network: confidence"
     at.segmented_control(key=methods.COMPARED).set_value("dropout").run()
     assert not at.exception
-    assert _titles(at)[1] == "MC dropout (p = 0.1, T = 20): confidence"
+    assert _titles(at)[1] == "MC dropout: confidence"
 
 
 def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:
@@ -77,6 +82,7 @@ def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> Non
     at.number_input(key="method_members").set_value(2).run()
     assert not at.exception
     assert at.session_state[methods.SETTINGS].ensemble_members == 2
+    at.button(key="methods_train").click().run()
     assert list(at.dataframe[0].value["settings"])[3] == "2 members"
 
 

@@ -211,3 +211,12 @@ def test_uci_benchmark_prints_the_protocol_beside_the_published_rows() -> None:
     out = _run("uci.py", "--quick", "--sets", "boston", "--ways", "defaults,tune,article", "--workers", "1")
     for way in ("defaults", "tune", "article", "published VI", "published PBP", "published MC dropout"):
         assert f"| boston | {way} |" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_talk_benchmark_runs() -> None:
+    """One preset, one page and the two clicks: the table and the clicks' lines (not their times)."""
+    out = _run("talk.py", "--presets", "cubic", "--pages", "2")
+    assert "| preset | → | r | p | 2 | slowest |" in out and "| cubic | " in out
+    assert "- add a point (1): " in out and "- sweep cell: " in out

@@ -1,10 +1,16 @@
 """Click to add and remove points on a regression in headless Chromium: plotly reports clicks on points only, so the
 bands chart holds an invisible grid of them; a click anywhere adds a point there, a click on a point removes it,
-and Clear brings the data and the model back."""
+and Clear brings the data and the model back.
+
+The chart is read only once it has stopped moving: the page sizes it to the window after plotly first draws it, and
+a click aimed from the first drawing's axes landed elsewhere. Clear leaves as many rows as the removal did, so its
+redraw is recognised by the rows changing, not by their count."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -33,28 +39,29 @@ ROWS_JS = """() => {
 }"""
 
 
-def _rows(page) -> dict:
-    page.wait_for_function(f"() => ({ROWS_JS})() !== null", timeout=120_000)
-    return page.evaluate(ROWS_JS)
-
-
-def _settle(page, count: int) -> dict:
-    """Wait until the chart shows ``count`` data rows (the retrained run is drawn), then read them."""
-    page.wait_for_function(f"n => {{ const r = ({ROWS_JS})(); return r !== null && r.count === n; }}", arg=count,
-                           timeout=120_000)  # fmt: skip
-    wait_idle(page)
-    return _rows(page)
+def _still(page, ready: Callable[[dict], bool] = lambda rows: True) -> dict:
+    """The bands chart's rows once ``ready(rows)`` holds, the script run is over and two reads 0.3 s apart agree
+    (the data and where the chart is on screen)."""
+    deadline = time.monotonic() + 120
+    last = None
+    while time.monotonic() < deadline:
+        wait_idle(page)
+        rows = page.evaluate(ROWS_JS)
+        if rows is not None and ready(rows) and rows == last:
+            return rows
+        last = rows
+        page.wait_for_timeout(300)
+    raise TimeoutError(f"the bands chart did not settle: {last}")
 
 
 def test_a_click_adds_a_point_a_click_on_a_point_removes_one_and_clear_restores() -> None:
     with streamlit_server() as base, browser_page(1600, 1000) as page:
         page.goto(f"{base}/?dataset=cubic&epochs=1000")
-        wait_idle(page)
-        before = _rows(page)
+        before = _still(page)
         assert before["count"] == 20
         left, top, width, height = before["plot"]
         page.mouse.click(left + 0.9 * width, top + 0.25 * height)  # an empty place, upper right
-        added = _settle(page, 21)
+        added = _still(page, lambda rows: rows["count"] == 21)
         x_low, x_high = before["xRange"]
         y_low, y_high = before["yRange"]
         new_x, new_y = next((x, y) for x, y in zip(added["xs"], added["ys"], strict=True) if x not in before["xs"])
@@ -62,8 +69,8 @@ def test_a_click_adds_a_point_a_click_on_a_point_removes_one_and_clear_restores(
         assert new_y == pytest.approx(y_high - 0.25 * (y_high - y_low), abs=0.04 * (y_high - y_low))
         assert page.get_by_text("csv:cubic (edited)").count() >= 1  # the sidebar's dataset is the edited set
         page.mouse.click(*added["first"])  # on a training row
-        removed = _settle(page, 20)
+        removed = _still(page, lambda rows: rows["count"] == 20)
         assert sorted(removed["xs"]) != sorted(before["xs"])  # one of the original rows is gone, the click stays
         page.get_by_role("button", name="Clear").click()
-        restored = _settle(page, 20)
+        restored = _still(page, lambda rows: sorted(rows["xs"]) != sorted(removed["xs"]))
         assert sorted(restored["xs"]) == pytest.approx(sorted(before["xs"]))

@@ -12,7 +12,7 @@ import torch
 from bnn_core import bnn_map, feature_grid, inside_data, probe, probe_presets, train_twin, training_median, twin_map
 from bnn_core.posterior.probing import TRUCK
 from bnn_core.posterior.regression import curve_bands
-from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, textbook_config, train_preset
+from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, TWIN_FILE, read_twin, textbook_config, train_preset
 from bnn_core.runs.restore import restore_run
 
 GALLERY = Path(__file__).resolve().parents[2] / "gallery"
@@ -37,6 +37,29 @@ def test_a_shipped_preset_is_what_the_gallery_command_trains(preset, shipped) ->
     for key, value in fresh.metrics.items():
         if key != "train_seconds":
             assert run.metrics[key] == (pytest.approx(value, rel=1e-5, abs=1e-6) if isinstance(value, float) else value)
+
+
+SLOW_TWINS = {"overfit", "breast-cancer", "wine"}  # 3 to 12 s each to train again
+TWINS = [
+    pytest.param(preset, id=preset.slug, marks=[pytest.mark.slow] if preset.slug in SLOW_TWINS else [])
+    for preset in PRESETS
+    if preset.config.data.task == "classification"
+]
+
+
+@pytest.mark.parametrize("preset", TWINS)
+def test_a_shipped_twin_is_the_presets_twin_trained_again(preset, shipped) -> None:
+    """The map, truck, calibration and methods pages set it beside the BNN without training it."""
+    run = shipped[preset.slug]
+    twin, fresh = read_twin(run, GALLERY / preset.slug), train_twin(run)
+    assert twin is not None and twin.fit.steps == fresh.fit.steps == run.config.train.epochs
+    for key, value in fresh.model.state_dict().items():
+        torch.testing.assert_close(twin.model.state_dict()[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    torch.testing.assert_close(twin.probs, fresh.probs, rtol=1e-4, atol=1e-5)
+
+
+def test_a_regression_preset_has_no_twin(shipped) -> None:
+    assert not (GALLERY / "cubic" / TWIN_FILE).exists() and read_twin(shipped["cubic"], GALLERY / "cubic") is None
 
 
 def test_the_presets_show_what_their_notices_say(shipped) -> None:

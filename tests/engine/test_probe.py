@@ -32,7 +32,7 @@ from bnn_core import (
     train_twin,
     twin_map,
 )
-from bnn_core.posterior.probing import IN_RANGE, TRUCK
+from bnn_core.posterior.probing import COARSEST_MAP, FINEST_MAP, IN_RANGE, MAP_WORK, TRUCK, map_resolution
 from ui.figures.probe_text import describe
 
 
@@ -213,3 +213,11 @@ def test_calibration_bundles_the_metrics() -> None:
 
 def test_csv_columns_reads_only_the_header() -> None:
     assert csv_columns(b"a;b;kind\n1;2;x\nbroken,row") == ["a", "b", "kind"]
+
+
+def test_a_wide_network_gets_a_coarser_map_and_no_network_a_coarser_one_than_40() -> None:
+    """100 samples of 1,024 units over 100 × 100 points took 25 s; the map page must draw in about a second."""
+    assert map_resolution(100, 100) == FINEST_MAP == 100  # the gallery's 100-unit presets keep the full map
+    assert map_resolution(16, 100) == 100 and map_resolution(16, 100, finest=60) == 60
+    assert map_resolution(1024, 100) == COARSEST_MAP == 40
+    assert map_resolution(200, 100) < 100 and 200 * 100 * map_resolution(200, 100) ** 2 <= MAP_WORK

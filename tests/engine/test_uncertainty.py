@@ -19,6 +19,13 @@ def test_entropy_matches_torch_distributions_and_handles_zeros() -> None:
     assert entropy(torch.tensor([1.0, 0.0, 0.0])).item() == 0.0
 
 
+def test_a_sure_prediction_reads_zero_never_minus_zero() -> None:
+    """-0.0 == 0.0, so only the printed text tells them apart: the truck page once read "epistemic -0.00 nats"."""
+    u = point_uncertainty(torch.tensor([[[1.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]]]))
+    for value in (entropy(torch.tensor([0.0, 1.0])), u.entropy, u.aleatoric, u.epistemic):
+        assert f"{value.item():.2f}" == "0.00"
+
+
 def test_disagreeing_confident_samples_are_purely_epistemic() -> None:
     # Two samples, each certain, of different classes: total = log 2, aleatoric = 0, MI = log 2.
     probs = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])

@@ -2,7 +2,7 @@
 ``streamlit run app.py``, checked the way a user would notice trouble, and the server's log read as it grows.
 
 The actions: Train (with new epochs in the form, sometimes a new seed or dataset), Stop during a training,
-Resample, the ``r`` and ``p`` keys, page switches by link or by the 1-6 keys, reloads, the main page's axes,
+Resample, the ``r`` and ``p`` keys, page switches by link or by the 1-9 keys, reloads, the main page's axes,
 CSV uploads on the Data page (good and bad files), and the gallery's preset arrows. Between actions the driver
 waits a random 0-300 ms, never for the app, so actions land in the middle of each other's runs.
 

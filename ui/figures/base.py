@@ -227,14 +227,15 @@ def training_curves(
 
     Built from plain dicts: it is redrawn every second while training runs.
     """
+    # Each title on two lines, the name over the detail: on one line neighbouring titles ran into each other.
     panels = (
-        ("Gaussian NLL (data fit, scaled)" if regression else "Cross-entropy (data fit)", ce, "#0072B2"),
-        ("KL to the prior", kl, "#D55E00"),
-        ("Train RMSE (one sample, scaled)" if regression else "Train accuracy (one sample)", accuracy, "#009E73"),
+        ("Gaussian NLL<br>(data fit, scaled)" if regression else "Cross-entropy<br>(data fit)", ce, "#0072B2"),
+        ("KL to the prior<br>(the KL term)", kl, "#D55E00"),
+        ("Train RMSE<br>(one sample, scaled)" if regression else "Train accuracy<br>(one sample)", accuracy, "#009E73"),
     )
     traces, annotations = [], []
     layout = layout_spec("", height)
-    layout["margin"] = {"l": 60, "r": 20, "t": 40, "b": 10}
+    layout["margin"] = {"l": 60, "r": 20, "t": 64, "b": 10}
     layout["showlegend"] = False
     for i, (title, values, color) in enumerate(panels):
         suffix = "" if i == 0 else str(i + 1)
@@ -248,7 +249,7 @@ def training_curves(
                 "line": {"color": color, "width": 3},
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",
-                "hovertemplate": f"step %{{x}}<br>{title}: %{{y:.3f}}<extra></extra>",
+                "hovertemplate": f"step %{{x}}<br>{title.split('<br>')[0]}: %{{y:.3f}}<extra></extra>",
             }
         )
         layout[f"xaxis{suffix}"] = {"domain": [left, left + 0.28], "range": [0, epochs], "title": {"text": "step"}}
@@ -261,8 +262,9 @@ def training_curves(
                 "xref": "paper",
                 "yref": "paper",
                 "yanchor": "bottom",
+                "yshift": 10,  # clear of the top tick label
                 "showarrow": False,
-                "font": {"size": 17},
+                "font": {"size": 16},
             }
         )
     layout["yaxis3"] |= {"range": [0, 1.02], "tickformat": ".0%"}

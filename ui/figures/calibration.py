@@ -20,33 +20,30 @@ MODEL_COLORS = {  # Okabe–Ito colours, told apart with any colour vision; the 
 }
 
 
-def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) -> go.Figure:
+def reliability_diagram(bins: ReliabilityBins, model: str, height: int | None = 440) -> go.Figure:
     """Accuracy per confidence bin (bars, with counts) against the diagonal of perfect calibration."""
     edges = bins.edges.numpy()
     centres = (edges[:-1] + edges[1:]) / 2
     filled = bins.counts.numpy() > 0
     accuracy = np.nan_to_num(bins.accuracy.numpy())
+    counts = [str(n) for n in bins.counts.numpy()[filled]]
     traces = [
         {
             "type": "bar",
             "x": centres[filled],
             "y": accuracy[filled],
             "width": (edges[1] - edges[0]) * 0.92,
-            "name": "accuracy in bin",
+            "name": "accuracy",
             "marker": {"color": MODEL_COLORS[model]},
-            "text": [str(n) for n in bins.counts.numpy()[filled]],  # the row count; "n=" made it too wide
-            "textposition": "outside",
-            "textfont": {"size": 14},
-            "constraintext": "none",  # plotly shrank the counts to the bars' width, unreadably small
-            "cliponaxis": False,
-            "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{text} rows<extra></extra>",
+            "customdata": counts,
+            "hovertemplate": "confidence %{x:.2f}<br>accuracy %{y:.1%}<br>%{customdata} rows<extra></extra>",
         },
         {
             "type": "scatter",
             "x": centres[filled],
             "y": bins.confidence.numpy()[filled],
             "mode": "markers",
-            "name": "mean confidence in bin",
+            "name": "mean confidence",
             "marker": {"symbol": "diamond", "size": 11, "color": "#111"},
             "hovertemplate": "mean confidence %{y:.1%}<extra></extra>",
         },
@@ -62,8 +59,14 @@ def reliability_diagram(bins: ReliabilityBins, model: str, height: int = 440) ->
     ]
     layout = layout_spec(f"{model}: reliability (ECE {bins.ece:.3f})", height)
     layout["xaxis"] = {"title": {"text": "confidence (top-class probability)"}, "range": [0, 1.0]}
-    layout["yaxis"] = {"title": {"text": "accuracy"}, "range": [0, 1.18], "tickformat": ".0%"}
-    layout["margin"] = {**layout["margin"], "b": 90}
+    layout["yaxis"] = {"title": {"text": "accuracy"}, "range": [0, 1.06], "tickvals": [0, 0.5, 1], "tickformat": ".0%"}
+    layout["margin"] = {**layout["margin"], "t": 84, "b": 90}
+    # The row counts in a line of their own above the plot: on a bar's top they ran into the diamonds.
+    layout["annotations"] = [
+        {"x": x, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "text": n, "showarrow": False,
+         "font": {"size": 14}}
+        for x, n in zip(centres[filled], counts, strict=True)
+    ]  # fmt: skip
     return unvalidated_figure(traces, layout)
 
 

@@ -39,13 +39,14 @@ def grid_heatmap(
     axis_titles: tuple[str, str],
     class_names: Sequence[str],
     points: tuple[np.ndarray, np.ndarray, np.ndarray],
-    height: int = 520,
+    height: int | None = 520,
 ) -> go.Figure:
     """A heatmap of ``values`` (R, R) over (xs, ys) with the training points on top.
 
     Args:
         kind: "class" (values are class indices), "confidence" (1/C … 1) or "nats" (0 … ln C).
         points: raw x (M,), y (M,) and class index (M,) of the training rows to overlay.
+        height: px, or None for the page to size it.
     """
     n_classes = len(class_names)
     colors = class_colors(n_classes)
@@ -89,8 +90,9 @@ def grid_heatmap(
     }
     legend = [legend_entry(name, "circle", color) for name, color in zip(class_names, colors, strict=True)]
     layout = layout_spec(title, height)
-    layout["xaxis"] = {"title": {"text": axis_titles[0]}, "range": [float(xs[0]), float(xs[-1])]}
-    layout["yaxis"] = {"title": {"text": axis_titles[1]}, "range": [float(ys[0]), float(ys[-1])]}
+    # automargin: the margins grow to hold the axis titles, which narrow maps otherwise cut off
+    layout["xaxis"] = {"title": {"text": axis_titles[0]}, "range": [float(xs[0]), float(xs[-1])], "automargin": True}
+    layout["yaxis"] = {"title": {"text": axis_titles[1]}, "range": [float(ys[0]), float(ys[-1])], "automargin": True}
     return unvalidated_figure([heat, overlay, *legend], layout)
 
 
@@ -100,6 +102,7 @@ def probe_spread(
     other_probs: np.ndarray,
     class_names: Sequence[str],
     other_name: str = "plain network (softmax)",
+    height: int | None = 460,
 ) -> go.Figure:
     """Each class's probability in every posterior sample (dots and box), the BNN mean, and another method's
     prediction (the plain network's softmax, or another method's mean).
@@ -146,7 +149,7 @@ def probe_spread(
             "hovertemplate": f"{other_name} %{{y:.3f}}<extra></extra>",
         }
     )
-    layout = layout_spec(f"Class probabilities: every posterior sample, and the {other_name.split(' (')[0]}", 460)
+    layout = layout_spec(f"Every posterior sample, and the {other_name.split(' (')[0]}", height)
     layout["yaxis"] = {"title": {"text": "probability"}, "range": [-0.03, 1.03], "tickformat": ".0%"}
     layout["xaxis"] = {"type": "category"}
     return unvalidated_figure(traces, layout)

@@ -206,7 +206,7 @@ def target_scatter(x: np.ndarray, y: np.ndarray, x_title: str, y_title: str) -> 
     return unvalidated_figure([trace], layout)
 
 
-def coverage_figure(levels: np.ndarray, observed: np.ndarray, rows: int, height: int = 440) -> go.Figure:
+def coverage_figure(levels: np.ndarray, observed: np.ndarray, rows: int, height: int | None = 440) -> go.Figure:
     """Observed coverage (L,) of the central predictive intervals against their nominal levels (L,); on the dashed
     diagonal the intervals hold exactly as many held-out targets as they claim."""
     traces = [

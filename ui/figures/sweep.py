@@ -94,7 +94,7 @@ def sweep_heatmap(summary: pd.DataFrame, measure: str, reduction: str, n_train: 
         clickmode="event+select",  # a click selects the point under it, which Streamlit reports
         font={"size": FONT_SIZE},
         margin={"l": 70, "r": 20, "t": 30, "b": 80},
-        height=560,
+        autosize=True,  # the page sizes it to the window
     )
     return figure
 

@@ -26,7 +26,6 @@ PRIOR_COLOR = "#D55E00"  # every mark of the prior, on every chart
 PRIOR_FILL = "rgba(213, 94, 0, 0.14)"
 CURVE_COLOR = "rgba(0, 114, 178, 0.55)"
 POINT_COLOR = "#111111"
-HISTOGRAM_HEIGHT = 360
 
 
 def prior_map_figure(
@@ -121,8 +120,13 @@ def _vertical(x: float, top: float, name: str) -> dict:
     }
 
 
+def _short(layer: LayerWeights) -> str:
+    """ "layer 1" of "layer 1 (4 → 100)": three histograms stand side by side under the layer's full name."""
+    return layer.name.split(" (")[0]
+
+
 def _histogram_layout(title: str, x_title: str, limits: tuple[float, float], top: float) -> dict:
-    layout = layout_spec(title, HISTOGRAM_HEIGHT)
+    layout = layout_spec(title, None)
     layout["xaxis"] = {"title": {"text": x_title}, "range": list(limits), "zeroline": False}
     layout["yaxis"] = {"title": {"text": "parameters"}, "range": [0, top]}
     layout["bargap"] = 0
@@ -157,7 +161,7 @@ def mu_histogram(layer: LayerWeights, prior_mu: float, prior_sigma: float) -> go
         "hoverinfo": "skip",
     }
     traces = [band, bars, _vertical(prior_mu, top, f"prior mean μ₀ = {prior_mu:g}")]
-    return unvalidated_figure(traces, _histogram_layout(f"{layer.name}: means μ", "posterior mean μ", limits, top))
+    return unvalidated_figure(traces, _histogram_layout(f"{_short(layer)}: means μ", "posterior mean μ", limits, top))
 
 
 def sigma_histogram(layer: LayerWeights, prior_sigma: float) -> go.Figure:
@@ -167,7 +171,7 @@ def sigma_histogram(layer: LayerWeights, prior_sigma: float) -> go.Figure:
     bars = _bars(layer.sigma, limits, "posterior spreads σ", SIGMA_COLOR, "σ from")
     top = _top(bars)
     traces = [bars, _vertical(prior_sigma, top, f"prior σ₀ = {prior_sigma:g}")]
-    return unvalidated_figure(traces, _histogram_layout(f"{layer.name}: spreads σ", "posterior σ", limits, top))
+    return unvalidated_figure(traces, _histogram_layout(f"{_short(layer)}: spreads σ", "posterior σ", limits, top))
 
 
 def snr_histogram(layer: LayerWeights) -> go.Figure:
@@ -179,12 +183,12 @@ def snr_histogram(layer: LayerWeights) -> go.Figure:
     bars = _bars(ratios, limits, "log₁₀ |μ|/σ", SNR_COLOR, "log₁₀ |μ|/σ from")
     top = _top(bars)
     traces = [bars, _vertical(float(np.log10(LOW_SNR)), top, "|μ| = σ")]
-    layout = _histogram_layout(f"{layer.name}: signal to noise", "log₁₀ |μ|/σ", limits, top)
+    layout = _histogram_layout(f"{_short(layer)}: signal to noise", "log₁₀ |μ|/σ", limits, top)
     return unvalidated_figure(traces, layout)
 
 
-def kl_bars(layers: Sequence[LayerWeights], height: int = 360) -> go.Figure:
-    """Each layer's KL to the prior, in nats, labelled with its KL per parameter."""
+def kl_bars(layers: Sequence[LayerWeights], height: int | None = 360) -> go.Figure:
+    """Each layer's KL to the prior, in nats, labelled with it (the hover adds its KL per parameter)."""
     names = [layer.name for layer in layers]
     kls = np.array([layer.kl for layer in layers])
     per = kls / np.array([layer.n for layer in layers])
@@ -193,14 +197,16 @@ def kl_bars(layers: Sequence[LayerWeights], height: int = 360) -> go.Figure:
         "x": names,
         "y": kls,
         "marker": {"color": class_colors(len(layers))},
-        "text": [f"{kl:,.0f} nats<br>{p:.2f} a parameter" for kl, p in zip(kls, per, strict=True)],
+        "text": [f"{kl:,.0f}" for kl in kls],
         "textposition": "outside",
+        "textfont": {"size": 15},
+        "constraintext": "none",  # plotly shrank the labels to the bars' width, unreadably small
         "cliponaxis": False,
         "customdata": per,
         "hovertemplate": "%{x}<br>KL %{y:,.1f} nats<br>%{customdata:.3f} nats a parameter<extra></extra>",
         "showlegend": False,
     }
-    layout = layout_spec("KL(q ‖ prior) of each layer", height)
+    layout = layout_spec("KL to the prior", height)
     layout["xaxis"] = {"type": "category"}
     layout["yaxis"] = {"title": {"text": "KL, nats"}, "range": [0, 1.3 * max(float(kls.max()), 1e-9)]}
     return unvalidated_figure([trace], layout)

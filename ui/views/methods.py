@@ -66,6 +66,20 @@ def choose_compared(label: str = "Beside the BNN") -> str:
     return method or "plain"
 
 
+def kept_predictor(run: TrainedRun, method: str) -> Predictor | None:
+    """The run's predictor for ``method`` if it needs no training or sampling (kept in the session, or shipped);
+    else None, and nothing drawn."""
+    if method == "bnn":
+        return bnn_predictor(run)
+    if method == "plain":
+        twin = shared.kept_twin(run)
+        return None if twin is None else plain_predictor(twin.model, twin.fit.train_seconds)
+    if method == "hmc":
+        raise ValueError("the HMC reference says itself what it needs: use predictor_for")
+    kept = st.session_state.get(TRAINED, {}).get(method)
+    return kept[2] if kept is not None and kept[0] is run and kept[1] == methods_config() else None
+
+
 def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
     """The run's predictor for ``method``: trained once per run and setting and kept; None while it is not ready
     (stopped, refused, or an HMC reference still to compute), with the reason on screen."""

@@ -12,7 +12,7 @@ from bnn_core import BNNInputError, TrainedRun, train_run
 from bnn_core.data.datasets import EDITED, edit_rows
 from bnn_core.posterior.regression import Bands, axis_grid, curve_bands, sample_curves
 
-from .. import state
+from .. import sources, state
 from ..charts import chart_config, show
 from ..figures.regression import CLICK_NAME, Observations, band_figure, sample_figure, value_range
 from ..training import live_training, refusal
@@ -136,7 +136,7 @@ def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
     st.session_state[state.EDITED_DATASET] = edited
     st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
     state.choose_dataset(edited.name)
-    state.show_run(new, sample=state.sample_index())
+    state.show_run(new, sample=state.sample_index(), origin="Edited by clicks")
     st.rerun()
 
 
@@ -151,7 +151,8 @@ def _clear() -> None:
     st.session_state.pop(state.EDITED_DATASET, None)
     st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
     state.choose_dataset(run.data.dataset.name)
-    state.show_run(run)
+    preset = sources.preset_for(run.config)
+    state.show_run(run, preset=preset.slug if preset else None)
 
 
 def _sample_rmse(run: TrainedRun, k: int) -> str:
@@ -181,8 +182,7 @@ def _sample_panel(run: TrainedRun, axis: Axis) -> None:
         sample_buttons(resample, play)
         line.container(key="sample_line").markdown(_sample_rmse(run, k))
     figure = sample_figure(axis.grid, curves, k, axis.points, axis.titles, axis.y_range)
-    with st.container(key="fit_chart_sample"):
-        show(figure, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
+    show(figure, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
 
 
 def draw(run: TrainedRun) -> None:
@@ -213,7 +213,9 @@ def bands_map(run: TrainedRun) -> None:
     with view:
         axis = choose_axis(run)
     figure = band_figure(axis.grid, axis.bands, axis.points, run.config.samples, axis.titles, axis.y_range)
-    show(figure, key="map_bands", name=f"{state.run_label(run)}-map-bands")
+    show(figure, key="map_bands", name=f"{state.run_label(run)}-map-bands", fit=True)
+    if state.presenting():
+        return
     st.caption(
         "With one input on the axis the map is a band chart: the epistemic band (the posterior's networks disagree) "
         "widens away from the data and the total band adds the noise. Clicking points in or out is on *Train and "

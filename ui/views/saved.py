@@ -66,13 +66,13 @@ def load_picker() -> None:
     folder = sources.runs_folder()
     found = saved_runs(folder)
     if not found:
-        st.caption(f"No saved runs yet in {folder}. Save one above, or train one with "
+        st.caption(f"No saved runs yet in {folder}. Save one with the form on the left, or train one with "
                    f"`python -m bnn_core train --out {folder}/NAME`.")  # fmt: skip
         return
     names = [path.name for path in found]
     choice = st.selectbox("Saved runs", names, key="saved_choice", help=f"Runs in {folder}")
     if st.button("Load", key="load_saved"):
-        show_loaded(lambda: restore_run(folder / choice), f"Loaded the saved run {choice}.")
+        show_loaded(lambda: restore_run(folder / choice), f"Loaded the saved run {choice}.", f"The saved run {choice}")
 
 
 def zip_upload() -> None:
@@ -83,18 +83,20 @@ def zip_upload() -> None:
         f"{limit_mb} MB. It is not shared with other users."
     )  # fmt: skip
     if uploaded is not None and st.button("Load the zip", key="load_zip"):
-        show_loaded(lambda: open_run_zip(uploaded.getvalue(), uploaded.name), f"Loaded {uploaded.name}.")
+        show_loaded(lambda: open_run_zip(uploaded.getvalue(), uploaded.name), f"Loaded {uploaded.name}.",
+                    f"From {uploaded.name}")  # fmt: skip
 
 
-def show_loaded(read, message: str) -> None:
-    """Put the run ``read()`` returns on screen with its settings in the form; a bad run changes nothing."""
+def show_loaded(read, message: str, origin: str) -> None:
+    """Put the run ``read()`` returns on screen with its settings in the form; a bad run changes nothing.
+    ``origin`` names where it came from, above every page's charts."""
     try:
         run = read()
     except BNNInputError as err:
         st.error(str(err))
         return
     preset = sources.preset_for(run.config)
-    state.show_run(run, preset=preset.slug if preset else None)
+    state.show_run(run, preset=preset.slug if preset else None, origin=origin)
     fill_form(run.config, message)
     st.success(f"{message} Every page now shows it.")
 

@@ -30,14 +30,26 @@ def train_and_show(config: RunConfig, dataset: Dataset | None = None, source: st
     return run
 
 
-def twin_for(run: TrainedRun) -> TwinRun | None:
-    """The run's deterministic twin, trained once per run (live, with Stop) and kept in the session.
-
-    None if the user stopped its training: the page then shows a button to train it again.
-    """
+def kept_twin(run: TrainedRun) -> TwinRun | None:
+    """The run's deterministic twin if it needs no training: kept in the session, or shipped with a gallery preset."""
     kept = st.session_state.get(state.TWIN)
     if kept is not None and kept[0] is run:
         return kept[1]
+    shipped = sources.gallery_twin(run)
+    if shipped is not None:
+        st.session_state[state.TWIN] = (run, shipped)
+    return shipped
+
+
+def twin_for(run: TrainedRun) -> TwinRun | None:
+    """The run's deterministic twin: shipped with a gallery preset, or trained once per run (live, with Stop) and
+    kept in the session.
+
+    None if the user stopped its training: the page then shows a button to train it again.
+    """
+    kept = kept_twin(run)
+    if kept is not None:
+        return kept
     message = interrupted_message("twin")
     if message:
         st.session_state[state.TWIN_PAUSED] = run

@@ -168,8 +168,7 @@ def legend_and_view(run: TrainedRun) -> View:
 def true_label_chart(run: TrainedRun, view: View) -> None:
     axes = (view.x_feature, view.y_feature)
     fig = state.derived(run, "true labels", lambda: _true_label_figure(run, view), axes)
-    with st.container(key="fit_chart_truth"):
-        show(fig, key="true_chart", name=f"{state.run_label(run)}-true-labels", fit=True)
+    show(fig, key="true_chart", name=f"{state.run_label(run)}-true-labels", fit=True)
 
 
 def _true_label_figure(run: TrainedRun, view: View) -> go.Figure:
@@ -188,8 +187,7 @@ def mean_chart(run: TrainedRun, view: View) -> None:
         )
     chosen = (view.x_feature, view.y_feature, view.measure)
     fig = state.derived(run, "posterior mean", lambda: _mean_figure(run, view), chosen)
-    with st.container(key="fit_chart_mean"):
-        show(fig, key="mean_chart", name=f"{state.run_label(run)}-posterior-mean", fit=True)
+    show(fig, key="mean_chart", name=f"{state.run_label(run)}-posterior-mean", fit=True)
 
 
 def _mean_figure(run: TrainedRun, view: View) -> go.Figure:
@@ -277,8 +275,7 @@ def _sample_panel(run: TrainedRun, view: View) -> None:
         summary = _sample_summary(run, k, probs, n_wrong, int(changed.sum()))
         line.container(key="sample_line").markdown(summary, unsafe_allow_html=True)
     fig = class_scatter(points, run.data.dataset.class_names, title, _axis_titles(run, view), view.ranges, rings)
-    with st.container(key="fit_chart_sample"):
-        show(fig, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
+    show(fig, key="sample_chart", name=f"{state.run_label(run)}-sample-{k}", fit=True)
 
 
 def link_sample(k: int) -> None:

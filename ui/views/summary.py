@@ -18,6 +18,7 @@ from ..charts import CHART_FORMAT, FORMATS, show
 from ..figures.base import training_curves
 
 ENGINE_NAMES = {"fast": "the compiled engine", "torchbnn": "torchbnn's autograd loop"}
+HEADING_PX = 7  # px a character of a table's heading, about
 MAX_CURVE_POINTS = 600  # enough for a smooth line; the full history can be 100,000 steps
 
 
@@ -118,8 +119,11 @@ def uncertain_regression_points(run: TrainedRun, count: int) -> None:
 
 
 def _table(top: pd.DataFrame, numbers: list[str], number_format: str) -> None:
-    """The table of uncertain points, full width, with ``numbers`` in ``number_format``."""
-    config = {name: st.column_config.NumberColumn(format=number_format) for name in numbers}
+    """The table of uncertain points, full width, with ``numbers`` in ``number_format``, each as wide as its heading
+    (beside the sidebar every probability stays on screen: p_virginica was cut)."""
+    config = {
+        name: st.column_config.NumberColumn(format=number_format, width=HEADING_PX * len(name) + 18) for name in numbers
+    }
     st.dataframe(top, hide_index=True, width="stretch", column_config=config)
 
 
@@ -140,15 +144,14 @@ def uncertain_points(run: TrainedRun, count: int = 10) -> None:
 
 
 def _least_sure(run: TrainedRun, count: int) -> pd.DataFrame:
-    """The ``count`` rows of highest entropy: what the table is about first, the features (up to 1,000) last."""
+    """The ``count`` rows of highest entropy: what the table is about first (the label, the prediction and its
+    probabilities, the uncertainties), the features (up to 1,000) last."""
     table = predictions_frame(run.data, run.evaluation.uncertainty)
     table.insert(0, "point", np.arange(len(table)))
-    leading = ["point", "split", "label", "predicted", "entropy", "epistemic", "aleatoric", "variation_ratio"]
-    table = table[
-        leading
-        + [c for c in table.columns if c.startswith("p_")]
-        + [c for c in table.columns if c not in leading and not c.startswith("p_") and c != "predicted_std"]
-    ]
+    probabilities = [c for c in table.columns if c.startswith("p_")]
+    leading = ["point", "label", "predicted", *probabilities, "entropy", "epistemic", "aleatoric", "variation_ratio",
+               "split"]  # fmt: skip
+    table = table[leading + [c for c in table.columns if c not in leading and c != "predicted_std"]]
     return table.sort_values("entropy", ascending=False).head(count)
 
 
