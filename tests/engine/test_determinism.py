@@ -149,9 +149,8 @@ def test_kernels_compiled_in_this_process_train_as_the_cached_ones_do(tmp_path) 
     root = Path(__file__).resolve().parents[2]
 
     def hashes() -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", _WEIGHTS_HASH], cwd=root, env=environment, capture_output=True, text=True, timeout=600
-        )
+        command = [sys.executable, "-c", _WEIGHTS_HASH]
+        done = subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
