@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..config import CSV_PREFIX, TASKS
 from ..errors import BNNInputError
-from .datasets import MAX_FEATURES, MAX_ROWS, Dataset, checked_dataset, rows_text
+from ..limits import MAX_FEATURES, MAX_ROWS
+from .datasets import Dataset, checked_dataset, rows_text
 
 # Larger magnitudes overflow float32 inputs or the scaler's variance; such a column needs rescaling first.
 MAX_ABS_VALUE = 1e15
@@ -46,6 +47,7 @@ BINARY = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 # What a CSV column is used for, in Dataset.column_fates; a one-hot fate adds its number of levels.
 LABEL, TARGET, FEATURE, ONE_HOT, DROPPED = "label", "target", "feature", "one-hot", "dropped: "
 USED = (LABEL, FEATURE, ONE_HOT)
+MAX_LISTED = 6  # columns a message names before "and N more"
 # A CSV target of numbers with more distinct values than this is read as a regression target by default.
 MAX_LEVELS_AS_CLASSES = 10
 
@@ -397,7 +399,8 @@ def _refuse_no_features(fates: dict[str, str], label_column: str, shown: str) ->
     if any(fate in (FEATURE, ONE_HOT) for fate in fates.values()):
         return
     others = [f"{c} ({fate})" for c, fate in fates.items() if c != label_column]
-    why = f": {'; '.join(others)}" if others else ""
+    more = [f"and {len(others) - MAX_LISTED:,} more"] if len(others) > MAX_LISTED else []
+    why = f": {'; '.join(others[:MAX_LISTED] + more)}" if others else ""
     raise BNNInputError(f"{shown} has no feature column besides the label {label_column!r}{why}.")
 
 
