@@ -29,6 +29,7 @@ from bnn_core import RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.cli import main
 from bnn_core.runs.archive import MAX_UNPACKED_BYTES, MAX_ZIP_BYTES, run_zip
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
+from tests.support.apptest import read
 from ui import state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
@@ -291,7 +292,7 @@ def _the_error(at: AppTest) -> str:
     """The page's one error, without its fixed words that nothing changed; no exception beside it."""
     assert not at.exception
     assert len(at.error) == 1, [error.value for error in at.error]
-    text = at.error[0].value
+    text = read(at.error[0].value)
     return next((text.removesuffix(tail) + "." for tail in UNCHANGED if text.endswith(tail)), text)
 
 
@@ -355,7 +356,7 @@ def test_a_bad_link_is_one_warning_line_and_the_default_model(params: dict[str, 
     at = _open_link(params)
     assert not at.exception and not at.error
     assert len(at.warning) == 1
-    heading, *lines = at.warning[0].value.split("\n")
+    heading, *lines = read(at.warning[0].value).split("\n")
     assert heading == LINK_HEADING and len(lines) == 1 and lines[0].startswith("- ")
     _assert_sentence(lines[0].removeprefix("- "), pattern)
     _assert_default_model_on_screen(at)
@@ -366,7 +367,7 @@ def test_a_link_the_engine_cannot_train_is_one_error_and_the_default_model() -> 
     at = _open_link({"test_size": "0.01", "epochs": "50"})
     assert not at.exception and not at.warning and len(at.error) == 1
     frame = ("The model this link names could not be trained: ", "; the default model is shown.")
-    text = at.error[0].value
+    text = read(at.error[0].value)
     assert text.startswith(frame[0]) and text.endswith(frame[1])
     _assert_sentence(text, r"A test share of 0\.01 holds out 2 rows, fewer than the 3 classes")
     _assert_default_model_on_screen(at)
@@ -413,5 +414,5 @@ def test_a_bad_csv_upload_is_one_error_and_keeps_the_data_and_the_run(
     assert at.session_state[state.RUN] is good_run
     assert at.session_state[state.USER_DATASET] is good_data
     assert at.session_state[state.CHOSEN_DATASET] == "csv:good.csv"
-    assert "In use: csv:good.csv" in [header.value for header in at.subheader]
+    assert "In use: csv:good.csv" in [read(header.value) for header in at.subheader]
     assert not any(private_temp.iterdir())

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import SETTINGS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
-from tests.support.apptest import charts
+from tests.support.apptest import charts, read
 from ui import links, sources, state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
@@ -131,7 +131,7 @@ def test_a_bad_link_shows_one_warning_and_the_defaults() -> None:
     at = _open({"epochs": "-5", "kl_weight": "abc", "dataset": "nope", "sample": "1e99", "x": "no_such_feature"})
     assert not at.exception and not at.error
     assert len(at.warning) == 1
-    text = at.warning[0].value
+    text = read(at.warning[0].value)
     for name in ("epochs=", "kl_weight=", "dataset=", "sample=", "x="):
         assert name in text
     assert "'no_such_feature' is not a feature of this data (sepal length (cm)" in text
@@ -141,7 +141,8 @@ def test_a_bad_link_shows_one_warning_and_the_defaults() -> None:
 def test_a_link_to_a_csv_dataset_says_to_upload_it_in_this_browser() -> None:
     at = _open({"dataset": "csv:penguins.csv", "epochs": "50"})
     assert not at.exception
-    assert "CSV 'penguins.csv'" in at.warning[0].value and "upload it on the Data page" in at.warning[0].value
+    warning = read(at.warning[0].value)
+    assert "CSV 'penguins.csv'" in warning and "upload it on the Data page" in warning
     assert at.session_state[state.RUN].config == ARTICLE  # the default model meanwhile
 
 

@@ -14,6 +14,7 @@ from bnn_core.runs.store import run_path, saved_runs
 
 from .. import sources, state
 from ..controls import fill_form
+from ..text import plain
 
 MAX_SAVES_PER_SESSION = 20  # new names one session may add to the shared folder; replacing its own is free
 MAX_SAVED_RUNS = 200  # runs the shared folder may hold before the app stops adding new names
@@ -55,10 +56,10 @@ def save_form(run: TrainedRun) -> None:
         check_room_for(target, saved_here)
         path = save_run(run, target)
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
     saved_here.add(path.name)
-    st.success(f"Saved as {path.name} in {folder}.")
+    st.success(plain(f"Saved as {path.name} in {folder}."))
 
 
 def load_picker() -> None:
@@ -91,12 +92,12 @@ def show_loaded(read, message: str) -> None:
     try:
         run = read()
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
     preset = sources.preset_for(run.config)
     state.show_run(run, preset=preset.slug if preset else None)
-    fill_form(run.config, message)
-    st.success(f"{message} Every page now shows it.")
+    fill_form(run.config, plain(message))
+    st.success(plain(f"{message} Every page now shows it."))
 
 
 def draw(run: TrainedRun) -> None:
