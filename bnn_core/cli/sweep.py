@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..config import RunConfig
 from ..errors import BNNInputError
 from ..sweep import (
     RESULTS_FILE,
@@ -38,15 +39,16 @@ def execute(args: argparse.Namespace) -> int:
         "reductions": parse_reductions(args.kl_reduction),
         "seeds": parse_seeds(args.seeds),
     }
+    SweepSpec(RunConfig(), **grid, max_cells=args.max_cells)  # the grid's size, refused before the data is read
     dataset = load_data(args)
     one_value = {"prior_sigma": grid["prior_sigmas"][0], "kl_weight": grid["kl_weights"][0],
                  "kl_reduction": grid["reductions"][0], "seed": grid["seeds"][0]}  # fmt: skip
     config = config_from_args(argparse.Namespace(**{**vars(args), **one_value}), dataset)
-    spec = SweepSpec(config, **grid)
+    spec = SweepSpec(config, **grid, max_cells=args.max_cells)
     runner = ray_cells(args.ray, args.workers) if args.ray else pool_cells(args.workers)
     where = f"Ray ({args.ray})" if args.ray else f"{args.workers} local worker(s)"
     out = Path(args.out)
-    total = len(spec.cells())
+    total = spec.n_cells
     print(f"sweep of {total} cells on {dataset.name}, {where}", file=sys.stderr)
     already = len(finished_cells(out, spec))
     with tqdm(total=total, initial=already, unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:
