@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 from filelock import FileLock
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
@@ -152,8 +152,13 @@ def model_state(run: TrainedRun) -> dict[str, torch.Tensor]:
 
 
 def write_run_files(run: TrainedRun, folder: Path) -> None:
-    """Every run file, flushed to disk, so the link never points at a half-written run."""
-    save_file(model_state(run), str(folder / MODEL_FILE))
+    """Every run file, flushed to disk, so the link never points at a half-written run.
+
+    The weights are written as the other files are, with the process's umask: safetensors' own ``save_file``
+    makes its file through a private temporary one, mode 0600, so a run folder shared on a server (or copied
+    for a colleague) had every file readable but its model.
+    """
+    (folder / MODEL_FILE).write_bytes(save(model_state(run)))
     _write_json(folder / CONFIG_FILE, run_config_json(run))
     _write_json(folder / METRICS_FILE, run.metrics)
     if run.task == "regression":
