@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -279,8 +280,33 @@ def saved_runs(folder: str | Path) -> list[Path]:
 
 def check_run_target(out: Path) -> None:
     """Refuse an output path that is a file or inside one, the current folder, a folder holding anything but a
-    run, or a link this package did not make."""
+    run, a link this package did not make, or a place this process cannot write (checked by writing there), so
+    that ``train --out`` refuses before it trains."""
     out = Path(os.path.abspath(out))
+    _check_target_shape(out)
+    for place in (out.parent / STORE / out.name, out.parent):  # the run's versions go to the first, its link in the second
+        check_writable(place, out)
+
+
+def check_writable(place: Path, out: Path) -> None:
+    """Refuse ``out`` if the folder where ``place`` is (or would be made) cannot be written: a file is made and
+    removed in the nearest folder that exists on the way to it. The folder's permissions alone would not say it:
+    a read-only disk, or /proc, refuse even root.
+
+    Raises:
+        BNNInputError: that folder cannot be written.
+    """
+    nearest = next(folder for folder in (place, *place.parents) if folder.is_dir())
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=nearest, prefix=".bnn-write-check-")
+    except OSError as err:
+        raise BNNInputError(f"Cannot write to {out}: {nearest} is not writable ({err.strerror or err}).") from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def _check_target_shape(out: Path) -> None:
+    """The refusals of :func:`check_run_target` that depend on what ``out`` is, not on the permissions."""
     if out.is_symlink():
         if out.resolve().parent != (out.parent / STORE / out.name).resolve():
             raise BNNInputError(f"{out} is a link to {os.readlink(out)}, not a run saved here; choose a new name.")
