@@ -351,7 +351,9 @@ def _fate(cells: pd.Series, numbers: pd.Series | None) -> str:
     if present.empty:
         return f"{DROPPED}empty"
     if numbers is not None:
-        return FEATURE
+        # One value in every row teaches nothing, and would be scaled by a std of 0: said, not used.
+        values = numbers.dropna()
+        return f"{DROPPED}constant" if len(values) > 1 and values.nunique() == 1 else FEATURE
     if _is_date(present):
         return f"{DROPPED}date"
     levels = present.nunique()

@@ -123,9 +123,9 @@ def _rows(n: int, classes: int = 2) -> bytes:
             "has no feature column besides the label 'label': name \\(dropped: text with a different value in every",
         ),
         (
-            b"a,b,label\n1,2,x\n3,,y\n",
+            b"a,b,label\n1,2,x\n3,,y\n5,4,x\n",  # b is no constant column (that would be left out)
             "label",
-            "data row 2, column 'b' is empty, and dropping the 1 of 2 rows with a missing cell leaves 1 row, all of",
+            "data row 2, column 'b' is empty, and dropping the 1 of 3 rows with a missing cell leaves 2 rows, all of",
         ),
         (b"a,label\n1,x\ninf,y\n", "label", "data row 2, column 'a' is infinite"),
         (b"a,label\n1,x\nfoo,y\n2,x\n", "label", "data row 2, column 'a' holds 'foo', which is not a number"),
