@@ -26,8 +26,18 @@ from ..errors import BNNInputError
 from ..limits import MAX_CLASSES, MAX_FEATURES
 from ..model.likelihood import Categorical, Gaussian, Likelihood
 from ..model.network import build_bnn
-from .schema import check_config, check_metrics, check_size, names, read_json
-from .store import CONFIG_FILE, FORMAT_VERSION, METRICS_FILE, MODEL_FILE, NOISE_KEY, RUN_FILES, STORE, UNVERSIONED
+from .schema import check_config, check_metrics, check_size, names, read_history, read_json
+from .store import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    NOISE_KEY,
+    RUN_FILES,
+    STORE,
+    UNVERSIONED,
+)
 from ..text import quoted
 
 
@@ -48,6 +58,7 @@ class LoadedRun:
     ignored_columns: tuple[str, ...] = ()  # text columns of that CSV that were not features
     target_scaler: Scaler | None = None  # regression with scale "standard": the training targets' mean and std
     likelihood: Likelihood = field(default_factory=Categorical)  # regression: Gaussian, with its noise σ
+    history: np.ndarray | None = None  # (steps, 4) history.csv: ce, kl, total, train score; None without the file
 
     @property
     def task(self) -> str:
@@ -124,6 +135,7 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
     except BNNInputError as err:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
     metrics = _metrics(folder / METRICS_FILE, path / METRICS_FILE, config.data.task)  # before the weights' work
+    history = _history(folder / HISTORY_FILE, path / HISTORY_FILE, config.data.task, metrics)
     likelihood = Gaussian(config.model.noise) if regression else Categorical()
     model = build_bnn(len(feature_names), likelihood.n_outputs(len(class_names)), config.model, seed=0)
     state = _checked_state(folder / MODEL_FILE, path / MODEL_FILE, model, _extra_keys(likelihood))
@@ -133,7 +145,7 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
     model.load_state_dict(state)
     return LoadedRun(
         path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics, folder,
-        raw.get("label_column"), tuple(raw.get("ignored_columns", ())), target_scaler, likelihood,
+        raw.get("label_column"), tuple(raw.get("ignored_columns", ())), target_scaler, likelihood, history,
     )  # fmt: skip
 
 
@@ -147,6 +159,19 @@ def _metrics(file: Path, shown: Path, task: str) -> dict[str, Any]:
     except BNNInputError as err:
         raise BNNInputError(f"{shown} is invalid: {err}") from None
     return metrics
+
+
+def _history(file: Path, shown: Path, task: str, metrics: dict[str, Any]) -> np.ndarray | None:
+    """``history.csv`` checked against the schema, one row per step ``metrics.json`` gives; None without it."""
+    if not file.is_file():
+        return None
+    values = read_history(file, shown, task)
+    if "steps" in metrics and metrics["steps"] != len(values):
+        raise BNNInputError(
+            f"{shown} has {len(values):,} row{'s' if len(values) != 1 else ''} but {METRICS_FILE} gives "
+            f"{metrics['steps']:,} steps; a run's history has one row per step."
+        )
+    return values
 
 
 def _extra_keys(likelihood: Likelihood) -> dict[str, tuple[int, ...]]:

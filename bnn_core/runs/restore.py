@@ -27,7 +27,7 @@ from ..model.likelihood import Gaussian
 from ..model.network import n_bayes_parameters
 from .loading import LoadedRun, load_run
 from ..posterior.regression import evaluate_regression
-from .schema import check_size, read_history
+from .schema import check_size
 from .store import HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 from ..engine.schedule import Verdict
 from ..engine.train import FitResult, History
@@ -136,10 +136,10 @@ def _targets(cells: pd.Series, loaded: LoadedRun, shown: Path) -> np.ndarray:
 
 def _fit_result(loaded: LoadedRun) -> FitResult:
     """The training record: every step's losses from ``history.csv``, the rest from ``metrics.json``."""
-    if not (loaded.folder / HISTORY_FILE).is_file():
+    values = loaded.history  # checked against the schema by load_run, as metrics.json is
+    if values is None:
         raise BNNInputError(f"{loaded.path / HISTORY_FILE} could not be read (the file is missing).")
-    values = read_history(loaded.folder / HISTORY_FILE, loaded.path / HISTORY_FILE, loaded.task)
-    metrics = loaded.metrics  # checked against the schema by load_run, if the run has a metrics.json
+    metrics = loaded.metrics
     steps = metrics.get("steps")
     if steps != len(values) or len(values) == 0:
         raise BNNInputError(
