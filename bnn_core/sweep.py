@@ -461,40 +461,42 @@ _HEADER = ",".join(RESULT_COLUMNS)
 
 
 def _whole_rows(content: bytes, path: Path) -> int:
-    """How many bytes at the start of ``results.csv`` (``content``) hold its header and whole rows. A whole row
-    ends in a line end and has every cell, the last its status; a last row that does not was cut short by a
-    kill.
+    """How many bytes at the start of ``results.csv`` (``content``) hold its header and whole rows.
+
+    A whole row ends in a line end and has every cell, the last its status. Each row is written as one line, so
+    a kill can only cut the last line: a bad row there is cut short and left out; anywhere else it is damage.
 
     Raises:
-        BNNInputError: the header is not a sweep's, or a row before the last is damaged.
+        BNNInputError: the header is not a sweep's, or a row before the last line is damaged.
     """
     recover = f"move {path} aside to start the sweep again, or choose a new --out"
     chunks = content.split(b"\n")
     lines = [chunk + b"\n" for chunk in chunks[:-1]] + ([chunks[-1]] if chunks[-1] else [])
     ends = list(itertools.accumulate(map(len, lines), initial=0))
-    # A character cut in two by a kill can only be in the last row, which is then dropped.
+    # A character cut in two by a kill can only be on the last line, which is then left out.
     reader = csv.reader(line.decode("utf-8", errors="replace") for line in lines)
-    whole = None  # the header and the whole rows so far, in bytes
+    whole, first_line = None, 0  # the bytes of the header and whole rows so far; the line a record starts on
     for record in reader:
         end = ends[reader.line_num]
         ended = content[end - 1 : end] == b"\n"
-        last = end == len(content)
+        cut = first_line == len(lines) - 1  # the last line alone: where a kill leaves a row cut short
         if whole is None:
             if tuple(record) == RESULT_COLUMNS and ended:
                 whole = end
-            elif last and _HEADER.startswith(content.decode("utf-8", errors="replace")):
+            elif cut and _HEADER.startswith(content.decode("utf-8", errors="replace")):
                 return 0  # the first write, cut short
             else:
                 raise BNNInputError(f"{path} does not start with a sweep's header; {recover}.")
         elif ended and len(record) == len(RESULT_COLUMNS) and record[-1] in ("ok", "failed"):
             whole = end
-        elif last:
+        elif cut:
             return whole
         else:
             raise BNNInputError(
-                f"{path} is damaged in its row ending at line {reader.line_num}; delete that row and rerun to resume "
-                f"(its cell runs again), or {recover}."
+                f"{path} is damaged in its row starting at line {first_line + 1}; delete that row and rerun to "
+                f"resume (its cell runs again), or {recover}."
             )
+        first_line = reader.line_num
     return whole or 0
 
 
