@@ -43,8 +43,8 @@ def read_link_once() -> None:
         state.set_presenting(link.present)
     if link.csv_dataset is not None:
         problems.append(
-            f"This link shows a model trained on the CSV {quoted(link.csv_dataset)}. Uploaded files stay in the "
-            "browser that uploaded them: upload it on the Data page and train. The default model is shown meanwhile."
+            f"This link shows a model trained on the CSV {quoted(link.csv_dataset)}, which stays in the browser that "
+            "uploaded it: upload it on the Data page and train; the default model is shown meanwhile."
         )
     if link.config is not None:  # the form shows the link's settings, so that Train trains what is on screen
         fill_form(link.config)
