@@ -178,3 +178,30 @@ def test_runs_on_an_upload_never_reach_the_shared_cache() -> None:
     next(button for button in at.button if button.label == "Train").click().run()
     assert not at.exception and at.session_state[state.RUN].data.dataset.name == "csv:private.csv"
     assert sources.run_cache().get(at.session_state[state.RUN].config) is None
+
+
+def test_a_parameter_given_twice_is_named_and_neither_value_is_used() -> None:
+    link = links.parse({"seed": ["3", "5"], "epochs": "500"})
+    assert link.problems == (
+        "seed is given 2 times ('3', '5'); a link gives each parameter once, so none of them was used.",
+    )
+    assert link.config.seed == links.defaults_of(None).seed and link.config.train.epochs == 500
+    assert links.parse({"seed": ["3"]}).config.seed == 3  # given once, as a list: used
+
+
+def test_a_value_beyond_its_slider_is_named_with_the_range() -> None:
+    ranges = [(4.3, 7.9), (2.0, 4.4)]
+    assert links.range_problem("hold", (5.0, 3.0), ranges, ("a", "b")) is None
+    assert links.range_problem("hold", (1e308, 9.0), ranges, ("a", "b")) == (
+        "hold puts a at 1e+308 (and 1 more), beyond its slider's 4.3 to 7.9; the nearest end is used."
+    )
+
+
+def test_a_long_or_hostile_value_is_quoted_cut_and_escaped_in_its_sentence() -> None:
+    link = links.parse({"x": "a" * 100_000, "\u202ecolour": "[red](http://evil.example)"})
+    assert (
+        link.problems[0]
+        == "\\u202ecolour='[red](http://evil.example)' is not a parameter this app knows; it was ignored."
+    )
+    assert len(link.problems) == 1  # x is checked later, against the data's features
+    assert links.feature_problem("x", "a" * 100_000, ["a", "b"]).startswith(f"x='{'a' * 60}'… (100,000 characters) is")
