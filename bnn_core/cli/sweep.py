@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from ..config import RunConfig
 from ..errors import BNNInputError
+from ..limits import MAX_WORKERS
 from ..sweep import (
     RESULTS_FILE,
     SweepProgress,
@@ -25,8 +26,6 @@ from ..sweep import (
 )
 from .common import config_from_args, load_data
 from .exit_codes import INTERRUPTED
-
-MAX_WORKERS = 256
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -19,11 +19,9 @@ import pandas as pd
 
 from ..config import CSV_PREFIX, TASKS
 from ..errors import BNNInputError
-from ..limits import MAX_FEATURES, MAX_ROWS
+from ..limits import MAX_ABS_VALUE, MAX_FEATURES, MAX_LEVELS, MAX_ROWS
 from .datasets import Dataset, checked_dataset, rows_text
 
-# Larger magnitudes overflow float32 inputs or the scaler's variance; such a column needs rescaling first.
-MAX_ABS_VALUE = 1e15
 DELIMITERS = (",", ";", "\t")
 # separator: (decimal mark, thousands separator); semicolon files come from locales with decimal commas.
 NUMBER_MARKS = {",": (".", ","), ";": (",", "."), "\t": (".", ",")}
@@ -33,8 +31,6 @@ MISSING_MARKERS = frozenset(
     | {"NULL", "NaN", "None", "n/a", "nan", "null", "?"}
 )
 MISSING_SHOWN = ("empty", "NA", "N/A", "NaN", "null", "?")  # the markers named in messages
-# A text column with more distinct values is a name or an ID rather than a category worth one-hot columns.
-MAX_LEVELS = 20
 DATE_PROBE = 20  # distinct values tried as dates before all of them: dateutil is slow on a long ID column
 # The byte-order marks Excel and Notepad write, with their codec and how messages name them.
 BYTE_ORDER_MARKS = (
@@ -61,7 +57,7 @@ def read_csv(
     Windows-1252/Latin-1. Commas, semicolons (with decimal commas) and tabs separate the cells; quoted
     cells may hold separators and line breaks, and numbers may group thousands ("1,234.5", or "1.234,5"
     in a semicolon file). A cell that is empty or a missing-value marker (:data:`MISSING_MARKERS`) drops
-    its row when its column is used. Number columns are features, text with at most :data:`MAX_LEVELS`
+    its row when its column is used. Number columns are features, text with at most :data:`~bnn_core.limits.MAX_LEVELS`
     values is one-hot encoded (``island=Biscoe``), dates, IDs and other text are left out: ``column_fates``
     records each column's use and ``dropped_rows`` the rows dropped.
     Every refusal is a :class:`BNNInputError` naming the file and, where there is one, the row and column.

@@ -240,7 +240,7 @@ def check_config(raw: Mapping[str, Any]) -> None:
     Field("text", null=True).check("label_column", raw.get("label_column"))
     _check_names("ignored_columns", raw.get("ignored_columns", []))
     versions = raw.get("versions", {})
-    if not isinstance(versions, dict) or not all(isinstance(v, str) and len(v) <= 100 for v in versions.values()):
+    if not isinstance(versions, dict) or not all(Field("text").fits(v) for v in versions.values()):
         raise BNNInputError(f"versions must map package names to version texts, got {quoted(versions)}.")
 
 

@@ -41,6 +41,7 @@ from safetensors.torch import save
 
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
+from ..limits import MAX_RUN_NAME
 from .export import predictions_frame, regression_frame
 from ..version import __version__
 
@@ -242,7 +243,6 @@ def _remove_leftovers(out: Path, store: Path) -> None:
 
 
 _NAME_CHARACTERS = re.compile(r"[A-Za-z0-9._-]+")
-MAX_NAME = 64
 
 
 def run_path(folder: str | Path, name: str) -> Path:
@@ -257,9 +257,9 @@ def run_path(folder: str | Path, name: str) -> Path:
     cleaned = "-".join(name.split())
     if not cleaned:
         raise BNNInputError("Give the run a name, e.g. iris-textbook.")
-    if len(cleaned) > MAX_NAME or not _NAME_CHARACTERS.fullmatch(cleaned) or cleaned[0] in ".-":
+    if len(cleaned) > MAX_RUN_NAME or not _NAME_CHARACTERS.fullmatch(cleaned) or cleaned[0] in ".-":
         raise BNNInputError(
-            f"A run's name may hold letters, digits, '.', '_' and '-' (up to {MAX_NAME}, not starting with '.' or "
+            f"A run's name may hold letters, digits, '.', '_' and '-' (up to {MAX_RUN_NAME}, not starting with '.' or "
             f"'-'), got {name!r}."
         )
     path = Path(folder) / cleaned

@@ -128,6 +128,8 @@ TRAIN = [
     row("out_a_file", ["--out", "notes.txt"], r"notes\.txt is a file; give a folder name"),
     row("out_inside_a_file", ["--out", "notes.txt/run"], r"notes\.txt/run is inside .*notes\.txt, which is a file"),
     row("out_current_folder", ["--out", "."], r"is the current folder or holds it"),
+    # Refused before training, not after it (it trained fully, possibly for hours, and then failed to write).
+    row("out_not_writable", ["--out", "/proc/bnn-run"], r"^Cannot write to /proc/bnn-run: /proc is not writable"),
 ]
 SHOW = [
     row("show_missing_folder", "nowhere", r"nowhere is not a run folder \(no such directory\)"),
