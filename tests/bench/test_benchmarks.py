@@ -198,3 +198,11 @@ def test_sweep_speed_benchmark_runs_every_way() -> None:
     out = _run("sweep_speed.py", "--cells", "4", "--epochs", "50", "--no-neighbour")
     for way in ("1 worker (in process)", "2 local workers", "Ray local, 2 CPUs", "Ray's overhead per cell vs the pool"):
         assert f"| quiet | {way} |" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_memory_benchmark_runs() -> None:
+    out = _run("memory.py", "--rooms", "1", "--sessions", "2", "--trainings", "1", "--epochs", "300", "--ttl", "5",
+               "--settle", "5", "--allowed", "2000")  # fmt: skip
+    assert "| before the room (the warm-up's session released) |" in out and "| after room 1 closed" in out
