@@ -24,6 +24,7 @@ from ui import shell, state
 from ui.charts import show
 from ui.figures.calibration import class_balance, scatter_matrix
 from ui.figures.regression import target_scatter
+from ui.text import plain
 from ui.training import refusal
 from ui.views import saved, shared
 
@@ -47,7 +48,7 @@ def _train_on(dataset: Dataset, shown: str) -> None:
         st.session_state[state.USER_DATASET] = dataset
     state.choose_dataset(dataset.name)
     st.success(
-        f"Trained on {dataset.name}. Every page now uses this model: open *Train and resample* at the top "
+        f"Trained on {plain(dataset.name)}. Every page now uses this model: open *Train and resample* at the top "
         "to resample it."
     )
 
@@ -105,8 +106,9 @@ def csv_upload() -> None:
 
 def describe_dataset(dataset: Dataset) -> None:
     """Preview, class balance and a scatter matrix of the data the next Train uses."""
-    st.subheader(f"In use: {dataset.name}")
-    kind = f"regression of {dataset.target_name}" if dataset.task == "regression" else f"{dataset.n_classes} classes"
+    st.subheader(f"In use: {plain(dataset.name)}")
+    target = plain(dataset.target_name)
+    kind = f"regression of {target}" if dataset.task == "regression" else f"{dataset.n_classes} classes"
     st.caption(f"{dataset.n_rows:,} rows · {dataset.n_features} features · {kind}")
     if dataset.column_fates:  # a CSV: how each of its columns is used, and the rows it lost
         st.caption(rows_note(dataset))

@@ -15,6 +15,7 @@ from bnn_core.sweep import SweepSpec, parse_grid, parse_reductions, parse_seeds,
 from ui import page, state
 from ui.controls import fill_form
 from ui.figures.sweep import MEASURES, sweep_heatmap
+from ui.text import plain
 from ui.training import refusal
 from ui.views import sweep
 
@@ -66,7 +67,7 @@ def _heatmap(table: pd.DataFrame, base: RunConfig, what: str, colour: DeltaGener
         st.switch_page(MAIN_PAGE)
     if not state.presenting():
         st.caption(
-            f"{what}: {base.data.dataset}, hidden {list(base.model.hidden)}, {base.train.epochs} epochs, seeds "
+            f"{what}: {plain(base.data.dataset)}, hidden {list(base.model.hidden)}, {base.train.epochs} epochs, seeds "
             f"{', '.join(map(str, seeds))}; each cell the mean over seeds (hover: the range). Stars: the article's "
             "settings (σ₀ 0.1, KL 0.01, mean) and the textbook ELBO (σ₀ 1, KL summed, weight 1/N), at the nearest "
             "cell. Rows: the prior σ₀; columns: the KL weight."
@@ -147,7 +148,7 @@ def draw() -> None:
         )
     error = st.session_state.pop(sweep.ERROR, None)
     if error:
-        st.error(error)
+        st.error(plain(error))
     sweep.watch()
     colour, kl, source = st.columns([3.6, 1.2, 1.8], vertical_alignment="center")
     table, base, what = _source(source)

@@ -12,9 +12,10 @@ from ui import links, page, shell, state
 from ui.charts import show
 from ui.figures.maps import probe_spread
 from ui.figures.probe_text import EPISTEMIC_NOTABLE, describe
+from ui.text import plain
 from ui.views import methods, shared
 
-SLIDER_SPANS = 3.0  # the sliders reach this many data spans beyond the data on each side
+SLIDER_SPANS = links.POINT_SPANS  # the sliders reach this many data spans beyond the data on each side
 COLUMNS = 3
 OPEN_SLIDERS = 8  # more features than this start folded away
 LINKED = "the point in the link"
@@ -79,7 +80,7 @@ def feature_sliders(run: TrainedRun) -> np.ndarray:
     for j, name in enumerate(names):
         low, high = _slider_range(raw[:, j])
         point[j] = columns[j % COLUMNS].slider(
-            name,
+            plain(name),
             low,
             high,
             key=_slider_key(run, name),
@@ -103,12 +104,12 @@ def show_answers(run: TrainedRun, twin: TwinRun, other: Predictor, point: np.nda
     result = probe(run.model, twin.model, run.data, point, run.config.samples, run.config.seed)
     answer = method_answer(other.probs, run.data, point)
     classes = run.data.dataset.class_names
-    st.subheader(describe(result, classes, answer, other.name))
-    st.caption(_outside(run, point))
+    st.subheader(plain(describe(result, classes, answer, other.name)))
+    st.caption(plain(_outside(run, point)))
     best, other_best = int(np.argmax(result.mean_probs)), int(np.argmax(answer.mean_probs))
     chart, side = st.columns([2.6, 1], gap="medium")  # the numbers beside the chart: the slide stays one screen
     numbers = side.container(gap="xsmall", key="side_numbers")
-    numbers.metric(f"BNN: {classes[best]}", f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
+    numbers.metric(plain(f"BNN: {classes[best]}"), f"{result.mean_probs[best]:.1%}", help="Mean of the samples.")
     numbers.metric(
         "Epistemic",
         f"{result.epistemic:.3f} nats",
@@ -117,7 +118,7 @@ def show_answers(run: TrainedRun, twin: TwinRun, other: Predictor, point: np.nda
     )
     numbers.metric("Aleatoric", f"{result.aleatoric:.3f} nats", help="Each sample is unsure: overlapping classes.")
     numbers.metric(
-        f"{other.heading}: {classes[other_best]}",
+        plain(f"{other.heading}: {classes[other_best]}"),
         f"{answer.mean_probs[other_best]:.1%}",
         help=f"{other.detail}; epistemic {answer.epistemic:.3f} nats.",
     )

@@ -10,6 +10,7 @@ from bnn_core.posterior.probing import GRID_MARGIN, map_resolution, method_map
 from ui import links, page, shell, state
 from ui.charts import show
 from ui.figures.maps import grid_heatmap
+from ui.text import plain
 from ui.views import methods, regression, shared
 
 MEASURES = {  # label: (GridMap field, colour-bar kind, the link's word)
@@ -44,11 +45,11 @@ def _held_values(run: TrainedRun, x_feature: int, y_feature: int) -> tuple[float
                 st.session_state[key] = float(np.clip(st.session_state[key], low, high))
             else:
                 st.session_state[key] = float(base[j])
-            base[j] = st.slider(names[j], low, high, key=key)
+            base[j] = st.slider(plain(names[j]), low, high, key=key)
             state.keep(key)
         state.remember_in_link(hold=links.numbers_text(base))
     else:
-        st.caption(", ".join(f"{names[j]} = {base[j]:.3g}" for j in others))
+        st.caption(plain(", ".join(f"{names[j]} = {base[j]:.3g}" for j in others)))
     return tuple(float(v) for v in base)
 
 

@@ -22,7 +22,8 @@ from typing import Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "with_article_training"),
     "data.csv_file": ("csv_columns", "csv_preview", "likely_label_column", "read_csv"),
-    "data.datasets": ("BUILTIN_DATASETS", "MAX_CLASSES", "MAX_FEATURES", "MAX_ROWS", "Dataset", "load_builtin"),
+    "data.datasets": ("BUILTIN_DATASETS", "Dataset", "load_builtin"),
+    "limits": ("MAX_CLASSES", "MAX_FEATURES", "MAX_ROWS"),
     "data.prepared": ("PreparedData", "Scaler", "prepare"),
     "errors": ("BNNInputError",),
     "posterior.evaluation": ("Evaluation", "evaluate", "posterior_uncertainty", "run_metrics"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import BNNInputError
+from .text import quoted
 
 CLASSIFICATION_DATASETS = ("iris", "wine", "breast_cancer", "two_moons", "circles")
 REGRESSION_DATASETS = ("cubic", "sine_gap", "heteroscedastic")  # 1-D sets with a real-valued target
@@ -90,18 +91,16 @@ class Setting:
 
     def _refuse(self, problem: str, value: Any) -> BNNInputError:
         example = f" (e.g. {self.example})" if self.example else ""
-        shown = repr(value)
-        shown = shown if len(shown) <= _LONGEST_SHOWN else f"{shown[: _LONGEST_SHOWN - 1]}…"
-        return BNNInputError(f"{self.label} must {problem}{example}, got {shown}.")
+        return BNNInputError(f"{self.label} must {problem}{example}, got {quoted(value, _LONGEST_SHOWN)}.")
 
     def _check_word(self, value: Any) -> str:
         if value in self.choices or (self.prefix and isinstance(value, str) and value.startswith(self.prefix)):
             return value
         if self.prefix:
             raise BNNInputError(
-                f"Unknown {self.label.lower()} {value!r}; choose one of {', '.join(self.choices)}, or a CSV file."
+                f"Unknown {self.label.lower()} {quoted(value)}; choose one of {', '.join(self.choices)}, or a CSV file."
             )
-        raise BNNInputError(f"{self.label} must be one of {', '.join(self.choices)}; got {value!r}.")
+        raise BNNInputError(f"{self.label} must be one of {', '.join(self.choices)}; got {quoted(value)}.")
 
     def _check_number(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -132,7 +131,7 @@ class Setting:
     def _check_list(self, value: Any) -> tuple[int, ...]:
         fewest, most = self.length
         if not isinstance(value, tuple | list):
-            raise BNNInputError(f"{self.label} must be a list of unit counts such as [100], got {value!r}.")
+            raise BNNInputError(f"{self.label} must be a list of unit counts such as [100], got {quoted(value)}.")
         if not fewest <= len(value) <= most:
             raise BNNInputError(f"The network needs {fewest} to {most} hidden layers, got {len(value)}.")
         return tuple(int(self._check_number(item)) for item in value)

@@ -1,9 +1,13 @@
 """Sweeps of the prior σ₀ × the KL weight (× KL reduction × seeds): every cell an ordinary run of :func:`train_run`.
 
-A sweep folder holds ``sweep.json`` (the settings shared by every cell and the data's fingerprint) and
-``results.csv``, one row per finished cell, appended and flushed as each cell ends: a killed sweep loses at
-most the cells that were running, and a rerun into the same folder skips every cell already there (failed cells
-are tried again). With ``keep_runs`` each cell's run folder is saved under ``runs/``.
+A sweep folder holds ``sweep.json`` (the settings shared by every cell and the data's fingerprint, written
+atomically) and ``results.csv``, one row per finished cell, appended and flushed as each cell ends: a killed
+sweep loses at most the cells that were running, and a rerun into the same folder skips every cell already there
+(failed cells are tried again). A row cut short by a kill is dropped; any other damage is refused in one
+sentence that says how to recover. With ``keep_runs`` each cell's run folder is saved under ``runs/``.
+
+A grid's size is checked before anything else is done: at most :data:`~bnn_core.limits.MAX_GRID_VALUES` values
+an axis, and :data:`~bnn_core.limits.MAX_GRID_CELLS` cells unless the caller raises it (``--max-cells``).
 
 Cells run in one of three places, all yielding the same rows for the same seeds (only ``train_seconds`` differs):
 in this process (:func:`inline_cells`), in a local process pool (:func:`pool_cells`), or as Ray tasks on a local
@@ -13,7 +17,10 @@ runtime or an existing cluster (:func:`ray_cells`).
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
+import itertools
 import json
 import math
 import multiprocessing
@@ -21,6 +28,7 @@ import os
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -35,15 +43,16 @@ from .data.datasets import Dataset
 from .engine.threads import one_thread_per_call
 from .errors import BNNInputError
 from .experiment import train_run
+from .limits import MAX_GRID_CELLS, MAX_GRID_VALUES
 from .methods.alternatives import bnn_predictor
 from .methods.compare import evaluate_method, shifted_points
 from .runs.store import save_run
 from .settings import SETTINGS
+from .text import quoted
 
 RESULTS_FILE = "results.csv"
 SPEC_FILE = "sweep.json"
 RUNS_FOLDER = "runs"
-MAX_POINTS = 1000  # values in one axis of the grid
 GRID = ("prior_sigma", "kl_weight", "kl_reduction", "seed")  # what varies from cell to cell
 METRICS = {  # column: what it holds (classification metrics on the held-out rows, as in metrics.json)
     "test_accuracy": "accuracy of the posterior mean on the held-out rows",
@@ -74,45 +83,50 @@ def parse_grid(text: str, name: str) -> tuple[float, ...]:
     form = f"{flag} takes LOW:HIGH:COUNT (a log range, e.g. 0.01:10:7) or a list such as 0.01,0.1,1"
     parts = text.split(":")
     if len(parts) not in (1, 3):
-        raise BNNInputError(f"{form}; got {text!r}.")
+        raise BNNInputError(f"{form}; got {quoted(text)}.")
+    if len(parts) == 1 and text.count(",") >= MAX_GRID_VALUES:
+        raise BNNInputError(f"{form}, of at most {MAX_GRID_VALUES:,} values; got {text.count(',') + 1:,}.")
     try:
         numbers = [float(part) for part in (parts[:2] if len(parts) == 3 else text.split(","))]
         count = int(parts[2]) if len(parts) == 3 else len(numbers)
     except ValueError:
-        raise BNNInputError(f"{form}; got {text!r}.") from None
+        raise BNNInputError(f"{form}; got {quoted(text)}.") from None
     if len(parts) == 3:
         low, high = numbers
-        if not 1 <= count <= MAX_POINTS or not low > 0 or not high >= low:
+        if not 1 <= count <= MAX_GRID_VALUES or not low > 0 or not high >= low:
             raise BNNInputError(
-                f"{form}; in {text!r} LOW must be above 0, HIGH at least LOW and COUNT from 1 to {MAX_POINTS}."
+                f"{form}; in {quoted(text)} LOW must be above 0, HIGH at least LOW and COUNT from 1 to "
+                f"{MAX_GRID_VALUES}."
             )
         values = np.geomspace(low, high, count) if count > 1 else np.array([low])
         numbers = [float(f"{value:.6g}") for value in values]  # round: 0.1 stays 0.1, not 0.09999999999999999
     points = numbers
     if not all(math.isfinite(point) for point in points):
-        raise BNNInputError(f"{form}; got {text!r}.")
+        raise BNNInputError(f"{form}; got {quoted(text)}.")
     return tuple(dict.fromkeys(setting.check(point) for point in points))
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """Seeds from ``FIRST-LAST`` (both included), a comma list, or one seed.
+    """Seeds from ``FIRST-LAST`` (both included), a comma list, or one seed; at most
+    :data:`~bnn_core.limits.MAX_GRID_VALUES`, counted before the list is made (``0-4294967295`` would fill the
+    memory).
 
     Raises:
-        BNNInputError: not that form, or a seed out of bounds.
+        BNNInputError: not that form, too many seeds, or a seed out of bounds.
     """
     form = "--seeds takes a range such as 0-4, a list such as 0,3,7, or one seed"
+    parts = text.split("-") if "-" in text.strip("-") else text.split(",")
+    ranged = "-" in text.strip("-")
     try:
-        if "-" in text.strip("-"):
-            first, last = (int(part) for part in text.split("-"))
-            if last < first:
-                raise ValueError
-            seeds = list(range(first, last + 1))
-        else:
-            seeds = [int(part) for part in text.split(",")]
+        numbers = [int(part) for part in parts] if len(parts) <= MAX_GRID_VALUES else []
+        if ranged and (len(numbers) != 2 or numbers[1] < numbers[0]):
+            raise ValueError
     except ValueError:
-        raise BNNInputError(f"{form}; got {text!r}.") from None
-    if len(seeds) > MAX_POINTS:
-        raise BNNInputError(f"{form}, of at most {MAX_POINTS} seeds; {text!r} holds {len(seeds)}.")
+        raise BNNInputError(f"{form}; got {quoted(text)}.") from None
+    count = numbers[1] - numbers[0] + 1 if ranged else len(parts)
+    if count > MAX_GRID_VALUES:
+        raise BNNInputError(f"{form}, of at most {MAX_GRID_VALUES:,} seeds; {quoted(text)} holds {count:,}.")
+    seeds = range(numbers[0], numbers[1] + 1) if ranged else numbers
     return tuple(dict.fromkeys(SETTINGS["seed"].check(seed) for seed in seeds))
 
 
@@ -123,13 +137,35 @@ def parse_reductions(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A grid of runs: ``base`` with every combination of the four axes (the seeds innermost)."""
+    """A grid of runs: ``base`` with every combination of the four axes (the seeds innermost), of at most
+    ``max_cells`` cells.
+
+    Raises:
+        BNNInputError: the grid has more than ``max_cells`` cells (counted before any is made).
+    """
 
     base: RunConfig
     prior_sigmas: tuple[float, ...]
     kl_weights: tuple[float, ...]
     reductions: tuple[str, ...] = ("sum",)
     seeds: tuple[int, ...] = (0,)
+    max_cells: int = MAX_GRID_CELLS  # a bigger grid is refused; the command line raises it with --max-cells
+
+    def __post_init__(self) -> None:
+        if self.n_cells > self.max_cells:
+            axes = (
+                f"{len(self.prior_sigmas):,} σ₀ × {len(self.kl_weights):,} KL weights × {len(self.reductions)} "
+                f"reduction(s) × {len(self.seeds):,} seed(s)"
+            )
+            raise BNNInputError(
+                f"This grid has {self.n_cells:,} cells ({axes}), more than the {self.max_cells:,} a sweep may have; "
+                f"use fewer values, or raise the limit with --max-cells {self.n_cells} if you mean it."
+            )
+
+    @property
+    def n_cells(self) -> int:
+        """How many cells the grid has, counted without making them."""
+        return len(self.reductions) * len(self.prior_sigmas) * len(self.kl_weights) * len(self.seeds)
 
     def cells(self) -> list[RunConfig]:
         """Every cell's settings, reduction outermost, then σ₀, then the KL weight, then the seed."""
@@ -327,15 +363,19 @@ def _start_ray(ray: Any, address: str, cpus: int | None) -> None:
 def check_folder(out: Path, dataset: Dataset, base: RunConfig) -> None:
     """Start the sweep folder ``out``, or check that the sweep already in it shares ``base`` and the data.
 
+    A folder of a sweep whose ``sweep.json`` was deleted (because it was damaged, say) resumes with these
+    settings: its cells are matched by their full settings, so rows of other settings are not counted as done.
+
     Raises:
-        BNNInputError: ``out`` is a file, or holds a sweep of other settings or other data.
+        BNNInputError: ``out`` is a file, holds a sweep of other settings or other data, holds other files, or its
+            ``sweep.json`` is damaged.
     """
     if out.exists() and not out.is_dir():
         raise BNNInputError(f"{out} is a file; give a folder for the sweep.")
     spec = {"dataset": dataset.name, "data": data_fingerprint(dataset), "base": _shared(base)}
     path = out / SPEC_FILE
     if path.is_file():
-        earlier = json.loads(path.read_text(encoding="utf-8"))
+        earlier = _read_spec(path)
         if earlier != spec:
             changed = _differences(earlier, spec)
             raise BNNInputError(
@@ -343,13 +383,57 @@ def check_folder(out: Path, dataset: Dataset, base: RunConfig) -> None:
                 "new --out."
             )
         return
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and not {entry.name for entry in out.iterdir()} <= {RESULTS_FILE, RUNS_FOLDER, *_temporary(out)}:
         raise BNNInputError(f"{out} already holds files that are not a sweep; choose a new or empty folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        _write_atomically(path, json.dumps(spec, indent=2) + "\n")
     except OSError as err:
         raise BNNInputError(f"Cannot write the sweep to {out}: {err.strerror or err}.") from None
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    """The sweep's ``sweep.json``; a damaged one is refused with how to recover."""
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        spec, reason = None, str(getattr(err, "msg", None) or getattr(err, "strerror", None) or err)
+    else:
+        reason = "it holds no settings"
+    if not isinstance(spec, dict) or not isinstance(spec.get("base"), dict):
+        raise BNNInputError(
+            f"{path} is damaged ({reason}); delete it and rerun with the same settings to resume the cells in "
+            f"{RESULTS_FILE}, or choose a new --out."
+        )
+    return spec
+
+
+_TEMPORARY = ".tmp-"  # a file being written atomically: <name>.tmp-<random>, renamed over <name> when complete
+
+
+def _temporary(out: Path) -> set[str]:
+    """The names of files a killed atomic write left in ``out``."""
+    return {entry.name for entry in out.glob(f"*{_TEMPORARY}*")}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a temporary file flushed to disk, then renamed over it."""
+    for stale in path.parent.glob(f"{path.name}{_TEMPORARY}*"):  # left by a killed write
+        stale.unlink(missing_ok=True)
+    temporary = path.with_name(f"{path.name}{_TEMPORARY}{uuid.uuid4().hex[:8]}")
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    descriptor = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _shared(base: RunConfig) -> dict[str, Any]:
@@ -373,39 +457,95 @@ def data_fingerprint(dataset: Dataset) -> str:
 
 
 def read_results(out: Path) -> pd.DataFrame:
-    """The rows of ``out/results.csv``, the last row of each cell (a failed cell retried may have two)."""
+    """The rows of ``out/results.csv``, the last row of each cell (a failed cell retried may have two).
+
+    A last row cut short by a kill is left out (the next :func:`append_row` removes it from the file).
+
+    Raises:
+        BNNInputError: the file is damaged elsewhere, in a sentence that says how to recover.
+    """
     path = out / RESULTS_FILE
-    if not path.is_file():
+    content = path.read_bytes() if path.is_file() else b""
+    whole = _whole_rows(content, path)
+    if not whole:
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    table = pd.read_csv(io.BytesIO(content[:whole]), keep_default_na=False, na_values=[""])
     table = table[table["status"].isin(["ok", "failed"])]
     if "mi_gap" not in table and {"mi_far", "mi_near"} <= set(table):  # a sweep from before the gap replaced the ratio
         table = table.assign(mi_gap=table["mi_far"] - table["mi_near"])
     return table.drop_duplicates("cell", keep="last").reset_index(drop=True)
 
 
-def append_row(out: Path, row: dict[str, Any]) -> None:
-    """Add one finished cell to ``out/results.csv``, on disk before returning.
+_HEADER = ",".join(RESULT_COLUMNS)
 
-    A line cut short by a kill is removed first, so a resumed sweep appends after whole lines only.
+
+def _whole_rows(content: bytes, path: Path) -> int:
+    """How many bytes at the start of ``results.csv`` (``content``) hold its header and whole rows.
+
+    A whole row ends in a line end and has every cell, the last its status. Each row is written as one line, so
+    a kill can only cut the last line: a bad row there is cut short and left out; anywhere else it is damage.
+
+    Raises:
+        BNNInputError: the header is not a sweep's, or a row before the last line is damaged.
+    """
+    recover = f"move {path} aside to start the sweep again, or choose a new --out"
+    chunks = content.split(b"\n")
+    lines = [chunk + b"\n" for chunk in chunks[:-1]] + ([chunks[-1]] if chunks[-1] else [])
+    ends = list(itertools.accumulate(map(len, lines), initial=0))
+    # A character cut in two by a kill can only be on the last line, which is then left out.
+    reader = csv.reader(line.decode("utf-8", errors="replace") for line in lines)
+    whole, first_line = None, 0  # the bytes of the header and whole rows so far; the line a record starts on
+    for record in reader:
+        end = ends[reader.line_num]
+        ended = content[end - 1 : end] == b"\n"
+        cut = first_line == len(lines) - 1  # the last line alone: where a kill leaves a row cut short
+        if whole is None:
+            if tuple(record) == RESULT_COLUMNS and ended:
+                whole = end
+            elif cut and _HEADER.startswith(content.decode("utf-8", errors="replace")):
+                return 0  # the first write, cut short
+            else:
+                raise BNNInputError(f"{path} does not start with a sweep's header; {recover}.")
+        elif ended and len(record) == len(RESULT_COLUMNS) and record[-1] in ("ok", "failed"):
+            whole = end
+        elif cut:
+            return whole
+        else:
+            raise BNNInputError(
+                f"{path} is damaged in its row starting at line {first_line + 1}; delete that row and rerun to "
+                f"resume (its cell runs again), or {recover}."
+            )
+        first_line = reader.line_num
+    return whole or 0
+
+
+def drop_cut_row(out: Path) -> None:
+    """Remove a last row of ``out/results.csv`` that a kill cut short, so that a resumed sweep appends after whole
+    rows only.
+
+    Raises:
+        BNNInputError: the file is damaged elsewhere (see :func:`read_results`).
+    """
+    path = out / RESULTS_FILE
+    if path.is_file():
+        content = path.read_bytes()
+        whole = _whole_rows(content, path)
+        if whole < len(content):
+            os.truncate(path, whole)
+
+
+def append_row(out: Path, row: dict[str, Any]) -> None:
+    """Add one finished cell to ``out/results.csv`` (whole rows only: see :func:`drop_cut_row`), on disk before
+    returning. A message is kept to one line, so that every row is one line.
     """
     path = out / RESULTS_FILE
     new = not path.is_file() or path.stat().st_size == 0
-    if not new:
-        _drop_partial_line(path)
+    row = {**row, "message": " ".join(str(row.get("message") or "").split())}
     line = pd.DataFrame([row], columns=list(RESULT_COLUMNS)).to_csv(index=False, header=new, lineterminator="\n")
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _drop_partial_line(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        content = handle.read()
-        if content.endswith(b"\n"):
-            return
-        handle.truncate(content.rfind(b"\n") + 1)
 
 
 @dataclass(frozen=True)
@@ -432,6 +572,7 @@ def run_sweep(
     still running are dropped). The table holds the grid's cells only, in :meth:`SweepSpec.cells` order.
     """
     check_folder(out, dataset, spec.base)
+    drop_cut_row(out)
     configs = spec.cells()
     finished = finished_cells(out, spec)
     todo = [config for config in configs if cell_id(config) not in finished]

@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from .text import safe_figure
+
 CHART_FORMAT = "chart_format"  # session key: the format of the toolbar's download, "png" or "svg"
 FORMATS = {"png": "PNG (2× size)", "svg": "SVG"}
 # Only the download and reset-axes buttons: the rest are of little use on stage.
@@ -38,9 +40,10 @@ def show(
             the chart then needs a ``key``.
 
     ``theme=None`` keeps the figure's own styling: Streamlit's theme would turn axis text light grey
-    and replace the colour scales the maps rely on.
+    and replace the colour scales the maps rely on. Names from a CSV or a run file are in the labels, so the
+    figure's tags that could link or style are written as text first (:func:`~ui.text.safe_figure`).
     """
     config = chart_config(name or key or "chart")
     place = (where or st).container(key=f"fit_chart_{key}") if fit else (where or st)
     height = "stretch" if fit else "content"
-    place.plotly_chart(figure, width="stretch", height=height, theme=None, key=key, config=config)
+    place.plotly_chart(safe_figure(figure), width="stretch", height=height, theme=None, key=key, config=config)

@@ -5,8 +5,10 @@ Training settings are named as the command line's flags in snake_case (``epochs`
 preset is ``preset=<name>``. The view is ``sample``, ``x``, ``y``, ``size``, ``mean``;
 the map page adds ``show`` and ``hold``, the truck page ``point``; ``with`` names the method the map, truck and
 calibration pages set beside the BNN (``plain``, ``dropout``, ``ensemble``, ``hmc``); ``present=1`` turns on
-presenter mode. A bad or unknown parameter is named with its allowed values, takes its
-default, and the others are honoured. Parsing is plain Python, so it is tested directly.
+presenter mode. A bad, unknown or repeated parameter is named with its allowed values, takes its
+default, and the others are honoured; a view value beyond its slider's range is named and moved to the range's
+nearest end. A value is quoted as text, cut to a readable length (see :func:`bnn_core.text.quoted`); the page
+shows the sentences as plain text (``ui/text.py``). Parsing is plain Python, so it is tested directly.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bnn_core import SETTINGS, BNNInputError, RunConfig, Setting
+from bnn_core.limits import MAX_SHOWN_VALUE
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.settings import CSV_PREFIX
+from bnn_core.text import cut, quoted
 
 MAX_SAMPLE = 1_000_000  # the highest posterior sample a link may name
+POINT_SPANS = 3.0  # the truck page's sliders reach this many data spans beyond the data on each side
 SIZES = {"total": "entropy", "epistemic": "epistemic", "aleatoric": "aleatoric"}  # link word → marker-size measure
 SHOWS = ("confidence", "class", "total", "epistemic", "aleatoric")  # the map's colourings, as links name them
 COMPARED = ("plain", "dropout", "ensemble", "hmc")  # the methods a page can set beside the BNN
@@ -50,27 +55,29 @@ class Link:
     problems: tuple[str, ...] = field(default=())  # one sentence per bad or unknown parameter
 
 
-def parse(params: Mapping[str, str]) -> Link:
-    """Read query parameters (name → text) into a :class:`Link`, collecting a sentence per bad one."""
+def parse(given: Mapping[str, str | Sequence[str]]) -> Link:
+    """Read query parameters (name → text, or every text a repeated name was given) into a :class:`Link`,
+    collecting a sentence per bad one."""
     problems: list[str] = []
+    params = _given_once(given, problems)
     settings, csv_dataset = _settings(params, problems)
     preset = params.get("preset")
     if preset is not None and preset not in PRESETS_BY_SLUG:
-        problems.append(f"preset={preset!r} is not in the gallery; choose one of {', '.join(PRESETS_BY_SLUG)}.")
+        problems.append(f"preset={quoted(preset)} is not in the gallery; choose one of {', '.join(PRESETS_BY_SLUG)}.")
         preset = None
     config = None
     if csv_dataset is not None:  # the other settings belong to the model on that CSV: the default is shown
         settings, preset = {}, None
     version = params.get("v")
     if version is not None and version != VERSION:
-        problems.append(f"v={version!r} is not a link version this app knows; it reads v={VERSION}.")
+        problems.append(f"v={quoted(version)} is not a link version this app knows; it reads v={VERSION}.")
     if preset is not None or settings:
         base = PRESETS_BY_SLUG[preset].config if preset is not None else defaults_of(version)
         config = RunConfig.from_flat({**base.to_flat(), **settings})
         preset = preset if config == base else None
     known = set(SETTINGS) | set(VIEW_PARAMS)
-    problems += [f"{name}={params[name]!r} is not a parameter this app knows; it was ignored." for name in params
-                 if name not in known]  # fmt: skip
+    problems += [f"{cut(name, MAX_SHOWN_VALUE)}={quoted(params[name])} is not a parameter this app knows; it was "
+                 "ignored." for name in params if name not in known]  # fmt: skip
     return Link(
         config=config,
         preset=preset,
@@ -87,6 +94,22 @@ def parse(params: Mapping[str, str]) -> Link:
         csv_dataset=csv_dataset,
         problems=tuple(problems),
     )
+
+
+def _given_once(given: Mapping[str, str | Sequence[str]], problems: list[str]) -> dict[str, str]:
+    """The parameters given once; a name given twice or more is ambiguous, so it is named and none of its values
+    is used."""
+    once: dict[str, str] = {}
+    for name, values in given.items():
+        if isinstance(values, str) or len(values) == 1:
+            once[name] = values if isinstance(values, str) else values[0]
+        elif values:
+            shown = ", ".join(quoted(value) for value in values[:3]) + (", …" if len(values) > 3 else "")
+            problems.append(
+                f"{cut(name, MAX_SHOWN_VALUE)} is given {len(values)} times ({shown}); a link gives each parameter "
+                "once, so none of them was used."
+            )
+    return once
 
 
 def defaults_of(version: str | None) -> RunConfig:
@@ -108,7 +131,7 @@ def _settings(params: Mapping[str, str], problems: list[str]) -> tuple[dict[str,
         try:
             value = setting.check(_value(setting, text))
         except BNNInputError as err:
-            problems.append(f"{name}={text!r}: {err}")
+            problems.append(f"{name}={quoted(text)}: {err}")
             continue
         if name == "dataset" and isinstance(value, str) and value.startswith(CSV_PREFIX):
             csv_dataset = value.removeprefix(CSV_PREFIX)
@@ -143,7 +166,7 @@ def _whole(params: Mapping[str, str], name: str, low: int, high: int, problems: 
     value = _number(params[name], int)
     if isinstance(value, int) and low <= value <= high:
         return value
-    problems.append(f"{name}={params[name]!r} must be a whole number from {low} to {high:,}; {low} is used.")
+    problems.append(f"{name}={quoted(params[name])} must be a whole number from {low} to {high:,}; {low} is used.")
     return None
 
 
@@ -152,7 +175,7 @@ def _word(params: Mapping[str, str], name: str, choices: Sequence[str], problems
         return None
     if params[name] in choices:
         return params[name]
-    problems.append(f"{name}={params[name]!r} must be one of {', '.join(choices)}; {choices[0]} is used.")
+    problems.append(f"{name}={quoted(params[name])} must be one of {', '.join(choices)}; {choices[0]} is used.")
     return None
 
 
@@ -161,7 +184,7 @@ def _switch(params: Mapping[str, str], name: str, problems: list[str]) -> bool |
         return None
     if params[name].lower() in SWITCH:
         return SWITCH[params[name].lower()]
-    problems.append(f"{name}={params[name]!r} must be 1 or 0; it is off.")
+    problems.append(f"{name}={quoted(params[name])} must be 1 or 0; it is off.")
     return None
 
 
@@ -174,18 +197,34 @@ def _numbers(params: Mapping[str, str], name: str, problems: list[str]) -> tuple
         values = ()
     if values and all(math.isfinite(v) for v in values):
         return values
-    problems.append(f"{name}={params[name]!r} must be a comma-separated list of numbers, one per feature.")
+    problems.append(f"{name}={quoted(params[name])} must be a comma-separated list of numbers, one per feature.")
     return None
 
 
 def feature_problem(name: str, given: str, features: Sequence[str]) -> str:
     """The sentence for an axis parameter that names no feature of the run's data."""
     shown = ", ".join(features[:6]) + (", …" if len(features) > 6 else "")
-    return f"{name}={given!r} is not a feature of this data ({shown}); the default axis is used."
+    return f"{name}={quoted(given)} is not a feature of this data ({shown}); the default axis is used."
 
 
 def vector_problem(name: str, count: int, n_features: int) -> str:
     return f"{name} has {count} numbers but the data has {n_features} features; it was ignored."
+
+
+def range_problem(
+    name: str, values: Sequence[float], ranges: Sequence[tuple[float, float]], features: Sequence[str]
+) -> str | None:
+    """The sentence for a point (one value per feature) with values beyond their sliders' ``ranges``, which move
+    each to its range's nearest end; None if every value is inside."""
+    outside = [j for j, (value, (low, high)) in enumerate(zip(values, ranges, strict=True)) if not low <= value <= high]
+    if not outside:
+        return None
+    first, (low, high) = outside[0], ranges[outside[0]]
+    more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""
+    return (
+        f"{name} puts {cut(features[first], MAX_SHOWN_VALUE)} at {values[first]:g}{more}, beyond its slider's "
+        f"{low:.4g} to {high:.4g}; the nearest end is used."
+    )
 
 
 def settings_params(config: RunConfig, preset: str | None) -> dict[str, str]:

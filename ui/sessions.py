@@ -5,6 +5,9 @@ default) so that a reconnecting tab finds its state, and then forgets it only la
 time another session disconnects. After a class leaves, their models and maps would stay in
 the server's memory. A janitor thread, one per server, empties the state of every session that
 has been disconnected for longer than that, and hands the freed memory back to the system.
+Streamlit also keeps, per session and outside its state, the uploaded files, the download buttons' data (whose
+functions hold the run they download) and the tables' sources; it releases them when it shuts a session down,
+which a session it forgets once its time is up never is. The janitor releases those too.
 
 A tab left open but unused for ``IDLE_SECONDS`` keeps what the user chose (the run on screen, its
 settings, data and view) and gives up what the app can recompute: the plain twin and the cached maps.
@@ -132,6 +135,8 @@ def _sweep_forever() -> None:
         runtime = Runtime.instance()
         now = time.monotonic()
         released = release_closed(now, runtime.is_active_session, grace)
+        for session_id in released:
+            _release_streamlit_files(runtime, session_id)
         idle = release_idle(now, runtime.is_active_session, IDLE_SECONDS)
         if released or idle:
             _return_free_memory()
@@ -139,6 +144,17 @@ def _sweep_forever() -> None:
             _LOG.info("Released %d closed session(s); %d still open.", len(released), tracked())
         if idle:
             _LOG.info("Released the maps and plain twins of %d idle session(s).", len(idle))
+
+
+def _release_streamlit_files(runtime: Runtime, session_id: str) -> None:
+    """What Streamlit holds for a closed session outside its state, released as its own shutdown would (each
+    manager takes its own lock, so any thread may): its uploads, its download buttons' data and its tables'
+    sources. A benchmark of 8 sessions x 5 trainings kept 105 MB more after they closed without this
+    (benchmarks/memory.py)."""
+    runtime.uploaded_file_mgr.remove_session_files(session_id)
+    runtime.media_file_mgr.clear_session_refs(session_id)
+    runtime.media_file_mgr.remove_orphaned_files()
+    runtime.dataframe_source_mgr.clear_all_for_session(session_id)
 
 
 def _return_free_memory() -> None:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun
+from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun, span_range
 from bnn_core.runs.gallery import PRESETS
+from bnn_core.text import quoted
 
 from . import links, page, sources, state, warm
 from .controls import fill_form, settings_form
 from .figures.run_text import run_caption
+from .text import plain
 from .training import interrupted_message, refusal, train_live
 from .views import methods, tune
 
@@ -37,27 +40,31 @@ def read_link_once() -> None:
     if st.session_state.get(state.LINK_READ):
         return
     st.session_state[state.LINK_READ] = True
-    link = links.parse(st.query_params.to_dict())
+    link = links.parse({name: st.query_params.get_all(name) for name in st.query_params})
     problems = list(link.problems)
     if link.present is not None:
         state.set_presenting(link.present)
     if link.csv_dataset is not None:
         problems.append(
-            f"This link shows a model trained on the CSV {link.csv_dataset!r}. Uploaded files stay in the browser "
-            "that uploaded them: upload it on the Data page and train. The default model is shown meanwhile."
+            f"This link shows a model trained on the CSV {quoted(link.csv_dataset)}, which stays in the browser that "
+            "uploaded it: upload it on the Data page and train; the default model is shown meanwhile."
         )
     if link.config is not None:  # the form shows the link's settings, so that Train trains what is on screen
         fill_form(link.config)
     shown = link.config if link.config is not None else sources.preset_named(sources.FIRST_PRESET).config
-    dataset = shown.data.dataset
-    problems += _apply_view(link, state.builtin_dataset(dataset).feature_names, dataset)
+    data = state.builtin_dataset(shown.data.dataset)
+    problems += _apply_view(link, data.x, data.feature_names, data.name)
     st.session_state[LINK_CONFIG] = link.config
     st.session_state[LINK_SAMPLE] = link.sample or 0
     st.session_state[LINK_PROBLEMS] = problems
 
 
-def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[str]:
-    """Seed the view's widgets from the link (they read their values from the session); return the problems."""
+def _apply_view(link: links.Link, x: np.ndarray, names: tuple[str, ...], dataset: str) -> list[str]:
+    """Seed the view's widgets from the link (they read their values from the session); return the problems.
+
+    ``x`` (N, D) are the data's raw rows: a held value beyond the data's range, or a truck point beyond its
+    sliders', is moved to the nearest end by its page, and named here as any other bad value is.
+    """
     view = st.session_state.setdefault(state.VIEW, {})
     problems = []
     for axis, given, keys in (
@@ -78,13 +85,22 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
         view["map_show"] = link.show
     if link.compared is not None:
         view[methods.COMPARED] = link.compared
+    ranges = {
+        "hold": [(float(column.min()), float(column.max())) for column in x.T],
+        "point": [span_range(column, links.POINT_SPANS) for column in x.T],
+    }
     for name, values in (("hold", link.hold), ("point", link.point)):
-        if values is not None and len(values) != len(names):
+        if values is None:
+            continue
+        if len(values) != len(names):
             problems.append(links.vector_problem(name, len(values), len(names)))
-        elif values is not None and name == "hold":
+            continue
+        beyond = links.range_problem(name, values, ranges[name], names)
+        problems += [beyond] if beyond is not None else []
+        if name == "hold":
             view["map_hold"] = "a point I choose"
             view.update({f"map_hold_{feature}": value for feature, value in zip(names, values, strict=True)})
-        elif values is not None:
+        else:
             st.session_state[state.LINK_POINT] = values
     return problems
 
@@ -92,8 +108,8 @@ def _apply_view(link: links.Link, names: tuple[str, ...], dataset: str) -> list[
 def show_link_problems() -> None:
     """The link's unused parameters, once."""
     problems = st.session_state.pop(LINK_PROBLEMS, None)
-    if problems:
-        st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {p}" for p in problems))
+    if problems:  # each sentence quotes the link's own text, so it is shown as plain text
+        st.warning("Some of this link's parameters were not used:\n" + "\n".join(f"- {plain(p)}" for p in problems))
 
 
 # The browser's address is the state: this copies it. navigator.clipboard needs a secure page (https or
@@ -174,7 +190,7 @@ def sidebar() -> None:
     try:
         config = settings_form()
     except BNNInputError as err:
-        st.sidebar.error(str(err))
+        st.sidebar.error(plain(err))
         return
     if config is not None:
         st.session_state[state.PENDING] = config
@@ -299,7 +315,7 @@ def run_page(
             st.markdown(run_caption(run, state.run_origin()))
     if run.task == "regression" and not regression:
         dataset = run.data.dataset
-        st.info(CLASSIFICATION_ONLY.format(title=title, target=dataset.target_name, dataset=dataset.name))
+        st.info(CLASSIFICATION_ONLY.format(title=title, target=plain(dataset.target_name), dataset=plain(dataset.name)))
         curves = None
     else:
         curves = draw(run)

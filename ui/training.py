@@ -26,6 +26,7 @@ from . import sources, state
 from .charts import show
 from .figures.base import training_curves
 from .figures.weights import layer_sigma_figure
+from .text import plain
 
 T = TypeVar("T")
 
@@ -152,7 +153,7 @@ def train_live(
     ready = sources.ready_run(dataset, config)
     if ready is not None:
         return ready
-    heading = f"**Training** on {dataset.name}: {config.train.epochs:,} steps"
+    heading = f"**Training** on {plain(dataset.name)}: {config.train.epochs:,} steps"
     return live_training(
         heading,
         config.train.epochs,
@@ -167,8 +168,9 @@ UNCHANGED = "the data in use and the model on screen have not changed"
 
 def refusal(err: BNNInputError, source: str = "", unchanged: str = UNCHANGED) -> str:
     """A refusal in the words every page uses, as one sentence: which file or setting, what is wrong, and that
-    nothing changed. ``source`` names the file, if the engine's sentence does not."""
-    return f"{source + ': ' if source else ''}{str(err).rstrip('.')}; {unchanged}."
+    nothing changed. ``source`` names the file, if the engine's sentence does not. Plain text (``ui/text.py``):
+    the sentence quotes file names and values from outside."""
+    return plain(f"{source + ': ' if source else ''}{str(err).rstrip('.')}; {unchanged}.")
 
 
 def interrupted_message(what: str = "model") -> str | None:

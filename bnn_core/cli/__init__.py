@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import BNNInputError
+from ..text import cut
 from .exit_codes import INTERRUPTED, USAGE_ERROR
 from .parser import build_parser
 
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bnn_core") ->
         one_thread_per_call()
         return command.execute(args)
     except BNNInputError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {cut(str(err))}", file=sys.stderr)  # it may quote a file's text: no control characters
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written.", file=sys.stderr)

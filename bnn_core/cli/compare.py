@@ -11,6 +11,7 @@ from ..experiment import train_run
 from ..methods.alternatives import train_method
 from ..methods.compare import compare, table_text
 from ..methods.options import METHODS, MethodsConfig
+from ..runs.store import check_writable
 from .common import TrainingBar, config_from_args, load_data
 
 
@@ -26,6 +27,10 @@ def execute(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and not out.parent.is_dir():
         raise BNNInputError(f"--out {args.out}: the folder {out.parent} does not exist.")
+    if out is not None and out.is_dir():
+        raise BNNInputError(f"--out {args.out} is a folder; give a file name for the table, e.g. table.csv.")
+    if out is not None:
+        check_writable(out.parent, out)  # before the trainings, not after them
     bar = TrainingBar(sys.stderr, label=METHODS["bnn"])
     try:
         run = train_run(dataset, config, on_progress=bar)

@@ -10,6 +10,7 @@ import argparse
 import os
 from typing import Any, NoReturn
 
+from ..limits import MAX_GRID_CELLS
 from ..methods.options import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig
 from ..settings import SECTIONS, Setting
 from .exit_codes import USAGE_ERROR
@@ -159,6 +160,8 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
                       help="run the cells as Ray tasks: 'local' starts a local Ray runtime (--workers CPUs), any "
                       "other address joins that cluster, e.g. auto or ray://head:10001")  # fmt: skip
     grid.add_argument("--keep-runs", action="store_true", help="also save each cell's run folder under OUT/runs/")
+    grid.add_argument("--max-cells", type=int, default=MAX_GRID_CELLS, metavar="N",
+                      help="refuse a grid of more cells than this; raise it on purpose for a bigger grid")  # fmt: skip
 
 
 GROUP_TITLES = {"data": "data", "model": "model", "train": "training", "run": "sampling and seed"}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..config import RunConfig
 from ..errors import BNNInputError
+from ..limits import MAX_WORKERS
 from ..sweep import (
     RESULTS_FILE,
     SweepProgress,
@@ -25,8 +27,6 @@ from ..sweep import (
 from .common import config_from_args, load_data
 from .exit_codes import INTERRUPTED
 
-MAX_WORKERS = 256
-
 
 def execute(args: argparse.Namespace) -> int:
     """Run the grid's missing cells with a bar counting cells; Ctrl-C keeps the finished ones for a resume."""
@@ -38,15 +38,16 @@ def execute(args: argparse.Namespace) -> int:
         "reductions": parse_reductions(args.kl_reduction),
         "seeds": parse_seeds(args.seeds),
     }
+    SweepSpec(RunConfig(), **grid, max_cells=args.max_cells)  # the grid's size, refused before the data is read
     dataset = load_data(args)
     one_value = {"prior_sigma": grid["prior_sigmas"][0], "kl_weight": grid["kl_weights"][0],
                  "kl_reduction": grid["reductions"][0], "seed": grid["seeds"][0]}  # fmt: skip
     config = config_from_args(argparse.Namespace(**{**vars(args), **one_value}), dataset)
-    spec = SweepSpec(config, **grid)
+    spec = SweepSpec(config, **grid, max_cells=args.max_cells)
     runner = ray_cells(args.ray, args.workers) if args.ray else pool_cells(args.workers)
     where = f"Ray ({args.ray})" if args.ray else f"{args.workers} local worker(s)"
     out = Path(args.out)
-    total = len(spec.cells())
+    total = spec.n_cells
     print(f"sweep of {total} cells on {dataset.name}, {where}", file=sys.stderr)
     already = len(finished_cells(out, spec))
     with tqdm(total=total, initial=already, unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:

@@ -19,10 +19,9 @@ import pandas as pd
 
 from ..config import CSV_PREFIX, TASKS
 from ..errors import BNNInputError
-from .datasets import MAX_FEATURES, MAX_ROWS, Dataset, checked_dataset, rows_text
+from ..limits import MAX_ABS_VALUE, MAX_FEATURES, MAX_LEVELS, MAX_ROWS
+from .datasets import Dataset, checked_dataset, rows_text
 
-# Larger magnitudes overflow float32 inputs or the scaler's variance; such a column needs rescaling first.
-MAX_ABS_VALUE = 1e15
 DELIMITERS = (",", ";", "\t")
 # separator: (decimal mark, thousands separator); semicolon files come from locales with decimal commas.
 NUMBER_MARKS = {",": (".", ","), ";": (",", "."), "\t": (".", ",")}
@@ -32,8 +31,6 @@ MISSING_MARKERS = frozenset(
     | {"NULL", "NaN", "None", "n/a", "nan", "null", "?"}
 )
 MISSING_SHOWN = ("empty", "NA", "N/A", "NaN", "null", "?")  # the markers named in messages
-# A text column with more distinct values is a name or an ID rather than a category worth one-hot columns.
-MAX_LEVELS = 20
 DATE_PROBE = 20  # distinct values tried as dates before all of them: dateutil is slow on a long ID column
 # The byte-order marks Excel and Notepad write, with their codec and how messages name them.
 BYTE_ORDER_MARKS = (
@@ -46,6 +43,7 @@ BINARY = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 # What a CSV column is used for, in Dataset.column_fates; a one-hot fate adds its number of levels.
 LABEL, TARGET, FEATURE, ONE_HOT, DROPPED = "label", "target", "feature", "one-hot", "dropped: "
 USED = (LABEL, FEATURE, ONE_HOT)
+MAX_LISTED = 6  # columns a message names before "and N more"
 # A CSV target of numbers with more distinct values than this is read as a regression target by default.
 MAX_LEVELS_AS_CLASSES = 10
 
@@ -59,7 +57,7 @@ def read_csv(
     Windows-1252/Latin-1. Commas, semicolons (with decimal commas) and tabs separate the cells; quoted
     cells may hold separators and line breaks, and numbers may group thousands ("1,234.5", or "1.234,5"
     in a semicolon file). A cell that is empty or a missing-value marker (:data:`MISSING_MARKERS`) drops
-    its row when its column is used. Number columns are features, text with at most :data:`MAX_LEVELS`
+    its row when its column is used. Number columns are features, text with at most :data:`~bnn_core.limits.MAX_LEVELS`
     values is one-hot encoded (``island=Biscoe``), dates, IDs and other text are left out: ``column_fates``
     records each column's use and ``dropped_rows`` the rows dropped.
     Every refusal is a :class:`BNNInputError` naming the file and, where there is one, the row and column.
@@ -349,7 +347,9 @@ def _fate(cells: pd.Series, numbers: pd.Series | None) -> str:
     if present.empty:
         return f"{DROPPED}empty"
     if numbers is not None:
-        return FEATURE
+        # One value in every row teaches nothing, and would be scaled by a std of 0: said, not used.
+        values = numbers.dropna()
+        return f"{DROPPED}constant" if len(values) > 1 and values.nunique() == 1 else FEATURE
     if _is_date(present):
         return f"{DROPPED}date"
     levels = present.nunique()
@@ -397,7 +397,8 @@ def _refuse_no_features(fates: dict[str, str], label_column: str, shown: str) ->
     if any(fate in (FEATURE, ONE_HOT) for fate in fates.values()):
         return
     others = [f"{c} ({fate})" for c, fate in fates.items() if c != label_column]
-    why = f": {'; '.join(others)}" if others else ""
+    more = [f"and {len(others) - MAX_LISTED:,} more"] if len(others) > MAX_LISTED else []
+    why = f": {'; '.join(others[:MAX_LISTED] + more)}" if others else ""
     raise BNNInputError(f"{shown} has no feature column besides the label {label_column!r}{why}.")
 
 

@@ -16,11 +16,10 @@ from sklearn import datasets as sk_datasets
 
 from ..config import BUILTIN_DATASETS, CSV_PREFIX, REGRESSION_DATASETS
 from ..errors import BNNInputError
+from ..limits import MAX_CLASSES, MAX_NAME_CHARS
+from ..text import quoted
 from .checks import checked_rows
 
-MAX_ROWS = 200_000
-MAX_FEATURES = 1_000
-MAX_CLASSES = 50
 # The 2-D toy sets are generated with a fixed seed, so "two_moons" always names the same points.
 TOY_SEED = 0
 TOY_ROWS = 300
@@ -134,8 +133,15 @@ def load_builtin(name: str) -> Dataset:
 
 
 def checked_dataset(dataset: Dataset, shown: str | None = None) -> Dataset:
-    """The dataset itself, once its classes are checked: at least 2 and at most :data:`MAX_CLASSES`."""
+    """The dataset itself, once its classes are checked (at least 2 and at most :data:`MAX_CLASSES`) and its
+    names: each at most :data:`~bnn_core.limits.MAX_NAME_CHARS` long, as a run's files allow."""
     shown = shown or dataset.name
+    names = (*dataset.feature_names, *dataset.class_names, *dataset.ignored_columns, dataset.label_column or "")
+    longest = max(names, key=len)
+    if len(longest) > MAX_NAME_CHARS:
+        raise BNNInputError(
+            f"{shown} has a column or class named {quoted(longest)}; a name is at most {MAX_NAME_CHARS:,} characters."
+        )
     if dataset.task == "regression":
         return dataset
     if dataset.n_classes < 2:

@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from ..config import DataConfig
 from ..errors import BNNInputError
 from ..seeds import split_seed
+from ..text import quoted
 from .checks import checked_rows, network_inputs
 from .datasets import Dataset, rows_text
 
@@ -30,6 +31,14 @@ class Scaler:
     @classmethod
     def fit(cls, x: np.ndarray) -> Scaler:
         std = x.std(axis=0)
+        # Values near 1e-300 square to 0: their variance underflows although they differ, and the column would be
+        # divided by 1 and flattened. Below float64's normal range the std is measured on the column divided by
+        # its largest magnitude, where the spread survives (every other column keeps the plain, bit-exact std).
+        small = std < np.sqrt(np.finfo(np.float64).tiny)
+        if small.any():
+            magnitude = np.abs(x[:, small]).max(axis=0)
+            magnitude = np.where(magnitude > 0, magnitude, 1.0)
+            std[small] = (x[:, small] / magnitude).std(axis=0) * magnitude
         # A constant feature carries no information; dividing by 1 keeps it finite.
         return cls(x.mean(axis=0), np.where(std > 0, std, 1.0))
 
@@ -113,6 +122,8 @@ def prepare(dataset: Dataset, config: DataConfig, seed: int) -> PreparedData:
     else:
         is_test = held_out_rows(dataset, config.test_size, split_seed(seed))
     standard = config.scale == "standard"
+    if not standard:
+        _refuse_vanishing(dataset)
     scaler = Scaler.fit(dataset.x[~is_test]) if standard else None
     target_scaler = Scaler.fit(dataset.y[~is_test, None]) if standard and regression else None
     if regression:
@@ -135,6 +146,20 @@ def held_out_rows(dataset: Dataset, share: float, seed: int) -> np.ndarray:
     """The (N,) mask of the rows a split with ``share`` held out holds out: stratified for classes, plain for a
     regression target, from the 32-bit ``seed``; the split every run uses, for any rows and any purpose."""
     return (_split_rows if dataset.task == "regression" else _split)(dataset, share, seed)
+
+
+def _refuse_vanishing(dataset: Dataset) -> None:
+    """Refuse raw features that the network's float32 would turn into zeros: a column whose every nonzero value
+    is too small for float32 (about 1e-300), which the network would otherwise see, silently, as constant."""
+    x = dataset.x
+    vanishing = (x != 0).any(axis=0) & ((x.astype(np.float32) == 0) | (x == 0)).all(axis=0)
+    if vanishing.any():
+        column = int(np.argmax(vanishing))
+        value = x[np.argmax(x[:, column] != 0), column]
+        raise BNNInputError(
+            f"Feature {quoted(dataset.feature_names[column])} holds values such as {value:g}, too small for the "
+            "network's float32, which would make every one 0; use the standard feature scaling, or rescale it."
+        )
 
 
 def _split_rows(dataset: Dataset, test_size: float, seed: int) -> np.ndarray:

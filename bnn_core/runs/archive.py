@@ -2,11 +2,12 @@
 
 A run zip holds all the run files (``config.json``, ``model.safetensors``, ``metrics.json``,
 ``predictions.csv``, ``history.csv``) flat, or in one folder. Unpacking refuses anything
-else in one sentence: a file that is not a zip, an empty zip, an entry outside those names
-(which covers a path that would escape the folder, "zip slip", and links), a repeated or
-missing name, and more than :data:`MAX_UNPACKED_BYTES` once unpacked, counted as the bytes
-are read, so an entry that understates its size is caught too. The files are then checked
-as any run is, and a refusal names them inside the zip, never in the temporary folder.
+else in one sentence: a zip file over :data:`MAX_ZIP_BYTES` (from its size on disk, before it is read), a file
+that is not a zip, an empty zip, an entry outside those names (which covers a path that would escape the folder,
+"zip slip", and links), a repeated or missing name, an entry over its file's limit
+(:data:`~bnn_core.limits.MAX_RUN_FILE_BYTES`), and more than :data:`MAX_UNPACKED_BYTES` once unpacked; sizes
+are counted as the bytes are read, so an entry that understates its size is caught too. The files are then
+checked as any run is, and a refusal names them inside the zip, never in the temporary folder.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
+from ..limits import MAX_RUN_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_ZIP_BYTES
 from .restore import restore_run
 from .store import RUN_FILES, write_run_files
-
-MAX_ZIP_BYTES = 50 * 2**20  # the largest run zip taken in
-MAX_UNPACKED_BYTES = 256 * 2**20
 _READ_BLOCK = 2**20
 
 
@@ -43,17 +42,19 @@ def run_zip(run: TrainedRun) -> bytes:
 
 
 @contextlib.contextmanager
-def unpacked_run(data: bytes, shown: str = "the zip") -> Iterator[Path]:
-    """Unpack a run zip into a temporary folder, checked; yield the folder (deleted afterwards).
+def unpacked_run(data: bytes | Path, shown: str = "the zip") -> Iterator[Path]:
+    """Unpack a run zip (its bytes, or a zip file, whose size is checked before it is opened) into a temporary
+    folder, checked; yield the folder (deleted afterwards).
 
     Raises:
         BNNInputError: the bytes are not a run zip (see the module's docstring).
     """
-    if len(data) > MAX_ZIP_BYTES:
-        raise BNNInputError(f"{shown} is {len(data):,} bytes, more than the {MAX_ZIP_BYTES >> 20} MB a run zip may be.")
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if size > MAX_ZIP_BYTES:
+        raise BNNInputError(f"{shown} is {size:,} bytes, more than the {MAX_ZIP_BYTES >> 20} MB a run zip may be.")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        archive = zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError):
         raise BNNInputError(f"{shown} is not a zip file.") from None
     with archive, tempfile.TemporaryDirectory(prefix="bnn-unzip-") as folder:
         entries = _run_entries(archive, shown)
@@ -104,14 +105,26 @@ def _listed(names: Sequence[str]) -> str:
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int, shown: str) -> int:
-    """Copy one entry to ``target`` while counting its bytes against ``budget``; return what is left."""
+    """Copy one entry to ``target`` while counting its bytes against its file's limit and ``budget``; return what
+    is left of the budget."""
+    limit = MAX_RUN_FILE_BYTES[target.name]
+    if info.file_size > limit:  # what the zip says; the count below catches an entry that understates it
+        raise _too_large(shown, target.name, limit)
+    written = 0
     try:
         with archive.open(info) as source, open(target, "wb") as sink:
             while block := source.read(_READ_BLOCK):
+                written += len(block)
                 budget -= len(block)
                 if budget < 0:
                     raise BNNInputError(f"{shown} unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB.")
+                if written > limit:
+                    raise _too_large(shown, target.name, limit)
                 sink.write(block)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as err:
         raise BNNInputError(f"{shown} is damaged: {info.filename} cannot be read ({err}).") from None
     return budget
+
+
+def _too_large(shown: str, name: str, limit: int) -> BNNInputError:
+    return BNNInputError(f"{shown} unpacks to more than {limit >> 20} MB in {name}; a run's {name} is at most that.")

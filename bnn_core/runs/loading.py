@@ -1,13 +1,13 @@
-"""Reading a run folder back, with every file checked against the run's own config.
+"""Reading a run folder back, with every file checked against the schema and the run's own config.
 
-A missing file, invalid JSON, a config outside the settings' bounds, and weights whose
-keys, shapes or values do not match the config are refused with one sentence naming the
-file. Every file is read from one version of the run, even while a save replaces it.
+A missing file, a file over its size limit, invalid or too deeply nested JSON, a field of the wrong type or out
+of its range (:mod:`bnn_core.runs.schema`), and weights whose keys, shapes or values do not match the config are
+refused with one sentence naming the file and the field. Every file is read from one version of the run, even
+while a save replaces it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -23,9 +23,22 @@ from torch import nn
 from ..config import RunConfig
 from ..data.prepared import Scaler, model_inputs
 from ..errors import BNNInputError
+from ..limits import MAX_CLASSES, MAX_FEATURES
 from ..model.likelihood import Categorical, Gaussian, Likelihood
 from ..model.network import build_bnn
-from .store import CONFIG_FILE, FORMAT_VERSION, METRICS_FILE, MODEL_FILE, NOISE_KEY, STORE, UNVERSIONED
+from .schema import check_config, check_metrics, check_size, names, read_history, read_json
+from .store import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    NOISE_KEY,
+    RUN_FILES,
+    STORE,
+    UNVERSIONED,
+)
+from ..text import quoted
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +58,7 @@ class LoadedRun:
     ignored_columns: tuple[str, ...] = ()  # text columns of that CSV that were not features
     target_scaler: Scaler | None = None  # regression with scale "standard": the training targets' mean and std
     likelihood: Likelihood = field(default_factory=Categorical)  # regression: Gaussian, with its noise σ
+    history: np.ndarray | None = None  # (steps, 4) history.csv: ce, kl, total, train score; None without the file
 
     @property
     def task(self) -> str:
@@ -95,25 +109,33 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
     for name in (CONFIG_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise BNNInputError(f"{path} is not a complete run: {name} is missing.")
-    raw = _read_json(folder / CONFIG_FILE, path / CONFIG_FILE)
+    for name in RUN_FILES:  # every size before any file is read
+        if (folder / name).is_file():
+            check_size(folder / name, path / name)
+    raw = read_json(folder / CONFIG_FILE, path / CONFIG_FILE)
     found = raw.get("format_version")
     if type(found) is not int or found != FORMAT_VERSION:
-        raise BNNInputError(f"{path / CONFIG_FILE} has format_version {found!r}; this version reads {FORMAT_VERSION}.")
+        raise BNNInputError(
+            f"{path / CONFIG_FILE} has format_version {quoted(found)}; this version reads {FORMAT_VERSION}."
+        )
     try:
+        check_config(raw)
         config = RunConfig.from_flat(raw)
         regression = config.data.task == "regression"
-        feature_names = _names(raw, "feature_names", minimum=1)
-        class_names = () if regression and raw.get("class_names") == [] else _names(raw, "class_names", minimum=2)
+        feature_names = names(raw, "feature_names", 1, MAX_FEATURES)
+        class_names = () if regression and raw.get("class_names") == [] else names(raw, "class_names", 2, MAX_CLASSES)
         scaler = _scaler(raw.get("scaler"), len(feature_names))
         target_scaler = _scaler(raw.get("target_scaler"), 1) if regression else None
         standard = config.data.scale == "standard"
         if (scaler is not None) != standard:
-            raise BNNInputError(f"scale is {config.data.scale!r} but the scaler is {'set' if scaler else 'null'}.")
+            raise BNNInputError(f"scale is {quoted(config.data.scale)} but the scaler is {'set' if scaler else 'null'}.")
         if regression and (target_scaler is not None) != standard:
             shown = "set" if target_scaler else "null"
-            raise BNNInputError(f"scale is {config.data.scale!r} but the target_scaler is {shown}.")
-    except (BNNInputError, TypeError) as err:
+            raise BNNInputError(f"scale is {quoted(config.data.scale)} but the target_scaler is {shown}.")
+    except BNNInputError as err:
         raise BNNInputError(f"{path / CONFIG_FILE} is invalid: {err}") from None
+    metrics = _metrics(folder / METRICS_FILE, path / METRICS_FILE, config.data.task)  # before the weights' work
+    history = _history(folder / HISTORY_FILE, path / HISTORY_FILE, config.data.task, metrics)
     likelihood = Gaussian(config.model.noise) if regression else Categorical()
     model = build_bnn(len(feature_names), likelihood.n_outputs(len(class_names)), config.model, seed=0)
     state = _checked_state(folder / MODEL_FILE, path / MODEL_FILE, model, _extra_keys(likelihood))
@@ -121,16 +143,35 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
         with torch.no_grad():
             likelihood.log_sigma.copy_(state.pop(NOISE_KEY).double()[0])
     model.load_state_dict(state)
-    metrics_file = folder / METRICS_FILE
-    metrics = _read_json(metrics_file, path / METRICS_FILE) if metrics_file.is_file() else {}
-    label_column = raw.get("label_column")
-    ignored = raw.get("ignored_columns") or []
-    if not (label_column is None or isinstance(label_column, str)) or not all(isinstance(c, str) for c in ignored):
-        raise BNNInputError(f"{path / CONFIG_FILE} is invalid: label_column and ignored_columns must be names.")
     return LoadedRun(
         path, config, model, scaler, config.data.dataset, feature_names, class_names, metrics, folder,
-        label_column, tuple(ignored), target_scaler, likelihood,
+        raw.get("label_column"), tuple(raw.get("ignored_columns", ())), target_scaler, likelihood, history,
     )  # fmt: skip
+
+
+def _metrics(file: Path, shown: Path, task: str) -> dict[str, Any]:
+    """``metrics.json`` checked against the schema; {} for a run saved without it."""
+    if not file.is_file():
+        return {}
+    metrics = read_json(file, shown)
+    try:
+        check_metrics(metrics, task)
+    except BNNInputError as err:
+        raise BNNInputError(f"{shown} is invalid: {err}") from None
+    return metrics
+
+
+def _history(file: Path, shown: Path, task: str, metrics: dict[str, Any]) -> np.ndarray | None:
+    """``history.csv`` checked against the schema, one row per step ``metrics.json`` gives; None without it."""
+    if not file.is_file():
+        return None
+    values = read_history(file, shown, task)
+    if "steps" in metrics and metrics["steps"] != len(values):
+        raise BNNInputError(
+            f"{shown} has {len(values):,} row{'s' if len(values) != 1 else ''} but {METRICS_FILE} gives "
+            f"{metrics['steps']:,} steps; a run's history has one row per step."
+        )
+    return values
 
 
 def _extra_keys(likelihood: Likelihood) -> dict[str, tuple[int, ...]]:
@@ -140,34 +181,11 @@ def _extra_keys(likelihood: Likelihood) -> dict[str, tuple[int, ...]]:
     return {}
 
 
-def _read_json(file: Path, shown: Path) -> dict[str, Any]:
-    try:
-        content = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BNNInputError(f"{shown} could not be read as JSON ({err}).") from None
-    if not isinstance(content, dict):
-        raise BNNInputError(f"{shown} should hold a JSON object, not {type(content).__name__}.")
-    return content
-
-
-def _names(raw: dict[str, Any], key: str, minimum: int) -> tuple[str, ...]:
-    names = raw.get(key)
-    if not isinstance(names, list) or len(names) < minimum or not all(isinstance(n, str) for n in names):
-        raise BNNInputError(f"{key} must be a list of at least {minimum} names.")
-    if len(set(names)) != len(names):
-        raise BNNInputError(f"{key} must not repeat a name.")
-    return tuple(names)
-
-
 def _scaler(values: Any, n_features: int) -> Scaler | None:
+    """A scaler of ``n_features`` means and stds (its JSON types already checked by the schema), or None."""
     if values is None:
         return None
-    if not isinstance(values, dict) or set(values) != {"mean", "std"}:
-        raise BNNInputError('scaler must be null or {"mean": [...], "std": [...]}.')
-    try:
-        scaler = Scaler.from_dict(values)
-    except (TypeError, ValueError, OverflowError):
-        raise BNNInputError("scaler means and stds must be numbers.") from None
+    scaler = Scaler.from_dict(values)
     if scaler.mean.shape != (n_features,) or scaler.std.shape != (n_features,):
         raise BNNInputError(f"scaler needs {n_features} means and stds, one per feature.")
     if not (all(map(math.isfinite, scaler.mean)) and all(s > 0 and math.isfinite(s) for s in scaler.std)):

@@ -4,33 +4,33 @@ returned: its data and split, model, training history, posterior evaluation and 
 A run folder is self-contained: ``predictions.csv`` holds every row's raw features, label
 and split, so a run trained on a CSV (by the command line, say) comes back with its data.
 The posterior evaluation is recomputed from the weights; posterior draws are addressable
-by index, so it equals the one computed after training, to the bit.
+by index, so it equals the one computed after training, to the bit. Its cost (rows × samples × weights) is
+checked first, against :data:`~bnn_core.limits.MAX_RESTORE_COST`.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..data.datasets import MAX_ROWS, Dataset
+from ..data.datasets import Dataset
 from ..data.prepared import PreparedData, Scaler, model_inputs
 from ..errors import BNNInputError
 from ..posterior.evaluation import evaluate
 from ..experiment import TrainedRun
 from .export import feature_column
+from ..limits import MAX_RESTORE_COST, MAX_ROWS
 from ..model.likelihood import Gaussian
+from ..model.network import n_bayes_parameters
 from .loading import LoadedRun, load_run
 from ..posterior.regression import evaluate_regression
-from .store import HISTORY_FILE, PREDICTIONS_FILE
+from .schema import check_size
+from .store import HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 from ..engine.schedule import Verdict
 from ..engine.train import FitResult, History
-
-ENGINES = ("fast", "torchbnn")
 
 
 def restore_run(run_dir: str | Path) -> TrainedRun:
@@ -41,6 +41,8 @@ def restore_run(run_dir: str | Path) -> TrainedRun:
     """
     loaded = load_run(run_dir)
     dataset, is_test = _dataset(loaded)
+    fitted = _fit_result(loaded)
+    _check_cost(loaded, dataset.n_rows)
     config = loaded.config
     data = PreparedData(
         dataset=dataset,
@@ -51,12 +53,33 @@ def restore_run(run_dir: str | Path) -> TrainedRun:
         y=_network_targets(dataset, loaded.target_scaler),
         target_scaler=loaded.target_scaler,
     )
-    fitted = _fit_result(loaded)
     if isinstance(loaded.likelihood, Gaussian):
         evaluation = evaluate_regression(loaded.model, loaded.likelihood, data, config.samples, config.seed)
     else:
         evaluation = evaluate(loaded.model, data, config.samples, config.seed)
-    return TrainedRun(config, data, loaded.model, fitted, evaluation, dict(loaded.metrics), loaded.likelihood)
+    return TrainedRun(config, data, loaded.model, fitted, evaluation, _metrics(loaded, is_test), loaded.likelihood)
+
+
+def _check_cost(loaded: LoadedRun, n_rows: int) -> None:
+    """Refuse a run whose posterior would take too long to recompute: rows × samples × weights."""
+    weights = n_bayes_parameters(loaded.model)
+    cost = n_rows * loaded.config.samples * weights
+    if cost > MAX_RESTORE_COST:
+        raise BNNInputError(
+            f"{loaded.path} would take {n_rows:,} rows × {loaded.config.samples:,} samples × {weights:,} weights = "
+            f"{cost:.1e} steps to restore, more than the {MAX_RESTORE_COST:.0e} a restore may take; read it with "
+            "python -m bnn_core show, or retrain with fewer samples or a smaller network."
+        )
+
+
+def _metrics(loaded: LoadedRun, is_test: np.ndarray) -> dict:
+    """The run's metrics, with the counts a run saved before they were recorded lacks, from its data and weights."""
+    known = {
+        "train_rows": int((~is_test).sum()),
+        "held_out_rows": int(is_test.sum()) or int((~is_test).sum()),
+        "bayes_parameters": n_bayes_parameters(loaded.model),
+    }
+    return {**known, **loaded.metrics}
 
 
 def _network_targets(dataset: Dataset, target_scaler: Scaler | None) -> torch.Tensor:
@@ -113,54 +136,33 @@ def _targets(cells: pd.Series, loaded: LoadedRun, shown: Path) -> np.ndarray:
 
 def _fit_result(loaded: LoadedRun) -> FitResult:
     """The training record: every step's losses from ``history.csv``, the rest from ``metrics.json``."""
-    shown = loaded.path / HISTORY_FILE
-    columns = ["ce", "kl", "total", "train_accuracy"]
-    values = _read_csv(loaded.folder / HISTORY_FILE, shown, columns, {}).to_numpy(dtype=np.float64)
+    values = loaded.history  # checked against the schema by load_run, as metrics.json is
+    if values is None:
+        raise BNNInputError(f"{loaded.path / HISTORY_FILE} could not be read (the file is missing).")
     metrics = loaded.metrics
-    steps, seconds = metrics.get("steps"), metrics.get("train_seconds")
-    engine, note = metrics.get("engine"), metrics.get("engine_note", "")
-    if not (_whole(steps) and steps == len(values) >= 1 and _real(seconds) and engine in ENGINES and note is not None):
+    steps = metrics.get("steps")
+    if steps != len(values) or len(values) == 0:
         raise BNNInputError(
-            f"{loaded.path / 'metrics.json'} must give steps (the {len(values)} rows of history.csv), "
-            f"train_seconds and engine ({' or '.join(ENGINES)})."
+            f"{loaded.path / METRICS_FILE} must give steps (the {len(values)} rows of history.csv), train_seconds "
+            "and engine."
         )
-    history = History(*(values[:, k].copy() for k in range(len(columns))))
-    return FitResult(history, steps, float(seconds), False, engine, str(note), *_verdict(metrics, shown))
-
-
-def _verdict(metrics: dict[str, Any], shown: Path) -> tuple[Verdict | None, float | None, float | None]:
-    """The convergence verdict, final learning rate and KL weight recorded in ``metrics.json``; None for each
-    where a run saved before they were recorded has none."""
-    converged, note = metrics.get("converged"), metrics.get("convergence_note", "")
-    final_lr, weight = metrics.get("final_lr"), metrics.get("kl_weight_used")
-    valid = (
-        converged in (True, False, None)
-        and isinstance(note, str)
-        and all(value is None or (_real(value) and value >= 0) for value in (final_lr, weight))
+    history = History(*(values[:, k].copy() for k in range(values.shape[1])))
+    verdict = None if metrics.get("converged") is None else Verdict(
+        metrics["converged"], steps, metrics.get("convergence_note", "")
     )
-    if not valid:
-        raise BNNInputError(
-            f"{shown.parent / 'metrics.json'}: converged must be true, false or null, convergence_note text, and "
-            "final_lr and kl_weight_used numbers of at least 0 or null."
-        )
-    verdict = None if converged is None else Verdict(converged, int(metrics["steps"]), note)
-    return verdict, final_lr, weight
+    return FitResult(
+        history, steps, float(metrics["train_seconds"]), False, metrics["engine"], metrics["engine_note"], verdict,
+        metrics.get("final_lr"), metrics.get("kl_weight_used"),
+    )  # fmt: skip
 
 
 def _read_csv(file: Path, shown: Path, columns: list[str], dtypes: dict[str, type]) -> pd.DataFrame:
+    check_size(file, shown)
     try:
-        table = pd.read_csv(file, dtype=dtypes, keep_default_na=False)
+        table = pd.read_csv(file, dtype=dtypes, keep_default_na=False, nrows=MAX_ROWS + 1)  # one too many
     except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
         raise BNNInputError(f"{shown} could not be read ({err}).") from None
     missing = [name for name in columns if name not in table.columns]
     if missing:
         raise BNNInputError(f"{shown} lacks the columns {missing[:3]}.")
     return table[columns]
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _real(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

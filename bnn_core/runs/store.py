@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,10 +37,11 @@ from typing import Any
 
 import torch
 from filelock import FileLock
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
+from ..limits import MAX_RUN_NAME
 from .export import predictions_frame, regression_frame
 from ..version import __version__
 
@@ -152,8 +154,13 @@ def model_state(run: TrainedRun) -> dict[str, torch.Tensor]:
 
 
 def write_run_files(run: TrainedRun, folder: Path) -> None:
-    """Every run file, flushed to disk, so the link never points at a half-written run."""
-    save_file(model_state(run), str(folder / MODEL_FILE))
+    """Every run file, flushed to disk, so the link never points at a half-written run.
+
+    The weights are written as the other files are, with the process's umask: safetensors' own ``save_file``
+    makes its file through a private temporary one, mode 0600, so a run folder shared on a server (or copied
+    for a colleague) had every file readable but its model.
+    """
+    (folder / MODEL_FILE).write_bytes(save(model_state(run)))
     _write_json(folder / CONFIG_FILE, run_config_json(run))
     _write_json(folder / METRICS_FILE, run.metrics)
     if run.task == "regression":
@@ -236,7 +243,6 @@ def _remove_leftovers(out: Path, store: Path) -> None:
 
 
 _NAME_CHARACTERS = re.compile(r"[A-Za-z0-9._-]+")
-MAX_NAME = 64
 
 
 def run_path(folder: str | Path, name: str) -> Path:
@@ -251,9 +257,9 @@ def run_path(folder: str | Path, name: str) -> Path:
     cleaned = "-".join(name.split())
     if not cleaned:
         raise BNNInputError("Give the run a name, e.g. iris-textbook.")
-    if len(cleaned) > MAX_NAME or not _NAME_CHARACTERS.fullmatch(cleaned) or cleaned[0] in ".-":
+    if len(cleaned) > MAX_RUN_NAME or not _NAME_CHARACTERS.fullmatch(cleaned) or cleaned[0] in ".-":
         raise BNNInputError(
-            f"A run's name may hold letters, digits, '.', '_' and '-' (up to {MAX_NAME}, not starting with '.' or "
+            f"A run's name may hold letters, digits, '.', '_' and '-' (up to {MAX_RUN_NAME}, not starting with '.' or "
             f"'-'), got {name!r}."
         )
     path = Path(folder) / cleaned
@@ -274,8 +280,33 @@ def saved_runs(folder: str | Path) -> list[Path]:
 
 def check_run_target(out: Path) -> None:
     """Refuse an output path that is a file or inside one, the current folder, a folder holding anything but a
-    run, or a link this package did not make."""
+    run, a link this package did not make, or a place this process cannot write (checked by writing there), so
+    that ``train --out`` refuses before it trains."""
     out = Path(os.path.abspath(out))
+    _check_target_shape(out)
+    for place in (out.parent / STORE / out.name, out.parent):  # the run's versions go to the first, its link in the second
+        check_writable(place, out)
+
+
+def check_writable(place: Path, out: Path) -> None:
+    """Refuse ``out`` if the folder where ``place`` is (or would be made) cannot be written: a file is made and
+    removed in the nearest folder that exists on the way to it. The folder's permissions alone would not say it:
+    a read-only disk, or /proc, refuse even root.
+
+    Raises:
+        BNNInputError: that folder cannot be written.
+    """
+    nearest = next(folder for folder in (place, *place.parents) if folder.is_dir())
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=nearest, prefix=".bnn-write-check-")
+    except OSError as err:
+        raise BNNInputError(f"Cannot write to {out}: {nearest} is not writable ({err.strerror or err}).") from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def _check_target_shape(out: Path) -> None:
+    """The refusals of :func:`check_run_target` that depend on what ``out`` is, not on the permissions."""
     if out.is_symlink():
         if out.resolve().parent != (out.parent / STORE / out.name).resolve():
             raise BNNInputError(f"{out} is a link to {os.readlink(out)}, not a run saved here; choose a new name.")

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, draw_probs, read_csv, train_run
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
-from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train
+from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train, read
 from ui import sources, state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
@@ -104,7 +104,7 @@ def test_a_setting_the_engine_refuses_shows_an_error_and_keeps_the_model(small_r
     press_train(at)
     assert not at.exception
     assert len(at.error) == 1
-    assert "holds out 1 row, fewer than the 2 classes" in at.error[0].value
+    assert "holds out 1 row, fewer than the 2 classes" in read(at.error[0].value)
     assert at.session_state[state.RUN] is small_run  # nothing lost
     assert "True labels" in charts(at)
 
@@ -138,7 +138,7 @@ def test_a_preset_fills_the_form_and_train_uses_exactly_what_is_shown(small_run:
     next(b for b in at.button if b.label == "Load the textbook ELBO").click().run()
     assert at.number_input(key="form_epochs").value == 20_000
     assert at.text_input(key="form_kl_weight").value == "1/N"
-    assert "Press Train to use them" in at.toast[0].value
+    assert "Press Train to use them" in read(at.toast[0].value)
     at.number_input(key="form_epochs").set_value(600)  # quicker; everything else as loaded
     press_train(at)
     run = at.session_state[state.RUN]
@@ -161,8 +161,8 @@ def test_view_choices_survive_a_visit_to_another_page(small_run: TrainedRun) -> 
 
 def test_the_page_names_the_engine_and_says_why_it_fell_back(small_run: TrainedRun) -> None:
     at = _page(small_run)
-    assert "with the compiled engine" in " ".join(c.value for c in at.caption)
-    assert not any("trained with torchbnn" in i.value for i in at.info)
+    assert "with the compiled engine" in " ".join(read(c.value) for c in at.caption)
+    assert not any("trained with torchbnn" in read(i.value) for i in at.info)
     at.number_input(key="form_layers").set_value(2)
     at.number_input(key="form_units").set_value(1024)  # 120 rows × 1,056,768 weights: torch's kernels are faster
     at.number_input(key="form_epochs").set_value(3)
@@ -170,8 +170,8 @@ def test_the_page_names_the_engine_and_says_why_it_fell_back(small_run: TrainedR
     press_train(at)
     assert not at.exception and not at.error
     assert at.session_state[state.RUN].fit.engine == "torchbnn"
-    assert "with torchbnn's autograd loop" in " ".join(c.value for c in at.caption)
-    notes = [i.value for i in at.info if "Trained with torchbnn autograd" in i.value]
+    assert "with torchbnn's autograd loop" in " ".join(read(c.value) for c in at.caption)
+    notes = [read(i.value) for i in at.info if "Trained with torchbnn autograd" in i.value]
     assert len(notes) == 1 and "large enough that torch's matrix kernels are faster" in notes[0]
 
 

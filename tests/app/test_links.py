@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import SETTINGS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
-from tests.support.apptest import charts, notices
+from tests.support.apptest import charts, notices, read
 from ui import links, sources, state
 
 ARTICLE = PRESETS_BY_SLUG["article"].config  # the run a first visit shows
@@ -131,7 +131,7 @@ def test_a_bad_link_shows_one_warning_and_the_defaults() -> None:
     at = _open({"epochs": "-5", "kl_weight": "abc", "dataset": "nope", "sample": "1e99", "x": "no_such_feature"})
     assert not at.exception and not at.error
     assert len(notices(at)) == 1
-    text = notices(at)[0].value
+    text = read(notices(at)[0].value)
     for name in ("epochs=", "kl_weight=", "dataset=", "sample=", "x="):
         assert name in text
     assert "'no_such_feature' is not a feature of this data (sepal length (cm)" in text
@@ -141,7 +141,8 @@ def test_a_bad_link_shows_one_warning_and_the_defaults() -> None:
 def test_a_link_to_a_csv_dataset_says_to_upload_it_in_this_browser() -> None:
     at = _open({"dataset": "csv:penguins.csv", "epochs": "50"})
     assert not at.exception
-    assert "CSV 'penguins.csv'" in notices(at)[0].value and "upload it on the Data page" in notices(at)[0].value
+    warning = read(notices(at)[0].value)
+    assert "CSV 'penguins.csv'" in warning and "upload it on the Data page" in warning
     assert at.session_state[state.RUN].config == ARTICLE  # the default model meanwhile
 
 
@@ -177,3 +178,30 @@ def test_runs_on_an_upload_never_reach_the_shared_cache() -> None:
     next(button for button in at.button if button.label == "Train").click().run()
     assert not at.exception and at.session_state[state.RUN].data.dataset.name == "csv:private.csv"
     assert sources.run_cache().get(at.session_state[state.RUN].config) is None
+
+
+def test_a_parameter_given_twice_is_named_and_neither_value_is_used() -> None:
+    link = links.parse({"seed": ["3", "5"], "epochs": "500"})
+    assert link.problems == (
+        "seed is given 2 times ('3', '5'); a link gives each parameter once, so none of them was used.",
+    )
+    assert link.config.seed == links.defaults_of(None).seed and link.config.train.epochs == 500
+    assert links.parse({"seed": ["3"]}).config.seed == 3  # given once, as a list: used
+
+
+def test_a_value_beyond_its_slider_is_named_with_the_range() -> None:
+    ranges = [(4.3, 7.9), (2.0, 4.4)]
+    assert links.range_problem("hold", (5.0, 3.0), ranges, ("a", "b")) is None
+    assert links.range_problem("hold", (1e308, 9.0), ranges, ("a", "b")) == (
+        "hold puts a at 1e+308 (and 1 more), beyond its slider's 4.3 to 7.9; the nearest end is used."
+    )
+
+
+def test_a_long_or_hostile_value_is_quoted_cut_and_escaped_in_its_sentence() -> None:
+    link = links.parse({"x": "a" * 100_000, "\u202ecolour": "[red](http://evil.example)"})
+    assert (
+        link.problems[0]
+        == "\\u202ecolour='[red](http://evil.example)' is not a parameter this app knows; it was ignored."
+    )
+    assert len(link.problems) == 1  # x is checked later, against the data's features
+    assert links.feature_problem("x", "a" * 100_000, ["a", "b"]).startswith(f"x='{'a' * 60}'… (100,000 characters) is")

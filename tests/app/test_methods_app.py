@@ -15,7 +15,7 @@ from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.methods.alternatives import MethodsConfig
 from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
-from tests.support.apptest import page
+from tests.support.apptest import page, read
 from ui import links, state
 from ui.views import hmc, methods
 
@@ -51,7 +51,7 @@ def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(
         "Deep ensemble: 3 members",
     ]
     assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
-    assert any("HMC is offered for networks" in i.value for i in at.info) or at.button(key="hmc_start")
+    assert any("HMC is offered for networks" in read(i.value) for i in at.info) or at.button(key="hmc_start")
     assert all(button.key != "methods_train" for button in at.button)  # every alternative is ready
 
 
@@ -73,8 +73,8 @@ def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) 
     assert _titles(at)[1].startswith("deep ensemble: reliability (ECE ")
     truck = page("truck_probe", **session, **{methods.COMPARED: "ensemble"})
     assert not truck.exception
-    assert any(metric.label.startswith("Deep ensemble: ") for metric in truck.metric)
-    assert "The deep ensemble is" in truck.subheader[0].value
+    assert any(read(metric.label).startswith("Deep ensemble: ") for metric in truck.metric)
+    assert "The deep ensemble is" in read(truck.subheader[0].value)
 
 
 def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> None:

@@ -29,7 +29,7 @@ from bnn_core import (
 from bnn_core.posterior.probing import TRUCK
 from bnn_core.runs.gallery import PRESETS_BY_SLUG
 from bnn_core.runs.store import saved_runs
-from tests.support.apptest import notices, page
+from tests.support.apptest import notices, page, read
 from ui import state
 from ui.figures.probe_text import describe
 
@@ -41,7 +41,7 @@ QUICK = RunConfig(train=TrainConfig(epochs=60), samples=20)
 
 
 def _subheaders(at: AppTest) -> list[str]:
-    return [header.value for header in at.subheader]
+    return [read(header.value) for header in at.subheader]
 
 
 def _figures(at: AppTest) -> list[dict]:
@@ -76,7 +76,7 @@ def test_uncertainty_map_draws_both_networks_over_a_100_by_100_grid(run: Trained
     at.segmented_control(key="map_measure").set_value("Epistemic").run()
     bnn, plain = _figures(at)
     assert bnn["layout"]["title"]["text"].endswith("epistemic")
-    assert "no epistemic term" in at.caption[-1].value
+    assert "no epistemic term" in read(at.caption[-1].value)
     assert state.TWIN in at.session_state
 
 
@@ -94,10 +94,10 @@ def test_probe_reads_the_truck_aloud_from_the_engine(run: TrainedRun) -> None:
     twin = at.session_state[state.TWIN][1]
     truck = probe_presets(run.data)[TRUCK]
     expected = describe(probe(run.model, twin.model, run.data, truck, 40, 0), run.data.dataset.class_names)
-    assert at.subheader[0].value == expected
+    assert read(at.subheader[0].value) == expected
     at.selectbox(key="probe_preset").set_value("typical setosa").run()
-    assert at.subheader[0].value.startswith("The BNN is sure") and "setosa" in at.subheader[0].value
-    assert "Every feature is inside the training range." in at.caption[0].value
+    assert read(at.subheader[0].value).startswith("The BNN is sure") and "setosa" in read(at.subheader[0].value)
+    assert "Every feature is inside the training range." in read(at.caption[0].value)
     figure = _figures(at)[0]
     assert [trace["type"] for trace in figure["data"]] == ["box", "box", "box", "scatter", "scatter"]
 
@@ -118,7 +118,7 @@ def test_calibration_compares_both_models_on_the_test_rows(run: TrainedRun) -> N
 def test_calibration_without_a_test_split_warns_and_offers_one() -> None:
     all_rows = train_run(load_builtin("iris"), replace(QUICK, data=DataConfig(test_size=0.0)))
     at = page("calibration", **{state.RUN: all_rows})
-    assert "flatters a model" in notices(at)[0].value
+    assert "flatters a model" in read(notices(at)[0].value)
     at.button(key="retrain_split").click().run()
     assert not at.exception
     assert at.session_state[state.RUN].data.has_test and at.session_state[state.RUN].config.data.test_size == 0.2
@@ -131,8 +131,8 @@ def test_a_bad_upload_shows_an_error_and_keeps_the_data_in_use(run: TrainedRun) 
     at.selectbox(key="csv_label:bad.csv").set_value("kind").run()
     at.button(key="use_csv").click().run()
     assert not at.exception
-    assert "bad.csv: data row 2, column 'b' is empty" in at.error[0].value
-    assert at.error[0].value.endswith("; the data in use has not changed.")
+    assert "bad.csv: data row 2, column 'b' is empty" in read(at.error[0].value)
+    assert read(at.error[0].value).endswith("; the data in use has not changed.")
     assert state.USER_DATASET not in at.session_state
     assert at.session_state[state.RUN] is run
     assert "In use: iris" in _subheaders(at)
@@ -172,7 +172,7 @@ def test_a_csv_that_fails_to_train_changes_neither_the_data_nor_the_sidebar_nor_
     penguins = "bill,mass,species\n1,2,x\n" + "".join(f"{i},{i * 2},{'yz'[i % 2]}\n" for i in range(20))
     _upload(at, "penguins.csv", penguins, "species")
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert [read(e.value) for e in at.error] == [
         "penguins.csv: Class 'x' has only 1 row, too few to split into train and test; give every class at least "
         "2 rows or set the test share to 0; the data in use and the model on screen have not changed."
     ]
@@ -195,7 +195,7 @@ def test_the_data_page_lists_what_each_csv_column_became(run: TrainedRun) -> Non
     at = page("data", **{state.RUN: run, state.FORM_CONFIG: QUICK})
     _upload(at, "birds.csv", "species,island,bill,year,seen,name\n" + rows, "species")
     assert not at.exception and not at.error
-    assert "23 of 24 rows are used: 1 had a missing cell" in " ".join(c.value for c in at.caption)
+    assert "23 of 24 rows are used: 1 had a missing cell" in " ".join(read(c.value) for c in at.caption)
     fates = next(frame.value for frame in at.dataframe if list(frame.value.columns) == ["CSV column", "used as"])
     assert fates.values.tolist() == [
         ["species", "label"],
@@ -215,7 +215,7 @@ def test_the_data_page_lists_what_each_csv_column_became(run: TrainedRun) -> Non
 def test_a_binary_upload_is_refused_before_choosing_a_label() -> None:
     at = page("data")
     at.file_uploader(key="csv_upload").set_value(("photo.csv", b"\x89PNG\x00\x00\x00", "text/csv")).run()
-    assert "photo.csv is not a text CSV file" in at.error[0].value
+    assert "photo.csv is not a text CSV file" in read(at.error[0].value)
 
 
 def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> None:
@@ -232,7 +232,7 @@ def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> N
     assert trained.data.dataset.class_names == ("large", "small")
     assert trained.config.train.epochs == 60  # the last settings from the form
     assert at.session_state[state.CHOSEN_DATASET] == "csv:shapes.csv"
-    assert any("Trained on csv:shapes.csv" in s.value for s in at.success)
+    assert any("Trained on csv:shapes.csv" in read(s.value) for s in at.success)
     matrix = next(f for f in _figures(at) if f["data"][0]["type"] == "splom")
     assert [d["label"] for d in matrix["data"][0]["dimensions"]] == ["width", "height"]
 
@@ -281,7 +281,7 @@ def test_a_stopped_plain_network_is_offered_again_and_then_compared(name: str, r
     stopped = state.TrainingMark("twin", run.config.train.epochs, step=120)
     at = page(name, **{state.RUN: run, state.TRAINING: stopped})
     assert not at.exception
-    assert "Training of the plain network stopped after 120 of 300 steps" in at.info[0].value
+    assert "Training of the plain network stopped after 120 of 300 steps" in read(at.info[0].value)
     assert not at.get("plotly_chart") and state.TWIN not in at.session_state
     at.button(key="train_twin").click().run()
     assert not at.exception and at.get("plotly_chart")
@@ -295,7 +295,7 @@ def test_save_a_run_under_a_name_list_it_and_load_it_back(run: TrainedRun, tmp_p
     at = page("data", **{state.RUN: run})
     next(t for t in at.text_input if t.label == "Name").input("../../etc/evil")
     next(b for b in at.button if b.label == "Save the run on screen").click().run()
-    assert "A run's name may hold letters" in at.error[0].value and not list(tmp_path.iterdir())
+    assert "A run's name may hold letters" in read(at.error[0].value) and not list(tmp_path.iterdir())
     next(t for t in at.text_input if t.label == "Name").input("iris short")
     next(b for b in at.button if b.label == "Save the run on screen").click().run()
     assert not at.exception and (tmp_path / "iris-short" / "config.json").is_file()
@@ -323,13 +323,13 @@ def test_a_session_adds_only_so_many_runs_to_the_shared_folder_yet_may_replace_i
     save("one")
     save("two")
     save("three")  # a third new name: refused, nothing written
-    assert at.error[0].value == (
+    assert read(at.error[0].value) == (
         "This session has saved 2 runs, the most one session may save; save under one of their names "
         "(one, two, …) to replace it. Nothing was saved."
     )
     assert sorted(p.name for p in saved_runs(tmp_path)) == ["one", "two"]
     save("two")  # replacing its own run adds nothing
-    assert not at.error and at.success[0].value.startswith("Saved as two")
+    assert not at.error and read(at.success[0].value).startswith("Saved as two")
     assert at.session_state[state.RUN] is run  # the run on screen stays
 
 
@@ -353,7 +353,7 @@ def test_a_run_zip_uploads_into_this_session_and_a_bad_zip_is_one_sentence(run: 
     at = page("data")
     at.file_uploader(key="run_zip").set_value(("evil.zip", b"not a zip at all", "application/zip")).run()
     at.button(key="load_zip").click().run()
-    assert at.error[0].value == "evil.zip is not a zip file." and at.session_state[state.PRESET] == "article"
+    assert read(at.error[0].value) == "evil.zip is not a zip file." and at.session_state[state.PRESET] == "article"
     at.file_uploader(key="run_zip").set_value(("mine.zip", run_zip(run), "application/zip")).run()
     at.button(key="load_zip").click().run()
     assert not at.exception and at.session_state[state.RUN].config == run.config

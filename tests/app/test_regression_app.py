@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from bnn_core import Dataset, RunConfig, TrainConfig, TrainedRun, load_builtin, train_run
 from bnn_core.posterior.regression import axis_grid, coverage_curve, curve_bands, sample_curves
-from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train
+from tests.support.apptest import APP, TIMEOUT, charts, opened, press_train, read
 from ui import state
 from ui.views.side_by_side import MAX_POINTS
 
@@ -91,7 +91,7 @@ def test_the_truck_page_says_it_is_for_classification(cubic_run: TrainedRun) -> 
     at = _page(cubic_run)
     at.switch_page("app_pages/truck_probe.py").run()
     assert not at.exception and not at.error
-    assert any("is for classification" in info.value for info in at.info)
+    assert any("is for classification" in read(info.value) for info in at.info)
 
 
 def test_the_map_of_a_regression_is_its_band_chart(cubic_run: TrainedRun) -> None:
@@ -122,7 +122,7 @@ def test_the_data_page_describes_a_regression_set(cubic_run: TrainedRun) -> None
     at.session_state[state.CHOSEN_DATASET] = "cubic"
     at.switch_page("app_pages/data.py").run()
     assert not at.exception
-    assert any("regression of y" in caption.value for caption in at.caption)
+    assert any("regression of y" in read(caption.value) for caption in at.caption)
     assert "y against x" in {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
 
 

@@ -9,13 +9,13 @@ import pytest
 from bnn_core import TrainedRun, load_builtin, train_run
 from bnn_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from bnn_core.data.datasets import edit_rows
-from tests.support.apptest import opened
+from tests.support.apptest import opened, read
 from ui import state
 
 
 def _strip(at) -> str:
-    """The text of the strip above the charts (the first Markdown that names a run or a preset)."""
-    return next(m.value for m in at.markdown if m.value.startswith("**"))
+    """The text of the strip above the charts (the first Markdown that names a run or a preset), as read."""
+    return read(next(m.value for m in at.markdown if m.value.startswith("**")))
 
 
 def test_the_strip_names_a_run_that_is_not_a_preset_and_where_it_came_from(quick_run: TrainedRun) -> None:

@@ -13,7 +13,7 @@ from bnn_core import RunConfig, train_run
 from bnn_core.config import DataConfig, ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.sweep import summarize
-from tests.support.apptest import page
+from tests.support.apptest import page, read
 from ui import state
 from ui.figures.sweep import landmarks
 from ui.views import sweep
@@ -67,7 +67,7 @@ def test_a_grid_too_big_for_the_page_is_refused_in_one_sentence() -> None:
     at.text_input[1].set_value("1e-4:1:10")
     at.button[0].click().run()
     assert not at.exception
-    assert any("up to 50 cells, and this grid has 200" in e.value for e in at.error)
+    assert any("up to 50 cells, and this grid has 200" in read(e.value) for e in at.error)
     assert sweep.JOB not in at.session_state
 
 
@@ -75,7 +75,7 @@ def test_a_bad_grid_on_the_page_is_one_sentence() -> None:
     at = _page()
     at.text_input[0].set_value("big")
     at.button[0].click().run()
-    assert any("LOW:HIGH:COUNT" in e.value for e in at.error)
+    assert any("LOW:HIGH:COUNT" in read(e.value) for e in at.error)
 
 
 def test_your_own_sweep_runs_in_the_background_and_is_shown() -> None:

@@ -220,3 +220,11 @@ def test_talk_benchmark_runs() -> None:
     out = _run("talk.py", "--presets", "cubic", "--pages", "2")
     assert "| preset | → | r | p | 2 | slowest |" in out and "| cubic | " in out
     assert "- add a point (1): " in out and "- sweep cell: " in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+def test_memory_benchmark_runs() -> None:
+    out = _run("memory.py", "--rooms", "1", "--sessions", "2", "--trainings", "1", "--epochs", "300", "--ttl", "5",
+               "--settle", "5", "--allowed", "2000")  # fmt: skip
+    assert "| before the room (the warm-up's session released) |" in out and "| after room 1 closed" in out

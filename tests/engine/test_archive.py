@@ -107,3 +107,41 @@ def test_a_zip_with_wrong_run_files_names_the_problem(good_zip: bytes) -> None:
     files["config.json"] = b'{"format_version": 1, "epochs": -5}'
     with pytest.raises(BNNInputError, match=r"^the zip does not hold a valid run: .*config\.json is invalid"):
         open_run_zip(_zip(files))
+
+
+def test_show_refuses_a_huge_file_from_its_size_before_reading_it(tmp_path: Path, good_zip: bytes) -> None:
+    """A 1 GB file that ends in a valid run zip (sparse here: it takes no disk) was read whole, 1.5 GB of memory,
+    before the 50 MB limit refused it; now its size refuses it at once."""
+    path, small = tmp_path / "huge.zip", tmp_path / "small.zip"
+    with open(path, "wb") as handle:
+        handle.seek(2**30)
+        handle.write(good_zip)
+    small.write_bytes(good_zip)
+    shown, read = (
+        subprocess.run([sys.executable, "-c", SHOW_WITH_PEAK, str(zipped)], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+        for zipped in (path, small)
+    )  # fmt: skip
+    size = path.stat().st_size
+    assert shown.stderr == f"error: {path} is {size:,} bytes, more than the 50 MB a run zip may be.\n"
+    assert shown.returncode == 2 and read.returncode == 0, read.stderr
+    peak, peak_small = (int(done.stdout.splitlines()[-1]) for done in (shown, read))  # bytes
+    assert peak < peak_small + 200 * 2**20  # reading the file whole would add a gigabyte
+
+
+# ``python -m bnn_core show FILE``, then the process's peak resident memory on stdout.
+SHOW_WITH_PEAK = """
+import resource, sys
+from bnn_core.cli import main
+code = main(["show", sys.argv[1]])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+sys.exit(code)
+"""
+
+
+def test_each_member_is_bounded_by_its_file_limit_while_it_unpacks(good_zip: bytes) -> None:
+    """A metrics.json that claims a small size but unpacks to 9 MB is stopped at its file's 8 MB, counted."""
+    files = _files(good_zip)
+    files["metrics.json"] = b" " * (9 * 2**20)
+    with pytest.raises(BNNInputError, match=r"^the zip unpacks to more than 8 MB in metrics\.json"):
+        open_run_zip(_zip(files))

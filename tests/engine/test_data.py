@@ -11,11 +11,14 @@ from bnn_core import (
     BUILTIN_DATASETS,
     BNNInputError,
     DataConfig,
+    RunConfig,
+    TrainConfig,
     csv_preview,
     likely_label_column,
     load_builtin,
     prepare,
     read_csv,
+    train_run,
 )
 from bnn_core.data.csv_file import rows_note
 from bnn_core.settings import REGRESSION_DATASETS
@@ -123,9 +126,9 @@ def _rows(n: int, classes: int = 2) -> bytes:
             "has no feature column besides the label 'label': name \\(dropped: text with a different value in every",
         ),
         (
-            b"a,b,label\n1,2,x\n3,,y\n",
+            b"a,b,label\n1,2,x\n3,,y\n5,4,x\n",  # b is no constant column (that would be left out)
             "label",
-            "data row 2, column 'b' is empty, and dropping the 1 of 2 rows with a missing cell leaves 1 row, all of",
+            "data row 2, column 'b' is empty, and dropping the 1 of 3 rows with a missing cell leaves 2 rows, all of",
         ),
         (b"a,label\n1,x\ninf,y\n", "label", "data row 2, column 'a' is infinite"),
         (b"a,label\n1,x\nfoo,y\n2,x\n", "label", "data row 2, column 'a' holds 'foo', which is not a number"),
@@ -340,3 +343,35 @@ def test_a_column_that_is_all_missing_is_dropped_not_the_rows() -> None:
 def test_the_label_guess_skips_missing_markers_in_number_columns() -> None:
     assert likely_label_column(csv_preview(b"a,kind,b\n1,x,NA\n2,y,3\n")) == "kind"
     assert likely_label_column(csv_preview(PENGUINS.encode())) == "species"  # by name, before the last text column
+
+
+def _two_blobs(scale: float) -> bytes:
+    """A CSV of two classes told apart by feature a (times ``scale``), with a noise feature b and a constant c."""
+    chance = np.random.default_rng(3)
+    rows = [(chance.normal(k * 2.0, 1.0) * scale, chance.normal(), 5.0, "pq"[k]) for k in (0, 1) for _ in range(60)]
+    return ("a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{y}\n" for a, b, c, y in rows)).encode()
+
+
+def test_a_constant_column_is_dropped_and_said_in_the_column_table() -> None:
+    dataset = read_csv(_two_blobs(1.0), "y", name="blobs.csv")
+    assert dict(dataset.column_fates)["c"] == "dropped: constant"
+    assert dataset.feature_names == ("a", "b") and "c" in dataset.ignored_columns
+
+
+def test_values_near_1e_300_keep_their_spread_and_learn_as_much_as_at_unit_scale() -> None:
+    """Their variance underflows to 0 in float64: the scaler divided them by 1 and the network saw zeros (accuracy
+    fell from 81% to 66% on the issue's file). Scaled robustly, the run equals the unit-scale one."""
+    tiny, unit = read_csv(_two_blobs(1e-300), "y", name="tiny.csv"), read_csv(_two_blobs(1.0), "y", name="unit.csv")
+    assert np.var(tiny.x[:, 0]) == 0.0  # the underflow itself
+    config = RunConfig(train=TrainConfig(epochs=300), samples=20)
+    scaled = prepare(tiny, config.data, seed=0)
+    assert scaled.scaler.std[0] > 0 and np.std(scaled.x[:, 0].numpy()) == pytest.approx(1.0, rel=0.05)
+    torch_tiny, torch_unit = scaled.x.numpy(), prepare(unit, config.data, seed=0).x.numpy()
+    np.testing.assert_allclose(torch_tiny, torch_unit, rtol=1e-5, atol=1e-5)  # the same inputs, so the same run
+    assert train_run(tiny, config).metrics["test_accuracy"] == train_run(unit, config).metrics["test_accuracy"]
+
+
+def test_values_float32_would_turn_to_zeros_are_refused_without_scaling() -> None:
+    tiny = read_csv(_two_blobs(1e-300), "y", name="tiny.csv")
+    with pytest.raises(BNNInputError, match=r"^Feature 'a' holds values such as .*e-30\d, too small for the network's"):
+        prepare(tiny, DataConfig(scale="none"), seed=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import time
 from pathlib import Path
 
@@ -201,13 +202,13 @@ def _edit_config(run_dir: Path, **changes: object) -> None:
         (lambda d: _drop_key(d, "2.bias_mu"), "missing \\['2.bias_mu'\\]"),
         (lambda d: _poison(d, "0.weight_mu"), "0.weight_mu holds non-finite"),
         (lambda d: _edit_config(d, format_version=True), "has format_version True"),
-        (lambda d: _edit_config(d, hidden=100), "Hidden units must be a list of unit counts"),
-        (lambda d: _edit_config(d, epochs="10"), "Epochs must be a whole number"),
+        (lambda d: _edit_config(d, hidden=100), "hidden must be a list of whole numbers of units"),
+        (lambda d: _edit_config(d, epochs="10"), "epochs must be a whole number, got '10'"),
         (lambda d: _edit_config(d, scale="none"), "scale is 'none' but the scaler is set"),
         (lambda d: _edit_config(d, class_names=["a", "a", "b"]), "class_names must not repeat a name"),
         (
             lambda d: _edit_config(d, scaler={"mean": ["a"] * 4, "std": [1] * 4}),
-            "scaler means and stds must be numbers",
+            "scaler means must be a list of finite numbers",
         ),
         (lambda d: _drop_setting(d, "activation"), "settings missing: activation"),
     ],
@@ -432,3 +433,18 @@ def test_saved_runs_lists_runs_from_the_app_and_the_command_line(tmp_path: Path,
     (tmp_path / "notes").mkdir()
     assert [p.name for p in runs_module.saved_runs(tmp_path)] == ["a-cli", "b-app"]
     assert runs_module.saved_runs(tmp_path / "missing") == []
+
+
+def test_every_run_file_has_the_same_mode(saved: Path) -> None:
+    """model.safetensors was 0600 (safetensors writes through a private temporary file) beside 0644 files: a run
+    shared on a server or copied for a colleague had every file readable but its weights."""
+    modes = {name: stat.S_IMODE((saved / name).stat().st_mode) for name in runs_module.RUN_FILES}
+    assert len(set(modes.values())) == 1, modes
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_anything_is_done(tmp_path: Path) -> None:
+    """The permissions alone would not say it: /proc refuses every new file, to root too."""
+    with pytest.raises(BNNInputError, match=r"^Cannot write to /proc/run: /proc is not writable \(.+\)\.$"):
+        runs_module.check_run_target(Path("/proc/run"))
+    runs_module.check_run_target(tmp_path / "new" / "run")  # a writable place is fine, and nothing is left there
+    assert not list(tmp_path.iterdir())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -14,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnn_core import RunConfig, sweep
+from bnn_core import BNNInputError, RunConfig, sweep
 from bnn_core.cli import main
 from bnn_core.config import DataConfig, ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.experiment import train_run
 from bnn_core.sweep import (
     RESULTS_FILE,
+    SPEC_FILE,
     SweepSpec,
     parse_grid,
     parse_seeds,
@@ -138,27 +140,52 @@ def test_a_failed_cell_records_its_message_and_the_sweep_goes_on(
     assert resumed == 3 and set(rerun["status"]) == {"ok"}  # a rerun tries the failed cell again
 
 
+def _rows_written(out: Path) -> int:
+    path = out / RESULTS_FILE
+    return path.read_bytes().count(b"\n") if path.is_file() else 0
+
+
 @pytest.mark.slow
-def test_a_killed_sweep_resumes_and_loses_only_the_cells_in_flight(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_at_random_moments_loses_only_the_cells_in_flight(tmp_path: Path, workers: int) -> None:
+    """kill -9 of the whole sweep (its worker processes too) at random moments: early (imports, sweep.json), and
+    a random fraction of a second after a row lands (often inside the next append). Each resume reads what is
+    there, drops a row cut short, and the finished sweep equals one never killed."""
     out = tmp_path / "s"
     command = [sys.executable, "-m", "bnn_core", "sweep", "--dataset", "two_moons", "--hidden", "8", "--epochs",
                "300", "--samples", "20", "--prior-sigma", "0.1:1:3", "--kl-weight", "0.01,1", "--seeds", "0-1",
-               "--workers", "1", "--out", str(out)]  # fmt: skip
+               "--workers", str(workers), "--out", str(out)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    killed = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(read_results(out)) < 3:
-        time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
+    chance = random.Random(workers)
+    kills = 0
+    for attempt in range(12):
+        rows = _rows_written(out)
+        sweeping = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)  # fmt: skip
+        if attempt == 0:
+            time.sleep(chance.uniform(0.5, 3.0))
+        else:
+            deadline = time.monotonic() + 180
+            while sweeping.poll() is None and _rows_written(out) == rows and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0.0, 0.5))
+        if sweeping.poll() is None:
+            os.killpg(sweeping.pid, signal.SIGKILL)
+            kills += 1
+        sweeping.wait()
+        done = len(read_results(out)) if out.exists() else 0  # never a ParserError
+        assert done <= 12
+        if done == 12:
+            break
+    assert kills >= 3, "the kills landed while the sweep ran"
     before = read_results(out)
-    assert 3 <= len(before) < 12, "the sweep was killed part way"
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert f"({len(before)} already there, 0 failed)" in finished.stdout
     after = read_results(out)
     assert len(after) == 12 and set(after["status"]) == {"ok"}
-    pd.testing.assert_frame_equal(  # the rows from before the kill are kept as they were
+    assert not list(out.glob("*.tmp-*"))  # no temporary file a killed atomic write left
+    pd.testing.assert_frame_equal(  # the rows from before the last kill are kept as they were
         _values(after[after["cell"].isin(before["cell"])]), _values(before), check_exact=True
     )
     again, _ = run_sweep(load_builtin("two_moons"), _spec_of(after), tmp_path / "fresh")
@@ -199,3 +226,90 @@ def test_results_csv_has_the_config_metrics_time_and_engine(tmp_path: Path) -> N
     for column in ("prior_sigma", "kl_weight", "kl_reduction", "seed", "config", "test_accuracy", "nll", "ece",
                    "mi_far", "mi_gap", "train_seconds", "engine", "status", "message"):  # fmt: skip
         assert column in columns
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--prior-sigma", "0.01:10:1000", "--kl-weight", "1e-4:1:1000"],
+         "This grid has 1,000,000 cells (1,000 σ₀ × 1,000 KL weights × 1 reduction(s) × 1 seed(s)), more than the "
+         "10,000 a sweep may have; use fewer values, or raise the limit with --max-cells 1000000 if you mean it."),
+        (["--seeds", "0-4294967295"], "of at most 1,000 seeds; '0-4294967295' holds 4,294,967,296."),
+        (["--kl-weight", ",".join(["0.1"] * 1001)], "of at most 1,000 values; got 1,001."),
+        (["--prior-sigma", "0.1,1", "--kl-weight", "0.01,1", "--max-cells", "3"],
+         "This grid has 4 cells (2 σ₀ × 2 KL weights × 1 reduction(s) × 1 seed(s)), more than the 3 a sweep may have"),
+    ],
+)  # fmt: skip
+def test_a_grid_too_big_is_refused_at_once_with_its_limit(
+    flags: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Counted before any cell or seed list is made: the 4-billion-seed range and the million-cell grid are
+    refused in well under the seconds making them would take (and the memory they would fill)."""
+    started = time.monotonic()
+    code = main(["sweep", "--dataset", "two_moons", "--out", str(tmp_path / "s"), *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and words in err and err.count("\n") == 0, err
+    assert time.monotonic() - started < 5 and not (tmp_path / "s").exists()
+
+
+def test_max_cells_raises_the_limit_on_purpose() -> None:
+    grid = {"prior_sigmas": (0.1, 1.0), "kl_weights": (0.01, 1.0)}
+    with pytest.raises(BNNInputError, match="more than the 3 a sweep may have"):
+        SweepSpec(SMALL, **grid, max_cells=3)
+    assert SweepSpec(SMALL, **grid, max_cells=4).n_cells == len(SweepSpec(SMALL, **grid).cells()) == 4
+
+
+def _one_cell_sweep(out: Path) -> pd.DataFrame:
+    table, _ = run_sweep(load_builtin("two_moons"), _grid(prior_sigmas=(1.0,), kl_weights=(0.01, 1.0)), out)
+    return table
+
+
+def test_sweep_json_is_written_whole_and_a_damaged_one_says_how_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    first = _one_cell_sweep(out)
+    assert sorted(p.name for p in out.iterdir()) == [RESULTS_FILE, SPEC_FILE]  # no temporary file left
+    for damage in ("", '{"dataset": "two_moons", "da'):  # empty, and cut short by a kill
+        (out / SPEC_FILE).write_text(damage)
+        with pytest.raises(BNNInputError) as refused:
+            _one_cell_sweep(out)
+        message = str(refused.value)
+        assert message.startswith(f"{out / SPEC_FILE} is damaged (") and "\n" not in message
+        assert message.endswith("; delete it and rerun with the same settings to resume the cells in results.csv, "
+                                "or choose a new --out.")  # fmt: skip
+    (out / SPEC_FILE).unlink()  # as the sentence says
+    again = _one_cell_sweep(out)
+    pd.testing.assert_frame_equal(_values(again), _values(first), check_exact=True)
+
+
+def test_a_row_cut_short_inside_a_quote_is_dropped_and_the_cell_runs_again(tmp_path: Path) -> None:
+    """A kill can cut results.csv anywhere, inside a quoted message too: pandas raised ParserError on it."""
+    out = tmp_path / "s"
+    whole = _one_cell_sweep(out)
+    lines = (out / RESULTS_FILE).read_text().splitlines(keepends=True)
+    header, first, second = lines
+    (out / RESULTS_FILE).write_text(header + first + second[:40] + ',"a message cut in the mid')
+    assert len(read_results(out)) == 1  # the cut row is left out
+    again = _one_cell_sweep(out)
+    pd.testing.assert_frame_equal(_values(again), _values(whole), check_exact=True)
+    assert (out / RESULTS_FILE).read_text().count("\n") == 3  # the cut row is gone from the file too
+
+
+def test_a_damaged_row_before_the_last_is_refused_naming_its_line(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    _one_cell_sweep(out)
+    header, first, second = (out / RESULTS_FILE).read_text().splitlines(keepends=True)
+    (out / RESULTS_FILE).write_text(header + first[:30] + "\n" + second)
+    with pytest.raises(BNNInputError) as refused:
+        read_results(out)
+    assert str(refused.value) == (
+        f"{out / RESULTS_FILE} is damaged in its row starting at line 2; delete that row and rerun to resume (its "
+        f"cell runs again), or move {out / RESULTS_FILE} aside to start the sweep again, or choose a new --out."
+    )
+
+
+def test_a_file_that_is_no_sweep_results_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / RESULTS_FILE).write_text("name,age\nann,3\n")
+    with pytest.raises(BNNInputError, match="does not start with a sweep's header; move"):
+        read_results(out)

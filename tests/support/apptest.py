@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,13 @@ def opened(script: Path = APP, timeout: float = TIMEOUT, **session: object) -> A
 def page(name: str, **session: object) -> AppTest:
     """``app_pages/<name>.py`` on its own (no navigation or sidebar), after its first run."""
     return opened(PAGES / f"{name}.py", **session)
+
+
+def read(markdown: str) -> str:
+    """What a reader sees of a message the app escaped as plain text (``ui/text.py``): its backslash escapes read
+    and its invisible breaks gone. The browser test (tests/browser/test_hostile_text.py) checks that Chromium
+    shows exactly this."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u200b", "")
 
 
 def charts(at: AppTest) -> dict[str, dict]:

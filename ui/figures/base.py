@@ -6,7 +6,6 @@ Sizes are chosen for a projector: 16 px text, large markers, legends below the p
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,8 @@ import plotly.io as pio
 from _plotly_utils.utils import convert_to_base64
 
 from bnn_core import span_range
+
+from ..text import plain
 
 # Okabe–Ito colours first: distinguishable with colour-blindness and on a washed-out projector.
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#7F3C8D", "#444444"]
@@ -181,12 +182,13 @@ def class_scatter(
 
 
 def legend_html(class_names: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> str:
-    """An HTML legend line: a coloured dot per class, then ``(symbol, label)`` pairs such as ("◆", "test")."""
+    """An HTML legend line: a coloured dot per class, then ``(symbol, label)`` pairs such as ("◆", "test"); the
+    names as plain text (class names come from a CSV)."""
     dots = [
-        f'<span style="color:{color};font-size:1.3em">●</span>&nbsp;{html.escape(name)}'
+        f'<span style="color:{color};font-size:1.3em">●</span>&nbsp;{plain(name)}'
         for name, color in zip(class_names, class_colors(len(class_names)), strict=True)
     ]
-    return " &nbsp; ".join(dots + [f"{symbol}&nbsp;{html.escape(label)}" for symbol, label in extra])
+    return " &nbsp; ".join(dots + [f"{symbol}&nbsp;{plain(label)}" for symbol, label in extra])
 
 
 def legend_entry(name: str, symbol: str, color: str) -> dict:

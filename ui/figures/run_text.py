@@ -9,26 +9,30 @@ from bnn_core.data.datasets import EDITED
 from bnn_core.model.network import layer_sizes
 from bnn_core.settings import weight_text
 
+from ..text import plain
+
 
 def _data_text(run: TrainedRun) -> str:
-    """The data in words; an edited regression set says how many points it has now."""
+    """The data in words (Markdown: a CSV's name is shown as text); an edited regression set says how many points it
+    has now."""
     dataset = run.data.dataset
     name = dataset.name.removeprefix(CSV_PREFIX)
     if name.endswith(EDITED):
-        return f"{name.removesuffix(EDITED)} with clicked points ({dataset.n_rows} points; Clear brings back the set)"
-    return name
+        clicked = f"with clicked points ({dataset.n_rows} points; Clear brings back the set)"
+        return f"{plain(name.removesuffix(EDITED))} {clicked}"
+    return plain(name)
 
 
 def run_caption(run: TrainedRun, origin: str) -> str:
     """One line (Markdown) naming the run: ``origin``, the data, the network, the prior, the KL term, the epochs
-    and the seed, then its headline number."""
+    and the seed, then its headline number. ``origin`` may name a file from outside: it is shown as text."""
     config, dataset = run.config, run.data.dataset
     outputs = run.likelihood.n_outputs(dataset.n_classes)
     shape = " → ".join(str(size) for size in layer_sizes(dataset.n_features, outputs, config.model))
     model, train = config.model, config.train
     kl = "no KL term" if train.kl_weight == 0 else f"KL {train.kl_reduction} × {weight_text(train.kl_weight)}"
     return (
-        f"**{origin}:** {_data_text(run)}, {shape} {model.activation}, prior N({model.prior_mu:g}, "
+        f"**{plain(origin)}:** {_data_text(run)}, {shape} {model.activation}, prior N({model.prior_mu:g}, "
         f"{model.prior_sigma:g}²), {kl}, {train.epochs:,} epochs, seed {config.seed}; {_score(run.metrics)}."
     )
 

@@ -23,6 +23,7 @@ from bnn_core.methods.hmc import (
 from bnn_core.model.network import NetworkSpec
 
 from .. import jobs
+from ..text import plain
 from . import shared
 
 JOB = "bnn_hmc_job"  # this session's sampling job, while it runs and until the page shows its result
@@ -82,7 +83,7 @@ def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor
     if posterior is None and job is not None and job.key == key and job.finished:
         st.session_state.pop(JOB)
         if job.error:
-            st.error(job.error)
+            st.error(plain(job.error))
         elif job.result is not None:
             _keep(run, key, job.result)
             posterior = job.result
@@ -106,7 +107,7 @@ _START_HELP = "The page stays usable meanwhile; Cancel stops the chains."
 
 def _offer_smaller(run: TrainedRun, reason: str) -> None:
     """Too big for HMC: say why, and offer the same run with one hidden layer of 16 units."""
-    st.info(f"{reason.rstrip('.')}. HMC's cost grows with every weight, so the reference is for small networks.")
+    st.info(f"{plain(reason.rstrip('.'))}. HMC's cost grows with every weight, so the reference is for small networks.")
     smaller = replace(run.config, model=replace(run.config.model, hidden=(16,)))
     if st.button("Train this run with one hidden layer of 16 units", key="hmc_smaller") and shared.train_and_show(
         smaller

@@ -17,6 +17,7 @@ from bnn_core.methods.options import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBER
 
 from .. import state
 from ..links import COMPARED as ALTERNATIVES
+from ..text import plain
 from ..training import live_training
 from . import hmc, shared
 
@@ -48,7 +49,7 @@ def settings_widgets() -> MethodsConfig:
     try:
         chosen = MethodsConfig(dropout_p=float(p), dropout_samples=int(t), ensemble_members=int(m))
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return config
     st.session_state[SETTINGS] = chosen
     return chosen
@@ -103,7 +104,7 @@ def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
     try:
         predictor = live_training(heading, epochs, method, lambda report: train_method(run, method, config, report))
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return None
     st.session_state[TRAINED][method] = (run, config, predictor)
     return predictor

@@ -3,6 +3,7 @@ run zip in and out. The runs folder is shared by everyone on this server; an upl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +15,7 @@ from bnn_core.runs.store import run_path, saved_runs
 
 from .. import sources, state
 from ..controls import fill_form
+from ..text import plain
 
 MAX_SAVES_PER_SESSION = 20  # new names one session may add to the shared folder; replacing its own is free
 MAX_SAVED_RUNS = 200  # runs the shared folder may hold before the app stops adding new names
@@ -55,10 +57,10 @@ def save_form(run: TrainedRun) -> None:
         check_room_for(target, saved_here)
         path = save_run(run, target)
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
     saved_here.add(path.name)
-    st.success(f"Saved as {path.name} in {folder}.")
+    st.success(plain(f"Saved as {path.name} in {folder}."))
 
 
 def load_picker() -> None:
@@ -71,8 +73,11 @@ def load_picker() -> None:
         return
     names = [path.name for path in found]
     choice = st.selectbox("Saved runs", names, key="saved_choice", help=f"Runs in {folder}")
-    if st.button("Load", key="load_saved"):
-        show_loaded(lambda: restore_run(folder / choice), f"Loaded the saved run {choice}.", f"The saved run {choice}")
+    st.button("Load", key="load_saved", on_click=lambda: load(
+        "load_saved", lambda: restore_run(folder / choice), f"Loaded the saved run {choice}.",
+        f"The saved run {choice}",
+    ))  # fmt: skip
+    show_outcome("load_saved")
 
 
 def zip_upload() -> None:
@@ -82,23 +87,40 @@ def zip_upload() -> None:
         "A run zip", type=["zip"], key="run_zip", help=f"As the main page's download gives it; at most "
         f"{limit_mb} MB. It is not shared with other users."
     )  # fmt: skip
-    if uploaded is not None and st.button("Load the zip", key="load_zip"):
-        show_loaded(lambda: open_run_zip(uploaded.getvalue(), uploaded.name), f"Loaded {uploaded.name}.",
-                    f"From {uploaded.name}")  # fmt: skip
+    if uploaded is not None:
+        st.button("Load the zip", key="load_zip", on_click=lambda: load(
+            "load_zip", lambda: open_run_zip(uploaded.getvalue(), uploaded.name), f"Loaded {uploaded.name}.",
+            f"From {uploaded.name}",
+        ))  # fmt: skip
+    show_outcome("load_zip")
 
 
-def show_loaded(read, message: str, origin: str) -> None:
-    """Put the run ``read()`` returns on screen with its settings in the form; a bad run changes nothing.
-    ``origin`` names where it came from, above every page's charts."""
+OUTCOME = "bnn_load_outcome"  # {button key: (succeeded, sentence)}: what a Load press did, shown once below it
+
+
+def load(button: str, read: Callable[[], TrainedRun], message: str, origin: str) -> None:
+    """A Load button's callback: put the run ``read()`` returns on screen with its settings in the form; a bad run
+    changes nothing. ``origin`` names where it came from, above every page's charts. A callback, because it runs
+    before the sidebar's form is drawn: the form's widgets may change then, and not after (Streamlit raises)."""
     try:
         run = read()
     except BNNInputError as err:
-        st.error(str(err))
+        st.session_state[OUTCOME] = {button: (False, str(err))}
         return
     preset = sources.preset_for(run.config)
     state.show_run(run, preset=preset.slug if preset else None, origin=origin)
-    fill_form(run.config, message)
-    st.success(f"{message} Every page now shows it.")
+    fill_form(run.config, plain(message))
+    st.session_state[OUTCOME] = {button: (True, f"{message} Every page now shows it.")}
+
+
+def show_outcome(button: str) -> None:
+    """What the Load ``button`` did, once, as text (it names a file from outside)."""
+    outcome = st.session_state.get(OUTCOME, {}).get(button)
+    if outcome is None:
+        return
+    del st.session_state[OUTCOME]
+    succeeded, sentence = outcome
+    (st.success if succeeded else st.error)(plain(sentence))
 
 
 def draw(run: TrainedRun) -> None:

@@ -10,6 +10,7 @@ from bnn_core.posterior.health import posterior_kind, prior_factor
 from bnn_core.runs.gallery import textbook_config
 
 from .. import sources, state
+from ..text import plain
 from ..training import interrupted_message, live_training, refusal, train_live
 
 
@@ -63,7 +64,7 @@ def twin_for(run: TrainedRun) -> TwinRun | None:
     try:
         twin = live_training(heading, epochs, "twin", lambda report: train_twin(run, report))
     except BNNInputError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return None
     st.session_state[state.TWIN] = (run, twin)
     return twin

@@ -16,6 +16,7 @@ from bnn_core.runs.export import regression_frame
 from .. import state
 from ..charts import CHART_FORMAT, FORMATS, show
 from ..figures.base import training_curves
+from ..text import plain
 
 ENGINE_NAMES = {"fast": "the compiled engine", "torchbnn": "torchbnn's autograd loop"}
 HEADING_PX = 7  # px a character of a table's heading, about
@@ -73,7 +74,7 @@ def regression_cards(run: TrainedRun) -> None:
         )
     bottom[3].metric("Training time", f"{m['train_seconds']:.1f} s", help="The optimisation loop only.")
     st.caption(
-        f"Trained {m['steps']:,} steps on {run.data.dataset.name} with {ENGINE_NAMES[run.fit.engine]}. "
+        f"Trained {m['steps']:,} steps on {plain(run.data.dataset.name)} with {ENGINE_NAMES[run.fit.engine]}. "
         f"Final NLL {m['final_nll']:.3f}, KL {m['final_kl']:.2f} ({run.config.train.kl_reduction}). NLL and "
         f"coverage use the {where} rows."
     )
@@ -98,11 +99,11 @@ def metric_cards(run: TrainedRun) -> None:
     bottom[3].metric("Training time", f"{m['train_seconds']:.1f} s", help="The optimisation loop only.")
     engine = ENGINE_NAMES[run.fit.engine]
     st.caption(
-        f"Trained {m['steps']:,} steps on {run.data.dataset.name} with {engine}. "
+        f"Trained {m['steps']:,} steps on {plain(run.data.dataset.name)} with {engine}. "
         f"NLL, ECE and Brier use the {where} rows."
     )
     if run.fit.note:  # the engine fell back from the one asked for: say so, and why
-        st.info(f"{run.fit.note[0].upper()}{run.fit.note[1:]}.", icon=":material/info:")
+        st.info(plain(f"{run.fit.note[0].upper()}{run.fit.note[1:]}."), icon=":material/info:")
 
 
 def predictions(run: TrainedRun):

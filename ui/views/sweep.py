@@ -52,7 +52,7 @@ def start(dataset: Dataset, spec: SweepSpec) -> None:
     Raises:
         BNNInputError: the grid has more than :data:`MAX_PAGE_CELLS` cells.
     """
-    total = len(spec.cells())
+    total = spec.n_cells
     if total > MAX_PAGE_CELLS:
         raise BNNInputError(
             f"The page runs sweeps of up to {MAX_PAGE_CELLS} cells, and this grid has {total}; use fewer values or "
