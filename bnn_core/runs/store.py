@@ -124,6 +124,29 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
     return out
 
 
+def delete_run(out: str | Path) -> None:
+    """Remove the run :func:`save_run` wrote to ``out``: its link first (so no reader finds a half-deleted run),
+    then its versions and its store, all under the store's lock. A missing run is no error.
+
+    A save to the same name meanwhile waits for the lock, then makes the store again (see :func:`_locked`).
+    """
+    out = Path(os.path.abspath(out))
+    store = out.parent / STORE / out.name
+    if not store.is_dir():  # nothing saved, or only a dangling link left
+        if out.is_symlink():
+            out.unlink(missing_ok=True)
+        return
+    with _locked(store):
+        if out.is_symlink():
+            out.unlink()
+        for entry in store.iterdir():
+            if entry.name != LOCK_FILE:
+                shutil.rmtree(entry, ignore_errors=True)
+        (store / LOCK_FILE).unlink(missing_ok=True)  # safe: a waiting save checks it locked the file still there
+        with contextlib.suppress(OSError):
+            store.rmdir()
+
+
 def _target(out: Path) -> Path | None:
     """The version folder ``out`` links to, or None if it is not a link."""
     return out.resolve() if out.is_symlink() else None
