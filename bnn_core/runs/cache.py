@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunConfig
-from ..experiment import TrainedRun
 from ..engine.train import Progress, ProgressCallback
+from ..experiment import TrainedRun
 from .shared import SharedRuns
 
 MAX_RUNS = 32

@@ -19,16 +19,16 @@ import torch
 
 from ..data.datasets import MAX_ROWS, Dataset
 from ..data.prepared import PreparedData, Scaler, model_inputs
-from ..errors import BNNInputError
-from ..posterior.evaluation import evaluate
-from ..experiment import TrainedRun
-from .export import feature_column
-from ..model.likelihood import Gaussian
-from .loading import LoadedRun, load_run
-from ..posterior.regression import evaluate_regression
-from .store import HISTORY_FILE, PREDICTIONS_FILE
 from ..engine.schedule import Verdict
 from ..engine.train import FitResult, History
+from ..errors import BNNInputError
+from ..experiment import TrainedRun
+from ..model.likelihood import Gaussian
+from ..posterior.evaluation import evaluate
+from ..posterior.regression import evaluate_regression
+from .export import feature_column
+from .loading import LoadedRun, load_run
+from .store import HISTORY_FILE, PREDICTIONS_FILE
 
 ENGINES = ("fast", "torchbnn")
 

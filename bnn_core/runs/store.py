@@ -40,8 +40,8 @@ from safetensors.torch import save_file
 
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
-from .export import predictions_frame, regression_frame
 from ..version import __version__
+from .export import predictions_frame, regression_frame
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
