@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -45,6 +46,7 @@ MAX_RUNS = 256
 MAX_BYTES = 2**30  # a default iris run takes about 1.6 MB (20,000 epochs of history.csv)
 WAIT_SECONDS = 0.25  # how often a waiting process reads the training's progress
 LOCKS, PROGRESS, PRUNE_LOCK = ".locks", ".progress", ".prune.lock"
+_LOG = logging.getLogger(__name__)
 
 
 def run_key(config: RunConfig) -> str:
@@ -87,11 +89,18 @@ class SharedRuns:
         return run if run.config == config else None
 
     def put(self, run: TrainedRun) -> None:
-        """Keep a finished run on built-in data (anything else is ignored), then prune to the bounds."""
+        """Keep a finished run on built-in data (anything else is ignored), then prune to the bounds.
+
+        A store that cannot be written (full, read-only) costs only the sharing: the run is still the caller's,
+        and the failure goes to the log.
+        """
         if run.fit.cancelled or run.data.dataset.name not in BUILTIN_DATASETS:
             return
-        save_run(run, self.root / run_key(run.config))
-        self.prune()
+        try:
+            save_run(run, self.root / run_key(run.config))
+            self.prune()
+        except (BNNInputError, OSError) as err:
+            _LOG.warning("The shared run store %s kept no copy of a run: %s", self.root, err)
 
     def get_or_train(
         self,

@@ -153,3 +153,14 @@ def test_when_the_training_process_dies_a_waiting_one_trains(tmp_path: Path) -> 
     assert result["trained"] and result["heard"] >= 1
     assert len((store / TRAINED_BY).read_text().split()) == 2 and len(SharedRuns(store)) == 1
     assert SharedRuns(store).get(CONFIG) is not None
+
+
+def test_a_store_that_cannot_be_written_costs_only_the_sharing(tmp_path: Path, monkeypatch, caplog) -> None:
+    def full(run, out):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bnn_core.runs.shared.save_run", full)
+    cache = RunCache(shared=SharedRuns(tmp_path))
+    run = cache.get_or_train(_config(1), lambda report: _run(1))
+    assert run.config == _config(1) and len(cache) == 1 and len(cache.shared) == 0
+    assert "kept no copy of a run: [Errno 28] No space left on device" in caplog.text
