@@ -120,7 +120,9 @@ def _watch(job: _Job) -> None:
     head, cancel = st.columns([5, 1], vertical_alignment="center")
     where = f" on the Ray cluster ({len(job.nodes)} node{'s' * (len(job.nodes) != 1)} so far)" if cluster() else ""
     head.markdown(f"**Your sweep**{where}: {job.done} of {job.total} cells · {job.seconds():.0f} s")
-    if cancel.button("Cancel", key="sweep_cancel", help="Stop after the next cell ends; nothing is kept."):
+    queued = "the next cell ends; the cells still queued on the cluster are cancelled"
+    ends = queued if cluster() else "the cell that is training"
+    if cancel.button("Cancel", key="sweep_cancel", help=f"Stop after {ends}; nothing is kept."):
         job.cancel.set()
         st.session_state.pop(JOB, None)
         st.rerun(scope="app")
