@@ -108,7 +108,7 @@ def _load(table: pd.DataFrame, sigma: float, weight: float, reduction: str, seed
 def _run_form() -> None:
     """A small sweep of the run on screen's settings, in the background."""
     with (
-        st.expander(f"Run this sweep (up to {sweep.MAX_PAGE_CELLS} cells, with the settings of the run on screen)"),
+        st.expander(f"Run this sweep (up to {sweep.max_cells():,} cells, with the settings of the run on screen)"),
         st.form("sweep_form", border=False),
     ):
         a, b, c, d = st.columns(4)

@@ -1,6 +1,6 @@
 """A room on one server, the server measured whole: N sessions over Streamlit's own protocol, one real browser.
 
-    python benchmarks/room.py [--sessions 1,4,8] [--rounds 3] [--neighbour] [--quick]
+    python benchmarks/room.py [--sessions 1,4,8] [--rounds 3] [--neighbour] [--replicas N] [--quick]
 
 ``load.py`` drives every session with a real browser, and on one 2-core machine those browsers take most of the
 cores (1.5 of 2 with 8 tabs), so it measures the browsers as much as the server. Here each of the N sessions is
@@ -24,6 +24,11 @@ Resample and times each press in the page until the next sample's chart is drawn
    browser presses Resample for a while; then the session sends Stop and the time until its run ends is taken.
 The server's memory is read before and after each N, and after their sessions have been gone for --linger s.
 Exits with 1 if a session saw an exception or an error, a run never ended, or the browser lost a click.
+
+With ``--replicas N`` the server is ``deploy/run.sh N``: N app processes behind HAProxy sharing one run store, every
+session and the browser going through the proxy (each lands where HAProxy puts it; the table counts them). Its
+memory and CPU are then those of all the replicas and the proxy, and a last table gives the throughput of the
+crowded rounds: trainings a minute, and the p95s of a training and of a Resample beside them.
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 import websockets
 from load import (
     LONG_EPOCHS,
@@ -50,6 +56,8 @@ from load import (
     PAGE_JS,
     Cpu,
     Session,
+    _processes,
+    _tree,
     cpu_now,
     keep_browsers_niced,
     machine_line,
@@ -68,7 +76,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.browser import CHROMIUM_ARGS, Server, chromium_path, streamlit_process
+from tests.support.browser import CHROMIUM_ARGS, Server, chromium_path, replicas_process, streamlit_process
 
 DATASETS = ("iris", "breast_cancer")
 FIRST_SEED = 5000  # far from the gallery presets' seeds, so that no link names a preset
@@ -95,10 +103,12 @@ class ProtocolSession:
         self.url = url.replace("http://", "ws://", 1) + "/_stcore/stream"
         self.name = name
         self.socket: websockets.ClientConnection | None = None
+        self.replica = "–"  # the replica HAProxy chose (its X-BNN-Replica header), or – without a proxy
 
     async def connect(self) -> None:
         # Large ForwardMsgs (charts) come whole: the client never tells the server it has cached any.
         self.socket = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None)
+        self.replica = self.socket.response.headers.get("X-BNN-Replica", "–")
 
     async def run(self, query: str, progress_seen: asyncio.Event | None = None) -> Visit:
         """Ask for a script run of the main page with URL query ``query``; read everything until the run ends."""
@@ -179,14 +189,21 @@ class Room:
     peak_reset: bool = False
     cpu: list[tuple[str, Cpu, Cpu]] = field(default_factory=list)
     opened: int = 0
+    replicas: Counter[str] = field(default_factory=Counter)  # sessions per replica
+    rounds_seconds: dict[int, dict[str, list[float]]] = field(  # wall time of each crowded round
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
 
     def cpu_now(self) -> Cpu:
         return cpu_now(self.server.pid, self.busy)
 
     def remember_memory(self, when: str) -> None:
-        rss, peak = memory_mb(self.server.pid)
+        """The server's RSS (all replicas' and the proxy's with --replicas) and the peak since the last reading."""
+        pids = _tree(self.server.pid, _processes())
+        readings = [memory_mb(pid) for pid in pids]
+        rss, peak = sum(r for r, _ in readings), sum(p for _, p in readings)  # the peaks' sum: an upper bound
         self.memory.append((when, rss, peak if self.peak_reset or not self.memory else None))
-        self.peak_reset = reset_peak(self.server.pid)
+        self.peak_reset = all([reset_peak(pid) for pid in pids])
 
     def link(self, dataset: str, epochs: int | None = None, units: int | None = None) -> str:
         """The query of a link naming a new model on ``dataset``."""
@@ -199,13 +216,17 @@ class Room:
             self.opened += 1
             opened.append(ProtocolSession(self.server.url, f"protocol session {self.opened}"))
         await asyncio.gather(*(s.connect() for s in opened))
+        self.replicas.update(s.replica for s in opened)
         return opened
 
     async def trainings_at_once(self, n: int, dataset: str, kept: bool = True) -> None:
         """``n`` new sessions open a link naming a new ``dataset`` model at the same moment, then close; ``kept``:
         their times go into the trainings table."""
         sessions = await self.sessions(n)
+        started = time.perf_counter()
         visits = await asyncio.gather(*(s.run(self.link(dataset)) for s in sessions))
+        if kept:
+            self.rounds_seconds[n][dataset].append(time.perf_counter() - started)
         for session in sessions:
             await session.close()
         for visit in visits:
@@ -327,6 +348,25 @@ def print_trainings(room: Room) -> None:
                   f"{engine_alone or 0:.1f} | {engine_ratio} |")  # fmt: skip
 
 
+def print_scale(room: Room, replicas: int, number: int) -> None:
+    """Throughput of the crowded rounds: trainings a minute (all of a round's trainings over its wall time), with
+    the p50 and p95 of a training and the p95 of the browser's Resample beside n − 1 trainings."""
+    print(f"\n{number}. Throughput: {max(replicas, 1)} replica(s) "
+          f"{'behind HAProxy' if replicas else '(one streamlit run app.py, no proxy)'}; sessions (the browser's too) "
+          "per replica: "
+          + ", ".join(f"{name} {count}" for name, count in sorted(room.replicas.items())))  # fmt: skip
+    print("| replicas | sessions at once | dataset | trainings | trainings / min | Train p50 (s) | Train p95 (s) | "
+          "Resample p95 beside n − 1 trainings (s) |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for n, by_dataset in sorted(room.rounds_seconds.items()):
+        beside = next((values for label, values in room.resample.items() if label.startswith(f"{n - 1} other")), [])
+        resample = f"{np.quantile(beside, 0.95) / 1000:.2f}" if beside else "–"
+        for dataset, seconds in by_dataset.items():
+            times = [v.ms / 1000 for v in room.trainings[n][dataset] if v.ms is not None]
+            rate = len(times) / sum(seconds) * 60
+            print(f"| {max(replicas, 1)} | {n} | {dataset} | {len(times)} | {rate:.0f} | "
+                  f"{np.quantile(times, 0.5):.2f} | {np.quantile(times, 0.95):.2f} | {resample} |")  # fmt: skip
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -335,7 +375,8 @@ async def run(args: argparse.Namespace, log: Path) -> int:
     """The whole benchmark on one server; prints the tables and returns the exit code."""
     start_load, started = os.getloadavg(), time.monotonic()
     counts = sorted({int(n) for n in args.sessions.split(",") if int(n) > 1})
-    with streamlit_process(log=log) as server, neighbour(args.neighbour) as busy:
+    serving = replicas_process(args.replicas, log.parent / "shared-runs", log=log) if args.replicas else None
+    with serving or streamlit_process(log=log) as server, neighbour(args.neighbour) as busy:
         print(f"server PID {server.pid} (for py-spy), its log {log}", file=sys.stderr)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium_path(), headless=True,
@@ -345,9 +386,10 @@ async def run(args: argparse.Namespace, log: Path) -> int:
             context = await browser.new_context(viewport={"width": 1280, "height": 720})
             await context.add_init_script(script=PAGE_JS)
             page = await context.new_page()
-            await page.goto(server.url)
+            response = await page.goto(server.url)
             clicker = Session("browser session", context, page, [], [])
             room = Room(server, busy, clicker, args.rounds, args.epochs, problems=clicker.problems)
+            room.replicas[response.headers.get("x-bnn-replica", "–")] += 1  # its cookie keeps it there
             await clicker.loaded()
             await warm_up(room)
             room.remember_memory("after the warm-up")
@@ -374,6 +416,7 @@ async def run(args: argparse.Namespace, log: Path) -> int:
             print(f"| {dataset} | {stats_cells(values)} |")
         print_memory(room, 4)
         print_cpu(room, 5)
+        print_scale(room, args.replicas, 6)
     janitor = RELEASED.findall(log.read_text(errors="replace"))
     released, still_open = sum(int(n) for n, _ in janitor), (janitor[-1][1] if janitor else "–")
     print(f"\nSessions opened: {room.opened + 1} (the browser's too). The janitor (ui/sessions.py) released "
@@ -393,6 +436,9 @@ def main() -> None:
                         help="seconds after a count's sessions close to read the memory (default 140: Streamlit "
                              "keeps a closed session 120 s)")  # fmt: skip
     parser.add_argument("--neighbour", action="store_true", help="keep one core busy with another process meanwhile")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="serve with deploy/run.sh REPLICAS (HAProxy in front; needs haproxy); default 0: one "
+                             "streamlit run app.py, no proxy")  # fmt: skip
     parser.add_argument(
         "--browser-nice",
         type=int,

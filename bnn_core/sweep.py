@@ -67,7 +67,8 @@ METRICS = {  # column: what it holds (classification metrics on the held-out row
     "test_rmse": "regression: RMSE of the posterior mean on the held-out rows",
     "coverage_90": "regression: share of held-out targets inside the 90% intervals",
 }
-RESULT_COLUMNS = ("cell", *GRID, "config", *METRICS, "train_seconds", "engine", "message", "status")
+# node: the host that ran the cell (and, for a Ray task, the Ray node's id after a slash: one host may run several)
+RESULT_COLUMNS = ("cell", *GRID, "config", *METRICS, "train_seconds", "engine", "node", "message", "status")
 
 CellRunner = Callable[[Dataset, Sequence[RunConfig], "Path | None"], Iterator[dict[str, Any]]]
 
@@ -202,7 +203,8 @@ def run_cell(dataset: Dataset, config: RunConfig, keep: Path | None = None) -> d
     points for every cell of one seed. Runs on one thread per call, wherever it runs.
     """
     one_thread_per_call()
-    row: dict[str, Any] = {"cell": cell_id(config), **_grid_values(config), "config": json.dumps(config.to_flat())}
+    row: dict[str, Any] = {"cell": cell_id(config), **_grid_values(config), "config": json.dumps(config.to_flat()),
+                           "node": socket.gethostname()}  # fmt: skip
     try:
         run = train_run(dataset, config)
         if run.task == "regression":
@@ -292,10 +294,17 @@ def _workers_ignore_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
+_CONNECTING = threading.Lock()  # one ray.init per process, however many threads start sweeps at once
+
+
+def ray_cells(address: str, cpus: int | None = None, stay_connected: bool = False) -> CellRunner:
     """Run the cells as Ray tasks, one CPU each: ``address`` ``local`` starts a local runtime with ``cpus`` CPUs
     (all of them when None); any other address joins that cluster (``ray.init(address=...)``, e.g. ``auto`` or
-    ``ray://head:10001``). This package travels to the workers with the job (``runtime_env`` ``py_modules``)."""
+    ``ray://head:10001``). This package travels to the workers with the job (``runtime_env`` ``py_modules``).
+
+    A sweep that joined leaves at its end, unless ``stay_connected`` (a server whose sessions start sweeps one
+    after another, or several at once: leaving would end the others' sweeps).
+    """
 
     if address not in ("local", "auto"):
         _check_reachable(address)
@@ -306,11 +315,12 @@ def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
         except ImportError:
             raise BNNInputError("--ray needs Ray: pip install ray==2.60.0 (or pip install 'bnn_core[ray]').") from None
 
-        started = not ray.is_initialized()
-        if started:
-            _start_ray(ray, address, cpus)
+        with _CONNECTING:
+            started = not ray.is_initialized()
+            if started:
+                _start_ray(ray, address, cpus)
         try:
-            task = ray.remote(num_cpus=1)(run_cell)
+            task = ray.remote(num_cpus=1)(_ray_cell)
             shared = ray.put(dataset)  # sent to the object store once, not once per cell
             pending = [task.remote(shared, config, keep) for config in configs]
             try:
@@ -321,10 +331,18 @@ def ray_cells(address: str, cpus: int | None = None) -> CellRunner:
                 for ref in pending:
                     ray.cancel(ref)
         finally:
-            if started:
+            if started and not stay_connected:
                 ray.shutdown()
 
     return cells
+
+
+def _ray_cell(dataset: Dataset, config: RunConfig, keep: Path | None) -> dict[str, Any]:
+    """:func:`run_cell` as a Ray task, its ``node`` naming the Ray node too (a host may run several)."""
+    import ray
+
+    row = run_cell(dataset, config, keep)
+    return {**row, "node": f"{row['node']}/{ray.get_runtime_context().get_node_id()[:8]}"}
 
 
 def _check_reachable(address: str, seconds: float = 5.0) -> None:
@@ -494,19 +512,19 @@ def _whole_rows(content: bytes, path: Path) -> int:
     ends = list(itertools.accumulate(map(len, lines), initial=0))
     # A character cut in two by a kill can only be on the last line, which is then left out.
     reader = csv.reader(line.decode("utf-8", errors="replace") for line in lines)
-    whole, first_line = None, 0  # the bytes of the header and whole rows so far; the line a record starts on
-    for record in reader:
+    whole, first_line, width = None, 0, len(RESULT_COLUMNS)  # bytes of the header and whole rows so far; the line
+    for record in reader:  # a record starts on; the header's columns
         end = ends[reader.line_num]
         ended = content[end - 1 : end] == b"\n"
         cut = first_line == len(lines) - 1  # the last line alone: where a kill leaves a row cut short
         if whole is None:
-            if tuple(record) == RESULT_COLUMNS and ended:
-                whole = end
+            if _is_sweep_header(record) and ended:
+                whole, width = end, len(record)
             elif cut and _HEADER.startswith(content.decode("utf-8", errors="replace")):
                 return 0  # the first write, cut short
             else:
                 raise BNNInputError(f"{path} does not start with a sweep's header; {recover}.")
-        elif ended and len(record) == len(RESULT_COLUMNS) and record[-1] in ("ok", "failed"):
+        elif ended and len(record) == width and record[-1] in ("ok", "failed"):
             whole = end
         elif cut:
             return whole
@@ -517,6 +535,18 @@ def _whole_rows(content: bytes, path: Path) -> int:
             )
         first_line = reader.line_num
     return whole or 0
+
+
+def _is_sweep_header(record: list[str]) -> bool:
+    """True for the header of a sweep's results.csv, this version's or an earlier one's (a sweep begun before a
+    column existed keeps its own columns): the cell first, the grid and the config, the message and status last."""
+    return (
+        bool(record)
+        and record[0] == "cell"
+        and record[-2:] == ["message", "status"]
+        and {*GRID, "config"} <= set(record)
+        and len(set(record)) == len(record)
+    )
 
 
 def drop_cut_row(out: Path) -> None:
@@ -541,11 +571,18 @@ def append_row(out: Path, row: dict[str, Any]) -> None:
     path = out / RESULTS_FILE
     new = not path.is_file() or path.stat().st_size == 0
     row = {**row, "message": " ".join(str(row.get("message") or "").split())}
-    line = pd.DataFrame([row], columns=list(RESULT_COLUMNS)).to_csv(index=False, header=new, lineterminator="\n")
+    columns = list(RESULT_COLUMNS) if new else _header(path)  # a sweep begun before a column existed keeps its own
+    line = pd.DataFrame([row], columns=columns).to_csv(index=False, header=new, lineterminator="\n")
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _header(path: Path) -> list[str]:
+    """The column names on the first line of ``path``."""
+    with open(path, encoding="utf-8") as handle:
+        return pd.read_csv(handle, nrows=0).columns.tolist()
 
 
 @dataclass(frozen=True)

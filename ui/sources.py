@@ -2,7 +2,8 @@
 
 Only immutable, finished things are shared between sessions here (``st.cache_resource``):
 the gallery's runs and the :class:`~bnn_core.runs.cache.RunCache`. Each session gets its own
-copy of a shared run, and a run on a user's upload is never shared.
+copy of a shared run, and a run on a user's upload is never shared. With ``$BNN_SHARED_RUNS``
+set (``deploy/run.sh`` sets it), the cache's runs are shared with every replica of the app too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bnn_core.engine.train import ProgressCallback
 from bnn_core.runs.cache import RunCache
 from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, Preset, read_twin
 from bnn_core.runs.restore import restore_run
+from bnn_core.runs.shared import SharedRuns
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "gallery"
@@ -66,8 +68,9 @@ def preset_named(slug: str) -> Preset:
 
 @st.cache_resource(show_spinner=False)
 def run_cache() -> RunCache:
-    """Finished runs on built-in data, shared by every session of this server."""
-    return RunCache()
+    """Finished runs on built-in data, shared by every session of this server, and by every replica through the
+    folder ``$BNN_SHARED_RUNS`` when it is set."""
+    return RunCache(shared=SharedRuns.from_env())
 
 
 def ready_run(dataset: Dataset, config: RunConfig) -> TrainedRun | None:
@@ -81,8 +84,9 @@ def ready_run(dataset: Dataset, config: RunConfig) -> TrainedRun | None:
 def obtain_run(dataset: Dataset, config: RunConfig, on_progress: ProgressCallback) -> TrainedRun:
     """The run for ``config`` on ``dataset``: ready (see :func:`ready_run`), or trained.
 
-    Runs on built-in data are trained once per server, however many sessions ask at once
-    (each waits and watches the progress); runs on an upload are trained for this session only.
+    Runs on built-in data are trained once per server (once for all replicas with a shared store), however many
+    sessions ask at once (each waits and watches the progress); runs on an upload are trained for this session
+    only.
     """
     ready = ready_run(dataset, config)
     if ready is not None:

@@ -27,6 +27,7 @@ from ..experiment import TrainedRun
 from ..limits import MAX_RUN_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_ZIP_BYTES
 from .restore import restore_run
 from .store import RUN_FILES, write_run_files
+
 _READ_BLOCK = 2**20
 
 

@@ -6,6 +6,10 @@ progress, and then receives the finished run. Each caller gets its own copy, so 
 session does to its run reaches another. If the training caller fails or is stopped, one
 of the waiting callers trains instead. Keep only runs on built-in data here, never a
 user's upload.
+
+With a :class:`~bnn_core.runs.shared.SharedRuns` below it, this cache is one process's tier
+of a store every replica of the app shares: a run missing here is read from the shared
+folder, or trained by one process of them all, and every run trained here goes there too.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunConfig
-from ..experiment import TrainedRun
 from ..engine.train import Progress, ProgressCallback
+from ..experiment import TrainedRun
+from .shared import SharedRuns
 
 MAX_RUNS = 32
 MAX_BYTES = 256 * 2**20
@@ -47,10 +52,11 @@ class _Training:
 
 
 class RunCache:
-    """Finished runs by config, at most ``max_runs`` of them and ``max_bytes`` together."""
+    """Finished runs by config, at most ``max_runs`` of them and ``max_bytes`` together; above ``shared``, the
+    store of every replica, if given."""
 
-    def __init__(self, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES) -> None:
-        self.max_runs, self.max_bytes = max_runs, max_bytes
+    def __init__(self, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES, shared: SharedRuns | None = None) -> None:
+        self.max_runs, self.max_bytes, self.shared = max_runs, max_bytes, shared
         self._runs: OrderedDict[RunConfig, tuple[TrainedRun, int]] = OrderedDict()
         self._training: dict[RunConfig, _Training] = {}
         self._lock = threading.Lock()
@@ -63,18 +69,28 @@ class RunCache:
         return sum(size for _, size in self._runs.values())
 
     def get(self, config: RunConfig) -> TrainedRun | None:
-        """A copy of the finished run for ``config``, or None."""
+        """A copy of the finished run for ``config``, kept here or in the shared store, or None."""
         with self._lock:
             kept = self._runs.get(config)
             if kept is not None:
                 self._runs.move_to_end(config)
-        return None if kept is None else copy.deepcopy(kept[0])
+        if kept is not None:
+            return copy.deepcopy(kept[0])
+        run = self.shared.get(config) if self.shared is not None else None
+        if run is None:
+            return None
+        with self._lock:  # the next caller here skips the disk
+            self._store(run)
+        return copy.deepcopy(run)
 
     def put(self, run: TrainedRun) -> None:
-        """Keep a finished run (a copy), dropping the least recently used beyond the bounds."""
+        """Keep a finished run (a copy), dropping the least recently used beyond the bounds; and in the shared
+        store, if there is one."""
         kept = copy.deepcopy(run)
         with self._lock:
             self._store(kept)
+        if self.shared is not None:
+            self.shared.put(kept)
 
     def get_or_train(
         self,
@@ -82,7 +98,8 @@ class RunCache:
         train: Callable[[ProgressCallback], TrainedRun],
         on_progress: ProgressCallback | None = None,
     ) -> TrainedRun:
-        """A copy of the run for ``config``: kept, trained meanwhile by another caller, or trained here by ``train``.
+        """A copy of the run for ``config``: kept, trained meanwhile by another caller, read from the shared store
+        (perhaps after waiting for another process to train it), or trained here by ``train``.
 
         ``on_progress`` hears the training's progress every :data:`WAIT_SECONDS` or more often, whoever
         trains; an exception it raises (a Streamlit rerun, say) ends the wait or the training.
@@ -115,7 +132,7 @@ class RunCache:
             return on_progress(progress) if on_progress is not None else None
 
         try:
-            run = train(report)
+            run = train(report) if self.shared is None else self.shared.get_or_train(config, train, report)
             if not run.fit.cancelled:
                 training.run = run
                 with self._lock:

@@ -42,7 +42,9 @@ def textbook_config(config: RunConfig) -> RunConfig:
     posterior collapses to nearly one network and the BNN becomes as sure as a plain one.
     """
     defaults = TrainConfig()
-    train = {name: getattr(defaults, name) for name in ("kl_weight", "kl_reduction", "epochs", "schedule", "sigma_start")}
+    train = {
+        name: getattr(defaults, name) for name in ("kl_weight", "kl_reduction", "epochs", "schedule", "sigma_start")
+    }
     return replace(config, model=replace(config.model, prior_sigma=1.0), train=replace(config.train, **train))
 
 
@@ -81,8 +83,9 @@ PRESETS = (
     Preset(
         "textbook",
         "The textbook ELBO",
-        "The same network with KL sum weighted exactly 1/N and prior σ₀ 1, the posterior Bayes' rule gives: samples "
-        "now disagree between versicolor and virginica (press Resample), and on the truck page the BNN stops being sure.",
+        "The same network with KL sum weighted exactly 1/N and prior σ₀ 1, the posterior Bayes' rule gives: "
+        "samples now disagree between versicolor and virginica (press Resample), and on the truck page the BNN stops "
+        "being sure.",
         _on("iris"),
     ),
     Preset(

@@ -26,6 +26,7 @@ from ..errors import BNNInputError
 from ..limits import MAX_CLASSES, MAX_FEATURES
 from ..model.likelihood import Categorical, Gaussian, Likelihood
 from ..model.network import build_bnn
+from ..text import quoted
 from .schema import check_config, check_metrics, check_size, names, read_history, read_json
 from .store import (
     CONFIG_FILE,
@@ -38,7 +39,6 @@ from .store import (
     STORE,
     UNVERSIONED,
 )
-from ..text import quoted
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,7 +128,8 @@ def _load_version(path: Path, folder: Path) -> LoadedRun:
         target_scaler = _scaler(raw.get("target_scaler"), 1) if regression else None
         standard = config.data.scale == "standard"
         if (scaler is not None) != standard:
-            raise BNNInputError(f"scale is {quoted(config.data.scale)} but the scaler is {'set' if scaler else 'null'}.")
+            state = "set" if scaler else "null"
+            raise BNNInputError(f"scale is {quoted(config.data.scale)} but the scaler is {state}.")
         if regression and (target_scaler is not None) != standard:
             shown = "set" if target_scaler else "null"
             raise BNNInputError(f"scale is {quoted(config.data.scale)} but the target_scaler is {shown}.")

@@ -18,19 +18,19 @@ import torch
 
 from ..data.datasets import Dataset
 from ..data.prepared import PreparedData, Scaler, model_inputs
+from ..engine.schedule import Verdict
+from ..engine.train import FitResult, History
 from ..errors import BNNInputError
-from ..posterior.evaluation import evaluate
 from ..experiment import TrainedRun
-from .export import feature_column
 from ..limits import MAX_RESTORE_COST, MAX_ROWS
 from ..model.likelihood import Gaussian
 from ..model.network import n_bayes_parameters
-from .loading import LoadedRun, load_run
+from ..posterior.evaluation import evaluate
 from ..posterior.regression import evaluate_regression
+from .export import feature_column
+from .loading import LoadedRun, load_run
 from .schema import check_size
 from .store import HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
-from ..engine.schedule import Verdict
-from ..engine.train import FitResult, History
 
 
 def restore_run(run_dir: str | Path) -> TrainedRun:

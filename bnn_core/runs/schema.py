@@ -24,7 +24,6 @@ from ..errors import BNNInputError
 from ..limits import (
     MAX_CLASSES,
     MAX_FEATURES,
-    MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_NAME_CHARS,
     MAX_ROWS,
@@ -119,7 +118,8 @@ class Field:
         if self.kind == "switch":
             return isinstance(value, bool)
         if self.kind == "text":
-            return isinstance(value, str) and len(value) <= MAX_TEXT_CHARS and (not self.choices or value in self.choices)
+            short = isinstance(value, str) and len(value) <= MAX_TEXT_CHARS
+            return short and (not self.choices or value in self.choices)
         real = _whole(value) or (isinstance(value, float) and math.isfinite(value))
         return (_whole(value) if self.kind == "whole" else real) and self._inside(value)
 
@@ -131,7 +131,8 @@ class Field:
         if self.kind == "switch":
             words = "true or false"
         elif self.kind == "text":
-            words = f"one of {', '.join(self.choices)}" if self.choices else f"text of at most {MAX_TEXT_CHARS:,} characters"
+            longest = f"text of at most {MAX_TEXT_CHARS:,} characters"
+            words = f"one of {', '.join(self.choices)}" if self.choices else longest
         else:
             words = "a whole number" if self.kind == "whole" else "a finite number"
             if self.low is not None and self.high is not None:

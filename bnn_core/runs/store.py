@@ -42,8 +42,8 @@ from safetensors.torch import save
 from ..errors import BNNInputError
 from ..experiment import TrainedRun
 from ..limits import MAX_RUN_NAME
-from .export import predictions_frame, regression_frame
 from ..version import __version__
+from .export import predictions_frame, regression_frame
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -124,6 +124,29 @@ def save_run(run: TrainedRun, out_dir: str | Path) -> Path:
             raise BNNInputError(f"Cannot write the run to {out}: {err.strerror or err}.") from None
         raise
     return out
+
+
+def delete_run(out: str | Path) -> None:
+    """Remove the run :func:`save_run` wrote to ``out``: its link first (so no reader finds a half-deleted run),
+    then its versions and its store, all under the store's lock. A missing run is no error.
+
+    A save to the same name meanwhile waits for the lock, then makes the store again (see :func:`_locked`).
+    """
+    out = Path(os.path.abspath(out))
+    store = out.parent / STORE / out.name
+    if not store.is_dir():  # nothing saved, or only a dangling link left
+        if out.is_symlink():
+            out.unlink(missing_ok=True)
+        return
+    with _locked(store):
+        if out.is_symlink():
+            out.unlink()
+        for entry in store.iterdir():
+            if entry.name != LOCK_FILE:
+                shutil.rmtree(entry, ignore_errors=True)
+        (store / LOCK_FILE).unlink(missing_ok=True)  # safe: a waiting save checks it locked the file still there
+        with contextlib.suppress(OSError):
+            store.rmdir()
 
 
 def _target(out: Path) -> Path | None:
@@ -284,7 +307,8 @@ def check_run_target(out: Path) -> None:
     that ``train --out`` refuses before it trains."""
     out = Path(os.path.abspath(out))
     _check_target_shape(out)
-    for place in (out.parent / STORE / out.name, out.parent):  # the run's versions go to the first, its link in the second
+    # The run's versions go to the first place, its link to the second.
+    for place in (out.parent / STORE / out.name, out.parent):
         check_writable(place, out)
 
 

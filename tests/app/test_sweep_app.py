@@ -4,6 +4,8 @@ for the page, and a small sweep of one's own run in the background."""
 from __future__ import annotations
 
 import json
+import socket
+import sys
 import time
 
 import pytest
@@ -98,3 +100,45 @@ def test_your_own_sweep_runs_in_the_background_and_is_shown() -> None:
     at.run()
     assert at.segmented_control(key="sweep_source").value == "Your sweep"
     assert len(_heatmap(at)["data"][0]["y"]) == 2
+
+
+def test_with_a_cluster_the_page_takes_grids_beyond_its_local_limit_and_sends_them_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 200-cell grid is not refused for its size: it goes to the cluster, which here answers nowhere."""
+    monkeypatch.setenv(sweep.RAY_ADDRESS, "127.0.0.1:9")
+    at = _page()
+    assert "up to 1,000 cells" in at.expander[0].label
+    at.text_input[0].set_value("0.01:10:10")
+    at.text_input[1].set_value("1e-4:1:10")
+    at.button[0].click().run()
+    assert not at.exception and sweep.JOB not in at.session_state
+    assert [read(e.value) for e in at.error] == [
+        "The sweep could not start: Cannot reach the Ray cluster at '127.0.0.1:9' (Connection refused); start one "
+        "with ray start --head, or check the address; the data in use and the model on screen have not changed."
+    ]
+    at.text_input[0].set_value("0.01:10:40")
+    at.text_input[3].set_value("0-2")
+    at.button[0].click().run()  # 40 × 10 × 3 = 1,200 cells: too many for the cluster too
+    assert any("up to 1,000 cells on the Ray cluster, and this grid has 1,200" in read(e.value) for e in at.error)
+
+
+def test_without_ray_installed_a_cluster_is_refused_and_a_local_sweep_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an install without Ray finds
+    monkeypatch.setenv(sweep.RAY_ADDRESS, "127.0.0.1:9")
+    at = _page()
+    at.button[0].click().run()
+    assert any("BNN_RAY_ADDRESS is set, but Ray is not installed here" in read(e.value) for e in at.error)
+    monkeypatch.delenv(sweep.RAY_ADDRESS)
+    config = RunConfig(data=DataConfig(dataset="two_moons"), model=ModelConfig(hidden=(8,)),
+                       train=TrainConfig(epochs=100), samples=20)  # fmt: skip
+    at = _page(**{state.RUN: train_run(load_builtin("two_moons"), config)})
+    for widget, value in zip(at.text_input, ("1", "0.01", "mean", "0"), strict=True):
+        widget.set_value(value)
+    at.button[0].click().run()
+    job = at.session_state[sweep.JOB]
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.error is None and list(job.result["status"]) == ["ok"]
+    assert list(job.result["node"]) == [socket.gethostname()]  # ran in this process

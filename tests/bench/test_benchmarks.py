@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,10 +105,12 @@ def test_load_benchmark_runs() -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed")
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is not installed (apt-get install -y haproxy)")
 def test_room_benchmark_trains_every_link_over_the_protocol() -> None:
     """Exit code 0 means every protocol session's link trained its model (a progress bar was streamed) with no
-    exception or error, every run ended, and the browser lost no click."""
-    out = _run("room.py", "--sessions", "1,2", "--quick")
+    exception or error, every run ended, and the browser lost no click. Through two replicas behind HAProxy
+    (deploy/run.sh): the one-process server is what every other browser test runs."""
+    out = _run("room.py", "--sessions", "1,2", "--quick", "--replicas", "2")
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line[:2] == "| "]
     trainings = {(row[0], row[1]): int(row[2]) for row in rows if len(row) == 13 and row[2] != "n"}
     assert trainings == {("1", "iris"): 2, ("1", "breast_cancer"): 2, ("2", "iris"): 2, ("2", "breast_cancer"): 2}
@@ -117,6 +121,10 @@ def test_room_benchmark_trains_every_link_over_the_protocol() -> None:
     assert first["Stop → the long run's script ends"][1] == "1"
     assert "1 s later" in first  # the memory table
     assert int(first["iris"][1]) == int(first["breast_cancer"][1]) == 4  # ready pages: 2 visits, before and after
+    spread = re.search(r"sessions \(the browser's too\) per replica: r1 (\d+), r2 (\d+)", out)
+    assert spread and all(int(count) >= 1 for count in spread.groups())  # both replicas served sessions
+    throughput = {(row[0], row[1], row[2]) for row in rows if len(row) == 8}
+    assert {("2", "2", "iris"), ("2", "2", "breast_cancer")} <= throughput
 
 
 _RENICE_CHECK = """

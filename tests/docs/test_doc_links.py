@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Backticked text naming a file of this repository starts with one of its top-level folders or files.
-TOP = r"(?:bnn_core|ui|app_pages|tests|benchmarks|docs|gallery|references|\.ci|\.streamlit)/[\w./-]*|app\.py"
+TOP = r"(?:bnn_core|ui|app_pages|tests|benchmarks|docs|gallery|references|deploy|\.ci|\.streamlit)/[\w./-]*|app\.py"
 REPO_PATH = re.compile(rf"(?<![\w./~<-])({TOP})")
 MODULE = re.compile(r"(?<![\w.])((?:bnn_core|ui)(?:\.\w+)+)")
 LINK = re.compile(r"\]\(([^)\s]+)\)")

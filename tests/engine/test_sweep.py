@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SMALL = RunConfig(
     data=DataConfig(dataset="two_moons"), model=ModelConfig(hidden=(8,)), train=TrainConfig(epochs=300), samples=20
 )
-TIMING = ["train_seconds"]  # the only column that may differ between two runs of the same cells
+PLACE_AND_TIME = ["train_seconds", "node"]  # the only columns that may differ between two runs of the same cells
 
 
 def _grid(**changes: object) -> SweepSpec:
@@ -45,7 +46,7 @@ def _grid(**changes: object) -> SweepSpec:
 
 
 def _values(table: pd.DataFrame) -> pd.DataFrame:
-    return table.drop(columns=TIMING).sort_values("cell").reset_index(drop=True)
+    return table.drop(columns=PLACE_AND_TIME).sort_values("cell").reset_index(drop=True)
 
 
 def test_log_range_includes_both_ends_and_lists_keep_order() -> None:
@@ -220,12 +221,13 @@ def test_summary_is_mean_and_spread_over_seeds_by_brute_force(tmp_path: Path) ->
         assert row["nll_min"] == min(seeds) and row["nll_max"] == max(seeds) and row["nll_count"] == 3
 
 
-def test_results_csv_has_the_config_metrics_time_and_engine(tmp_path: Path) -> None:
+def test_results_csv_has_the_config_metrics_time_engine_and_node(tmp_path: Path) -> None:
     run_sweep(load_builtin("two_moons"), _grid(prior_sigmas=(1.0,), kl_weights=(0.01,)), tmp_path / "s")
-    columns = pd.read_csv(tmp_path / "s" / RESULTS_FILE).columns
+    table = pd.read_csv(tmp_path / "s" / RESULTS_FILE)
     for column in ("prior_sigma", "kl_weight", "kl_reduction", "seed", "config", "test_accuracy", "nll", "ece",
-                   "mi_far", "mi_gap", "train_seconds", "engine", "status", "message"):  # fmt: skip
-        assert column in columns
+                   "mi_far", "mi_gap", "train_seconds", "engine", "node", "status", "message"):  # fmt: skip
+        assert column in table.columns
+    assert list(table["node"]) == [socket.gethostname()]  # this process ran it
 
 
 @pytest.mark.parametrize(
@@ -313,3 +315,13 @@ def test_a_file_that_is_no_sweep_results_is_refused(tmp_path: Path) -> None:
     (out / RESULTS_FILE).write_text("name,age\nann,3\n")
     with pytest.raises(BNNInputError, match="does not start with a sweep's header; move"):
         read_results(out)
+
+
+def test_a_sweep_begun_before_the_node_column_resumes_in_its_own_columns(tmp_path: Path) -> None:
+    dataset, out = load_builtin("two_moons"), tmp_path / "s"
+    run_sweep(dataset, _grid(prior_sigmas=(1.0,), kl_weights=(0.01,)), out)
+    old = pd.read_csv(out / RESULTS_FILE).drop(columns="node")  # as an earlier version wrote it
+    old.to_csv(out / RESULTS_FILE, index=False)
+    table, resumed = run_sweep(dataset, _grid(prior_sigmas=(1.0,), kl_weights=(0.01, 1.0)), out)
+    assert resumed == 1 and list(table["status"]) == ["ok", "ok"]
+    assert pd.read_csv(out / RESULTS_FILE).columns.tolist() == old.columns.tolist()

@@ -103,6 +103,63 @@ def streamlit_server(
         yield server.url
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports that are free now."""
+    while True:
+        first = free_port()
+        try:
+            for port in range(first + 1, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+
+
+def _served_by(url: str, replica: str) -> bool:
+    """Whether the proxy at ``url`` hands a browser holding ``replica``'s cookie to that replica, healthy."""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"bnn_replica={replica}"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200 and response.headers.get("X-BNN-Replica") == replica
+    except OSError:
+        return False
+
+
+@contextmanager
+def replicas_process(replicas: int, shared: Path, timeout: float = 180, log: Path | None = None) -> Iterator[Server]:
+    """``deploy/run.sh REPLICAS PORT`` on free ports, its runs shared in ``shared``, until the proxy reaches every
+    replica; yield it (the script's process ID, the proxy's URL); then SIGTERM, as a supervisor stops it.
+
+    Raises:
+        RuntimeError: it did not start, or it was still running 30 s after SIGTERM.
+    """
+    port = free_ports(replicas + 1)
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "BNN_SHARED_RUNS": str(shared), "PYTHON": sys.executable}
+    with tempfile.TemporaryDirectory(prefix="replicas-log-") as scratch:
+        log_path = log if log is not None else Path(scratch) / "run.log"
+        with log_path.open("wb") as output:
+            process = subprocess.Popen(
+                ["bash", str(ROOT / "deploy" / "run.sh"), str(replicas), str(port)],
+                cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + timeout
+            while not all(_served_by(url, f"r{i}") for i in range(1, replicas + 1)):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"deploy/run.sh did not start:\n{log_path.read_text(errors='replace')}")
+                time.sleep(0.5)
+            yield Server(process.pid, url, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                raise RuntimeError("deploy/run.sh was still running 30 s after SIGTERM") from None
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
