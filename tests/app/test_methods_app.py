@@ -6,6 +6,7 @@ import functools
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,11 +16,14 @@ from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.methods.alternatives import MethodsConfig
 from bnn_core.methods.hmc import HMCConfig
-from bnn_core.methods.references import reference_run_config, shipped_reference
+from bnn_core.methods.references import reference_key, reference_run_config, shipped_reference
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
+from bnn_core.runs.restore import restore_run
 from tests.support.apptest import page
 from ui import links, state
 from ui.views import hmc, methods
 
+GALLERY = Path(__file__).resolve().parents[2] / "gallery"
 SMALL = RunConfig(model=ModelConfig(hidden=(16,)), train=TrainConfig(epochs=150), samples=20)
 
 
@@ -88,9 +92,11 @@ def test_a_link_names_the_method_beside_the_bnn() -> None:
     assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
 
 
-def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
-    """two_moons' reference run (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
-    reference = train_run(load_builtin("two_moons"), replace(reference_run_config("two_moons"), samples=20))
+def test_the_gallerys_hmc_preset_finds_its_shipped_reference_at_once() -> None:
+    """The two-moons-hmc preset (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
+    reference = restore_run(GALLERY / "two-moons-hmc")
+    assert reference.config == PRESETS_BY_SLUG["two-moons-hmc"].config
+    assert reference_key(reference.config, HMCConfig()) == reference_key(reference_run_config("two_moons"), HMCConfig())
     settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
     at = page("methods", **{state.RUN: reference, methods.SETTINGS: settings})
     assert not at.exception and not at.error
