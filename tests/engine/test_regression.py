@@ -189,7 +189,7 @@ def test_the_articles_way_is_far_from_the_optimum_and_says_so() -> None:
     converged, with the sentence that says which way the bands are off."""
     data = linear_oracle.linear_set(300)
     config = TrainConfig(schedule="constant", epochs=3000)
-    mean_gap, sigma_gap, converged = linear_oracle.gaps(data, 0, config, 1.0)
+    _, sigma_gap, converged = linear_oracle.gaps(data, 0, config, 1.0)
     assert sigma_gap > 0.1 and not converged
 
 
