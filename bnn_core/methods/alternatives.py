@@ -260,11 +260,12 @@ def hmc_method(
     shipped = shipped_reference(run.config, config)
     if shipped is not None:
         return hmc_predictor(shipped)
-    posterior = run_hmc(run.data, run.config, config, _as_progress(on_progress))
+    posterior = run_hmc(run.data, run.config, config, sampling_progress(on_progress))
     return None if posterior is None else hmc_predictor(posterior)
 
 
-def _as_progress(on_progress: ProgressCallback | None) -> Callable[[HMCProgress], bool | None] | None:
+def sampling_progress(on_progress: ProgressCallback | None) -> Callable[[HMCProgress], bool | None] | None:
+    """A training progress callback as HMC's: iterations of all chains end to end are its steps, its losses 0."""
     if on_progress is None:
         return None
 
