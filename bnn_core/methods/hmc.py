@@ -18,6 +18,7 @@ class probabilities, or predicted means, of the training rows and of the map's g
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class HMCPosterior:
     ess_median: float
     divergences: int  # kept iterations whose trajectory diverged, over all chains
     accept_prob: float  # mean acceptance probability of the kept iterations, averaged over chains
-    leapfrogs: float  # mean leapfrog steps (gradients) per kept iteration; NaN for pyro, which does not say
+    leapfrogs: float  # mean leapfrog steps (gradients) per iteration, warm-up included; NaN for pyro (it won't say)
     seconds: float  # wall time of the sampling, warm-up included
     config: HMCConfig
 
@@ -170,7 +171,6 @@ def hmc_posterior(
     predictions = _outputs(spec, samples.flatten(0, 1), points)  # (chains·samples, M, K)
     if likelihood == "categorical":
         predictions = predictions.softmax(dim=-1)
-    leapfrogs = [chain.leapfrogs[config.warmup :] for chain in chains]
     return HMCPosterior(
         spec=spec,
         samples=samples.flatten(0, 1).numpy(),
@@ -178,7 +178,7 @@ def hmc_posterior(
         **_function_space(predictions.unflatten(0, samples.shape[:2])),
         divergences=sum(chain.divergences for chain in chains),
         accept_prob=float(np.mean([chain.accept_prob for chain in chains])),
-        leapfrogs=float(np.mean(leapfrogs)) if all(len(part) for part in leapfrogs) else float("nan"),
+        leapfrogs=float(np.mean([chain.leapfrogs for chain in chains])) if config.sampler == "compiled" else math.nan,
         seconds=seconds,
         config=config,
     )
