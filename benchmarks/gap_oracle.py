@@ -65,8 +65,8 @@ def fixed_noise_config(hidden: tuple[int, ...], activation: str, seed: int, epoc
 
 
 def hmc_middle_over_edges(config: RunConfig, draws: int) -> tuple[float, float]:
-    """The middle-over-edges ratio of NUTS's posterior (2 chains of ``draws`` warm-up and ``draws`` kept
-    iterations) for ``config``'s network, and the chains' largest R-hat."""
+    """The middle-over-edges ratio of NUTS's posterior (the default chains, each of ``draws`` warm-up and ``draws``
+    kept iterations) for ``config``'s network, and the chains' largest R-hat."""
     data = prepare(load_builtin("sine_gap"), config.data, config.seed)
     posterior = run_hmc(data, config, HMCConfig(samples=draws, warmup=draws))
     means = posterior.outputs(data.inputs(EDGES_AND_MIDDLE))[..., 0].double().numpy()  # (S, 3), trained units
@@ -80,8 +80,9 @@ def vi_middle_over_edges(config: RunConfig) -> float:
 
 
 def print_hmc_table(seeds: range, draws: int, steps: list[int]) -> None:
-    print(f"\nHMC (2 chains × {draws} warm-up + {draws} kept) against mean-field VI, noise σ fixed at {NOISE_SIGMA}, "
-          f"prior σ₀ 1, KL weight 1/N; middle ÷ edges for seeds {seeds.start}–{seeds.stop - 1}:")  # fmt: skip
+    chains, first, last = HMCConfig().chains, seeds.start, seeds.stop - 1
+    print(f"\nHMC ({chains} chains × {draws} warm-up + {draws} kept) against mean-field VI, noise σ fixed at "
+          f"{NOISE_SIGMA}, prior σ₀ 1, KL weight 1/N; middle ÷ edges for seeds {first}–{last}:")  # fmt: skip
     vi_heads = " | ".join(f"VI, {n} steps" for n in steps)
     print(f"| network | HMC | HMC R-hat max | {vi_heads} |\n|---|---|---|{'---|' * len(steps)}")
     for hidden, activation in HMC_NETWORKS:

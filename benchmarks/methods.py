@@ -24,7 +24,8 @@ from bnn_core import load_builtin, train_run
 from bnn_core.engine.threads import one_thread_per_call
 from bnn_core.methods.alternatives import MethodsConfig, hmc_method, train_method
 from bnn_core.methods.compare import COLUMNS, compare, table_text
-from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
+from bnn_core.methods.hmc import HMCConfig
+from bnn_core.methods.references import reference_run_config, shipped_reference
 from bnn_core.runs.gallery import textbook_config
 
 _DIGITS = {"mi_gap": 3, "train_seconds": 2}

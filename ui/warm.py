@@ -13,7 +13,7 @@ _started = threading.Lock()
 
 
 def _warm_up() -> None:
-    """The noise generator first, then, once the first page is drawn, the trainer's kernels.
+    """The noise generator first, then, once the first page is drawn, the trainer's kernels and the sampler's.
 
     The first chart needs only the generator (0.6 s cold), which compiles while the server is still
     importing torch. The trainer's kernels (about 12 s cold) wait: their compile holds the GIL for much
@@ -23,8 +23,10 @@ def _warm_up() -> None:
     noise.warm_up()
     FIRST_PAGE_DRAWN.wait(_FIRST_PAGE_WAIT_S)
     from bnn_core.engine import fast  # imports torch, which the page has loaded by now
+    from bnn_core.methods import nuts
 
     fast.warm_up()
+    nuts.warm_up()  # the HMC reference's sampler, last: only the Methods page uses it
 
 
 def start() -> None:

@@ -11,7 +11,16 @@ import os
 from typing import Any, NoReturn
 
 from ..limits import MAX_GRID_CELLS
-from ..methods.options import DROPOUT_P, DROPOUT_SAMPLES, ENSEMBLE_MEMBERS, METHODS, MethodsConfig
+from ..methods.options import (
+    DROPOUT_P,
+    DROPOUT_SAMPLES,
+    ENSEMBLE_MEMBERS,
+    HMC_BOUNDS,
+    METHODS,
+    SAMPLERS,
+    HMCConfig,
+    MethodsConfig,
+)
 from ..settings import SECTIONS, Setting
 from .exit_codes import USAGE_ERROR
 
@@ -55,7 +64,7 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
         "OOD AUROC and far/near uncertainty ratio.",
         formatter_class=_HelpFormatter,
     )
-    _add_train_arguments(compare, out_help="CSV file to write the table to (optional)")
+    _add_train_arguments(compare, out_help="CSV file to write the table to (optional)", out_metavar="FILE")
     _add_method_arguments(compare)
     _add_sweep_command(commands)
     tune = commands.add_parser(
@@ -70,6 +79,7 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     _add_train_arguments(tune)
     tune.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                       help="local worker processes for the search (1 runs it in this process)")  # fmt: skip
+    _add_hmc_command(commands)
     show = commands.add_parser("show", help="check a saved run and print its settings and metrics")
     gallery = commands.add_parser(
         "gallery",
@@ -85,15 +95,14 @@ def build_parser(prog: str = "python -m bnn_core") -> argparse.ArgumentParser:
     return parser
 
 
-def _add_train_arguments(train: argparse.ArgumentParser, out_help: str = "") -> None:
-    """Every setting of the schema as a flag, with its bounds and default in ``--help``; ``--out`` is a required
-    run folder, or, given ``out_help``, an optional file."""
-    if out_help:
-        train.add_argument("--out", metavar="FILE", help=out_help)
-    else:
-        train.add_argument(
-            "--out", required=True, metavar="DIR", help="folder to save the run in (new, empty, or an earlier run)"
-        )
+def _add_train_arguments(
+    train: argparse.ArgumentParser,
+    out_help: str = "folder to save the run in (new, empty, or an earlier run)",
+    out_metavar: str = "DIR",
+) -> None:
+    """Every setting of the schema as a flag, with its bounds and default in ``--help``, and ``--out``: required
+    for a folder (``out_metavar`` DIR), optional for a file."""
+    train.add_argument("--out", required=out_metavar == "DIR", metavar=out_metavar, help=out_help)
     groups = {name: train.add_argument_group(title) for name, title in GROUP_TITLES.items()}
     source = groups["data"].add_mutually_exclusive_group()
     for section, settings in SECTIONS.items():
@@ -132,6 +141,35 @@ def _add_method_arguments(compare: argparse.ArgumentParser) -> None:
                        help=f"dropout masks at prediction, {DROPOUT_SAMPLES[0]} to {DROPOUT_SAMPLES[1]}")  # fmt: skip
     group.add_argument("--members", type=int, default=defaults.ensemble_members, metavar="M",
                        help=f"deep-ensemble members, {ENSEMBLE_MEMBERS[0]} to {ENSEMBLE_MEMBERS[1]}")  # fmt: skip
+
+
+def _add_hmc_command(commands: argparse._SubParsersAction) -> None:
+    """``hmc``: every train flag (the data, the network and the prior; training's own are unused), and NUTS's."""
+    hmc = commands.add_parser(
+        "hmc",
+        help="sample the HMC reference posterior of a small network and save it",
+        description="Sample the exact posterior of the network and prior below with NUTS (at most 2 hidden layers of "
+        "32 units and 500 training rows; regression with a fixed noise σ), print the time, R-hat, ESS and "
+        "divergences, and write OUT/reference.safetensors in the format of the shipped references. It always "
+        "samples, even where a reference ships. The training flags are accepted and unused: sampling does not train.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_train_arguments(hmc, out_help="folder to write reference.safetensors in (made if missing)")
+    group = hmc.add_argument_group("NUTS")
+    defaults = HMCConfig()
+    for name, flag, kind, what in (
+        ("samples", "--draws", int, "kept draws per chain"),
+        ("warmup", "--warmup", int, "warm-up iterations per chain (step size and mass matrix), discarded"),
+        ("chains", "--chains", int, "chains, from their own seeds and prior draws"),
+        ("max_tree_depth", "--max-tree-depth", int, "an iteration takes at most 2^depth − 1 leapfrog steps"),
+        ("target_accept", "--target-accept", float, "the mean acceptance probability the step size aims for"),
+    ):
+        low, high, _ = HMC_BOUNDS[name]
+        group.add_argument(flag, dest=f"hmc_{name}", type=kind, default=getattr(defaults, name),
+                           metavar="N" if kind is int else "P", help=f"{what} ({low} to {high})")  # fmt: skip
+    group.add_argument("--sampler", dest="hmc_sampler", choices=SAMPLERS, default=defaults.sampler,
+                       help="compiled: NUTS in numba on the engine's gradient; pyro: pyro's NUTS, its slower "
+                       "reference")  # fmt: skip
 
 
 def _add_sweep_command(commands: argparse._SubParsersAction) -> None:

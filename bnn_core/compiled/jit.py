@@ -28,7 +28,7 @@ from numba.core import config as numba_config
 from numba.misc.appdirs import AppDirs
 
 # Every module with compiled code; the benchmarks' timing loops compile against these too.
-COMPILED_SOURCES = ("jit.py", "noise.py", "kernels.py")
+COMPILED_SOURCES = ("jit.py", "noise.py", "kernels.py", "nuts.py")
 
 
 def source_fingerprint() -> str:

@@ -350,6 +350,28 @@ def step_gradients(
     return data, kl * objective.kl_scale, score
 
 
+@jit(fastmath=_FAST)
+def negative_log_likelihood(net: Net, objective: Objective, noise_log_sigma: float, work: Workspace) -> float:
+    """−log p(y | x, w) summed over the rows, for the deterministic weights in ``work.weights`` (P,); its gradient
+    d / d w into ``work.grad_mu`` (P,). HMC's potential is this plus the prior's term.
+
+    The Gaussian likelihood has one noise σ, ``exp(noise_log_sigma)``, fixed (never the heteroscedastic head).
+    """
+    outputs = _forward(net, objective.xt, work.weights, work.activations)
+    grad_outputs = work.grad_a[: outputs.size].reshape(outputs.shape)
+    if objective.likelihood == CATEGORICAL:
+        data, _ = _cross_entropy(outputs, objective.y, grad_outputs)
+        n_rows = objective.y.shape[0]
+    else:
+        data, _, _ = _gaussian(outputs, objective, noise_log_sigma, grad_outputs)
+        n_rows = objective.targets.shape[0]
+    _backward(net, objective.xt, work, grad_outputs)
+    # The data terms above are means over the rows; the likelihood is their sum.
+    for k in range(work.grad_mu.shape[0]):
+        work.grad_mu[k] *= n_rows
+    return data * n_rows
+
+
 @jit
 def _adam_update(
     parameter: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, adam: Adam, step: float

@@ -29,8 +29,9 @@ from ..experiment import TrainedRun, train_twin
 from ..model.network import ACTIVATIONS, NetworkSpec, Params
 from ..posterior.sample import sample_probs, twin_probs
 from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, TWIN_INIT, stream_seed
-from .hmc import HMCConfig, HMCPosterior, HMCProgress, hmc_posterior, shipped_reference
+from .hmc import HMCConfig, HMCPosterior, HMCProgress, run_hmc
 from .options import METHODS, MethodsConfig
+from .references import shipped_reference
 
 _PREDICTION_MASKS = 1 << 40  # masks for prediction start this far into the mask stream, away from training's
 
@@ -240,7 +241,7 @@ def method_epochs(method: str, run: TrainedRun, config: MethodsConfig) -> int:
 
 def hmc_predictor(posterior: HMCPosterior) -> Predictor:
     """An HMC reference as a predictor: its S kept draws (every chain's)."""
-    detail = f"{len(posterior.samples)} draws, R-hat ≤ {posterior.rhat_max:.2f}, ESS ≥ {posterior.ess_min:.0f}"
+    detail = f"{len(posterior.samples)} draws, R-hat ≤ {posterior.rhat_max:.3f}, ESS ≥ {posterior.ess_min:.0f}"
     return Predictor("hmc", posterior.seconds, posterior.probs, detail)
 
 
@@ -254,17 +255,17 @@ def hmc_method(
     Raises:
         BNNInputError: the network or the data is too large for HMC.
     """
-    spec = replace(_plain_spec(run), bayesian=True)  # refuses a regression; the prior is the run's
+    _plain_spec(run)  # refuses a regression
     config = config or HMCConfig()
     shipped = shipped_reference(run.config, config)
     if shipped is not None:
         return hmc_predictor(shipped)
-    x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
-    posterior = hmc_posterior(spec, x, y, config, run.config.seed, on_progress=_as_progress(on_progress))
+    posterior = run_hmc(run.data, run.config, config, sampling_progress(on_progress))
     return None if posterior is None else hmc_predictor(posterior)
 
 
-def _as_progress(on_progress: ProgressCallback | None) -> Callable[[HMCProgress], bool | None] | None:
+def sampling_progress(on_progress: ProgressCallback | None) -> Callable[[HMCProgress], bool | None] | None:
+    """A training progress callback as HMC's: iterations of all chains end to end are its steps, its losses 0."""
     if on_progress is None:
         return None
 

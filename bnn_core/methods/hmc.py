@@ -1,84 +1,50 @@
-"""A reference posterior for small networks: NUTS (pyro) on the project's own network and prior.
+"""A reference posterior for small networks: NUTS on the project's own network and prior.
 
-The model is the packed parameter vector θ (P,) in :class:`~bnn_core.model.network.NetworkSpec`'s layout, every entry
-N(prior_mu, prior_sigma²), and the likelihood of the training rows: categorical on the logits, or Gaussian around
-the network's output with a fixed noise σ. The forward pass is ``spec.forward_samples``, the one model definition.
+The posterior is the packed parameter vector θ (P,) in :class:`~bnn_core.model.network.NetworkSpec`'s layout, every
+entry N(prior_mu, prior_sigma²), and the likelihood of the training rows: categorical on the logits, or Gaussian
+around the network's output with a fixed noise σ.
+
+Two samplers draw from it (``HMCConfig.sampler``): ``compiled``, NUTS in numba on the compiled trainer's own
+forward and backward pass (:mod:`bnn_core.methods.nuts`), the default; and ``pyro``, pyro's NUTS with a
+JIT-compiled potential (:mod:`bnn_core.methods.pyro_nuts`), the library reference the compiled one is checked and
+timed against (docs/performance.md, "The HMC reference").
 
 A network's posterior has one copy of every mode per permutation of its hidden units (and per sign flip for tanh),
 so each chain explores its own copy and R-hat of the weights says nothing. Like Izmailov et al. (2021, "What are
-Bayesian neural network posteriors really like?"), split R-hat and ESS are measured in function space: on the
-predicted class probabilities, or predicted means, of the training rows.
-
-Chains run one after another in this process. pyro draws from torch's global generator and keeps its handler stack
-in a module global, so each chain holds :data:`_SAMPLING` and a forked, seeded global generator: the same seed gives
-the same draws in any thread, and nobody else's random state moves. The project's own code never draws from the
-global generator (docs/design.md, Habits, 3), so nothing can step on it while a chain runs.
+Bayesian neural network posteriors really like?"), R-hat and ESS are measured in function space: on the predicted
+class probabilities, or predicted means, of the training rows and of the map's grid
+(:mod:`bnn_core.methods.mixing`: rank-normalised split R-hat and bulk ESS).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import threading
+import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-import pyro
-import pyro.distributions as dist
 import torch
-from pyro.infer import MCMC, NUTS
-from pyro.infer.autoguide.initialization import init_to_sample
-from pyro.ops.stats import effective_sample_size, split_gelman_rubin
-from safetensors import safe_open
-from safetensors.numpy import save_file
 
-from ..config import DataConfig, ModelConfig, RunConfig
+from ..config import RunConfig
 from ..data.checks import checked_inputs, checked_rows
 from ..data.prepared import PreparedData
 from ..errors import BNNInputError
 from ..model.likelihood import Categorical, Gaussian
 from ..model.network import NetworkSpec
+from ..posterior.probing import feature_grid
+from ..posterior.regression import axis_grid
 from ..seeds import HMC, stream_seed
+from . import nuts
+from .mixing import bulk_ess, rank_rhat
+from .options import HMCConfig
 
 MAX_HIDDEN_LAYERS = 2
 MAX_HIDDEN_UNITS = 32
 MAX_ROWS = 500  # each leapfrog step is a full-batch gradient, and a draw costs up to 2^depth − 1 of them
 LIKELIHOODS = ("categorical", "gaussian")
-REFERENCE_DATASETS = ("two_moons", "circles")  # the sets whose references ship in references/
-REFERENCES = Path(__file__).resolve().parents[2] / "references"
+MAP_RESOLUTION = 50  # R-hat and ESS cover an R × R grid over the map's extent (a curve of R points for one feature)
 _CHUNK_FLOATS = 1 << 22  # the widest activations (S, units, N) of one chunk of draws, in float64 values: 32 MB
-_SAMPLING = threading.Lock()  # pyro's handler stack and torch's global generator are process-wide
-# (low, high, why) of each HMCConfig field, for its one-sentence refusal.
-_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "samples": (10, 5000, ""),
-    "warmup": (10, 5000, ""),
-    "chains": (2, 8, " (R-hat compares at least 2 chains)"),
-    "max_tree_depth": (1, 12, ""),
-    "target_accept": (0.5, 0.99, ""),
-}
-
-
-@dataclass(frozen=True)
-class HMCConfig:
-    """How NUTS runs; every chain has the same settings."""
-
-    samples: int = 200  # kept draws per chain
-    warmup: int = 200  # adaptation iterations per chain (step size and a diagonal mass matrix), discarded
-    chains: int = 2  # run one after another in this process, each from its own seed and prior draw
-    max_tree_depth: int = 8  # an iteration takes at most 2^depth − 1 leapfrog steps
-    target_accept: float = 0.8  # the mean acceptance probability the step-size adaptation aims for
-
-    def __post_init__(self) -> None:
-        for name, (low, high, why) in _BOUNDS.items():
-            value = getattr(self, name)
-            whole = isinstance(low, int)
-            kind = (int,) if whole else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-                rule = f"a whole number from {low} to {high}" if whole else f"a number from {low} to {high}"
-                raise BNNInputError(f"HMC {name.replace('_', ' ')} must be {rule}{why}, not {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -108,13 +74,14 @@ class HMCPosterior:
     spec: NetworkSpec
     samples: np.ndarray
     likelihood: str  # "categorical" (outputs are logits) or "gaussian" (the output is the mean)
-    rhat_max: float  # split R-hat of the training rows' predictions; above ~1.1 the chains disagree
+    rhat_max: float  # rank-normalised split R-hat of the predictions; above ~1.01 the chains disagree
     rhat_median: float
-    ess_min: float  # effective sample size of the same predictions, over all chains
+    ess_min: float  # bulk effective sample size of the same predictions, over all chains
     ess_median: float
     divergences: int  # kept iterations whose trajectory diverged, over all chains
     accept_prob: float  # mean acceptance probability of the kept iterations, averaged over chains
-    seconds: float  # wall time of the sampling
+    leapfrogs: float  # mean leapfrog steps (gradients) per iteration, warm-up included; NaN for pyro (it won't say)
+    seconds: float  # wall time of the sampling, warm-up included
     config: HMCConfig
 
     @torch.no_grad()
@@ -131,9 +98,14 @@ class HMCPosterior:
         x = checked_inputs(x, self.spec.sizes[0], "the inputs")
         return _outputs(self.spec, torch.from_numpy(self.samples), x.double()).softmax(dim=-1).float()
 
+    @property
+    def seconds_per_draw(self) -> float:
+        """Wall time per kept draw, the warm-up's share included."""
+        return self.seconds / len(self.samples)
+
 
 class _Cancelled(Exception):
-    """Raised from pyro's hook when ``on_progress`` asks to stop."""
+    """Raised from a chain's report when ``on_progress`` asks to stop."""
 
 
 def check_hmc_size(spec: NetworkSpec, n_rows: int) -> None:
@@ -164,6 +136,7 @@ def hmc_posterior(
     likelihood: str = "categorical",
     noise_sigma: float = 1.0,
     on_progress: Callable[[HMCProgress], bool | None] | None = None,
+    watch: torch.Tensor | None = None,
 ) -> HMCPosterior | None:
     """Sample the posterior of ``spec``'s network on training rows x (N, D) with NUTS.
 
@@ -172,6 +145,7 @@ def hmc_posterior(
         seed: chain c starts from stream ``stream_seed(stream_seed(seed, HMC), c)``.
         noise_sigma: the gaussian likelihood's fixed σ, in the units of y.
         on_progress: called after every iteration; returning True cancels the run.
+        watch: more inputs (M, D) whose predictions R-hat and ESS cover besides the training rows' (a map's grid).
 
     Returns:
         The posterior, or None when ``on_progress`` cancelled it.
@@ -182,21 +156,19 @@ def hmc_posterior(
     rows = torch.from_numpy(checked_rows(x, spec.sizes[0], "the training inputs"))  # (N, D) float64
     check_hmc_size(spec, len(rows))
     targets = _checked_targets(y, len(rows), spec.sizes[-1], likelihood, noise_sigma)
-    model = functools.partial(_model, spec, likelihood=likelihood, noise_sigma=noise_sigma)
+    run_chain = _chain_runner(spec, rows, targets, likelihood, noise_sigma, config)
     start = time.perf_counter()
-    chains, divergences, accept_probs = [], 0, []
+    chains = []
     try:
         for chain in range(config.chains):
-            report = functools.partial(_report, on_progress, chain, config, start)
-            draws, diverged, accept_prob = _run_chain(model, rows, targets, config, _chain_key(seed, chain), report)
-            chains.append(draws)
-            divergences += diverged
-            accept_probs.append(accept_prob)
+            report = _reporter(on_progress, chain, config, start)
+            chains.append(run_chain(_chain_key(seed, chain), report))
     except _Cancelled:
         return None
     seconds = time.perf_counter() - start
-    samples = torch.stack(chains)  # (chains, samples, P)
-    predictions = _outputs(spec, samples.flatten(0, 1), rows)  # (chains·samples, N, K)
+    samples = torch.from_numpy(np.stack([chain.draws for chain in chains]))  # (chains, samples, P)
+    points = rows if watch is None else torch.cat([rows, checked_inputs(watch, spec.sizes[0], "the inputs").double()])
+    predictions = _outputs(spec, samples.flatten(0, 1), points)  # (chains·samples, M, K)
     if likelihood == "categorical":
         predictions = predictions.softmax(dim=-1)
     return HMCPosterior(
@@ -204,11 +176,26 @@ def hmc_posterior(
         samples=samples.flatten(0, 1).numpy(),
         likelihood=likelihood,
         **_function_space(predictions.unflatten(0, samples.shape[:2])),
-        divergences=divergences,
-        accept_prob=float(np.mean(accept_probs)),
+        divergences=sum(chain.divergences for chain in chains),
+        accept_prob=float(np.mean([chain.accept_prob for chain in chains])),
+        leapfrogs=float(np.mean([chain.leapfrogs for chain in chains])) if config.sampler == "compiled" else math.nan,
         seconds=seconds,
         config=config,
     )
+
+
+def _chain_runner(
+    spec: NetworkSpec, x: torch.Tensor, y: torch.Tensor, likelihood: str, noise_sigma: float, config: HMCConfig
+) -> Callable[[int, Callable[[int, bool], None]], nuts.Chain]:
+    """``run(key, report)``: one chain of ``config.sampler`` on rows x (N, D) float64 and targets y (N,)."""
+    settings = (config.samples, config.warmup, config.max_tree_depth, config.target_accept)
+    if config.sampler == "pyro":
+        from . import pyro_nuts  # imports pyro, a second or two: only when asked for
+
+        return lambda key, report: pyro_nuts.run_chain(spec, x, y, likelihood, noise_sigma, *settings, key, report)
+    nuts.warm_up()  # before the clock starts: sampling time never includes numba's compile
+    posterior = nuts.target(spec, x, y, likelihood, noise_sigma)
+    return lambda key, report: nuts.run_chain(spec, posterior, *settings, key, report)
 
 
 def _chain_key(seed: int, chain: int) -> int:
@@ -227,73 +214,20 @@ def _checked_targets(y: torch.Tensor, n_rows: int, n_outputs: int, likelihood: s
     return y.double()
 
 
-def _model(spec: NetworkSpec, x: torch.Tensor, y: torch.Tensor, likelihood: str, noise_sigma: float) -> None:
-    """The joint density of θ (P,) and targets y (N,) given rows x (N, D), all float64."""
-    prior = dist.Normal(torch.tensor(spec.prior_mu, dtype=x.dtype), torch.tensor(spec.prior_sigma, dtype=x.dtype))
-    theta = pyro.sample("theta", prior.expand([spec.n_params]).to_event(1))  # (P,)
-    # forward_samples applies activations in place, but only to fresh tensors whose producers (addmm, baddbmm)
-    # do not keep them for the backward pass, so autograd through it is exact (tests/engine/test_hmc.py checks).
-    outputs = spec.forward_samples(spec.split(theta[None]), x)[0]  # (K, N)
-    with pyro.plate("rows", x.shape[0]):
-        if likelihood == "categorical":
-            pyro.sample("y", dist.Categorical(logits=outputs.T), obs=y)
-        else:
-            pyro.sample("y", dist.Normal(outputs[0], noise_sigma), obs=y)
+def _reporter(
+    on_progress: Callable[[HMCProgress], bool | None] | None, chain: int, config: HMCConfig, start: float
+) -> Callable[[int, bool], None]:
+    """What a chain calls after each iteration: tells ``on_progress``, and raises _Cancelled if it answers True."""
 
+    def report(iteration: int, warmup: bool) -> None:
+        if on_progress is None:
+            return
+        elapsed = time.perf_counter() - start
+        progress = HMCProgress(chain, config.chains, iteration, config.warmup + config.samples, warmup, elapsed)
+        if on_progress(progress):
+            raise _Cancelled
 
-def _report(
-    on_progress: Callable[[HMCProgress], bool | None] | None,
-    chain: int,
-    config: HMCConfig,
-    start: float,
-    iteration: int,
-    warmup: bool,
-) -> None:
-    """Tell ``on_progress`` about one finished iteration; raise _Cancelled if it answers True."""
-    if on_progress is None:
-        return
-    iterations = config.warmup + config.samples
-    if on_progress(HMCProgress(chain, config.chains, iteration, iterations, warmup, time.perf_counter() - start)):
-        raise _Cancelled
-
-
-def _run_chain(
-    model: Callable[..., None],
-    x: torch.Tensor,
-    y: torch.Tensor,
-    config: HMCConfig,
-    key: int,
-    report: Callable[[int, bool], None],
-) -> tuple[torch.Tensor, int, float]:
-    """One NUTS chain from seed ``key``: its kept draws (samples, P) float64, its divergences, its mean
-    acceptance probability."""
-    # init_to_sample starts each chain at its own draw from the prior, dispersed as R-hat assumes; init_to_median
-    # would start every chain at θ = prior_mu, where all hidden units of a layer are the same (and dead for ReLU).
-    # The JIT-compiled potential takes a gradient in about a third of the time of pyro's traced one.
-    kernel = NUTS(
-        model,
-        max_tree_depth=config.max_tree_depth,
-        target_accept_prob=config.target_accept,
-        init_strategy=init_to_sample,
-        jit_compile=True,
-        ignore_jit_warnings=True,
-    )
-    accept_prob = [float("nan")]
-
-    def hook(kernel: NUTS, params: dict, stage: str, i: int) -> None:
-        warmup = stage.startswith("Warmup")
-        if not warmup and i == config.samples - 1:  # the kernel resets its running mean when the chain ends
-            accept_prob[0] = float(kernel.logging()["acc. prob"])
-        report(i + 1 + (0 if warmup else config.warmup), warmup)
-
-    mcmc = MCMC(kernel, num_samples=config.samples, warmup_steps=config.warmup, hook_fn=hook, disable_progbar=True)
-    with _SAMPLING, torch.random.fork_rng(devices=[]):
-        # torch's generator is the only one NUTS draws from; pyro.set_rng_seed would also reseed Python's and
-        # NumPy's global generators, outside fork_rng, and so move other code's random numbers.
-        torch.manual_seed(key)
-        mcmc.run(x, y)
-    divergences = len(mcmc.diagnostics()["divergences"]["chain 0"])
-    return mcmc.get_samples()["theta"], divergences, accept_prob[0]
+    return report
 
 
 def _outputs(spec: NetworkSpec, samples: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -306,33 +240,48 @@ def _outputs(spec: NetworkSpec, samples: torch.Tensor, x: torch.Tensor) -> torch
 
 
 def _function_space(predictions: torch.Tensor) -> dict[str, float]:
-    """The largest and median split R-hat, and the smallest and median ESS, over every prediction
+    """The largest and median R-hat, and the smallest and median bulk ESS, over every prediction
     (chains, samples, N, K); NaN when no prediction varies.
 
-    A prediction that is the same in every draw (a probability saturated at exactly 0 or 1 in float64) gives
-    R-hat 0/0 and says nothing about mixing, so it is left out.
+    A prediction that is the same in every draw (a probability saturated at exactly 0 or 1 in float64) says nothing
+    about mixing, so it is left out.
     """
-    varies = predictions.flatten(0, 1).std(dim=0).flatten() > 0
-    if not varies.any():
+    chains, samples = predictions.shape[:2]
+    draws = predictions.reshape(chains, samples, -1).permute(2, 0, 1).numpy()  # (N·K, chains, samples)
+    draws = draws[draws.std(axis=(1, 2)) > 0]
+    if not len(draws):
         return dict.fromkeys(("rhat_max", "rhat_median", "ess_min", "ess_median"), float("nan"))
-    rhat = split_gelman_rubin(predictions, chain_dim=0, sample_dim=1).flatten()[varies]
-    ess = effective_sample_size(predictions, chain_dim=0, sample_dim=1).flatten()[varies]
+    rhat, ess = rank_rhat(draws), bulk_ess(draws)
     return {
         "rhat_max": float(rhat.max()),
-        "rhat_median": float(rhat.median()),
+        "rhat_median": float(np.median(rhat)),
         "ess_min": float(ess.min()),
-        "ess_median": float(ess.median()),
+        "ess_median": float(np.median(ess)),
     }
 
 
-def reference_run_config(dataset: str) -> RunConfig:
-    """The run the shipped references are for: the app's defaults, but ``dataset``, one hidden layer of 16 ReLU
-    units, prior N(0, 1), 20% held out, standard scaling and seed 0."""
-    return RunConfig(
-        data=DataConfig(dataset=dataset, test_size=0.2, scale="standard"),
-        model=ModelConfig(hidden=(16,), activation="relu", prior_mu=0.0, prior_sigma=1.0),
-        seed=0,
-    )
+def map_points(data: PreparedData) -> np.ndarray:
+    """Raw inputs (M, D) over the map's extent whose predictions R-hat and ESS cover: a MAP_RESOLUTION² grid over
+    the first two features (the maps' default axes), or a curve of MAP_RESOLUTION points along a single feature."""
+    if data.dataset.task == "regression" or data.dataset.n_features < 2:
+        return axis_grid(data, feature=0, points=MAP_RESOLUTION)
+    return feature_grid(data, 0, 1, resolution=MAP_RESOLUTION).points
+
+
+def hmc_spec(data: PreparedData, run_config: RunConfig) -> NetworkSpec:
+    """The network HMC samples for ``run_config`` on ``data``, refused when HMC cannot take it.
+
+    Raises:
+        BNNInputError: the network or the training set is too big, or the run is a regression whose noise σ is not
+            fixed.
+    """
+    regression = data.dataset.task == "regression"
+    if regression and run_config.model.noise != "fixed":
+        raise BNNInputError("HMC samples regression with a fixed noise σ only; set the noise model to fixed.")
+    n_outputs = 1 if regression else data.dataset.n_classes
+    spec = NetworkSpec.for_data(data.dataset.n_features, n_outputs, run_config.model)
+    check_hmc_size(spec, int(data.train_mask.sum()))
+    return spec
 
 
 def run_hmc(
@@ -342,80 +291,15 @@ def run_hmc(
     on_progress: Callable[[HMCProgress], bool | None] | None = None,
 ) -> HMCPosterior | None:
     """The reference posterior of ``run_config``'s network on ``data``'s training rows (``data`` prepared with
-    ``run_config.data`` and ``run_config.seed``); None when cancelled.
+    ``run_config.data`` and ``run_config.seed``), its R-hat and ESS over the training rows and :func:`map_points`;
+    None when cancelled.
 
     Raises:
         BNNInputError: the run is too big for HMC, or is a regression whose noise σ is not fixed.
     """
-    regression = data.dataset.task == "regression"
-    if regression and run_config.model.noise != "fixed":
-        raise BNNInputError("HMC samples regression with a fixed noise σ only; set the noise model to fixed.")
-    n_outputs = 1 if regression else data.dataset.n_classes
-    spec = NetworkSpec.for_data(data.dataset.n_features, n_outputs, run_config.model)
+    spec = hmc_spec(data, run_config)
     x, y = data.x[data.train_mask], data.y[data.train_mask]
-    likelihood = "gaussian" if regression else "categorical"
+    likelihood = "gaussian" if data.dataset.task == "regression" else "categorical"
     noise_sigma = run_config.model.noise_sigma / data.target_std  # in the units the network is trained in
-    return hmc_posterior(spec, x, y, hmc_config, run_config.seed, likelihood, noise_sigma, on_progress)
-
-
-def reference_key(run_config: RunConfig, hmc_config: HMCConfig) -> dict[str, str]:
-    """What a reference posterior depends on, as strings (safetensors metadata holds only strings).
-
-    The data (dataset, test share, scaling, and the seed, which picks the split and seeds the chains), the network
-    and its prior (hidden widths joined by commas, activation, prior μ and σ), every HMCConfig field, and for
-    regression the fixed noise σ. Training settings are left out: sampling does not train.
-    """
-    data, model = run_config.data, run_config.model
-    key = {
-        "dataset": data.dataset,
-        "test_size": data.test_size,
-        "scale": data.scale,
-        "seed": run_config.seed,
-        "hidden": ",".join(map(str, model.hidden)),
-        "activation": model.activation,
-        "prior_mu": model.prior_mu,
-        "prior_sigma": model.prior_sigma,
-        **asdict(hmc_config),
-    }
-    if data.task == "regression":
-        key["noise_sigma"] = model.noise_sigma
-    return {name: str(value) for name, value in key.items()}
-
-
-def save_reference(path: str | Path, posterior: HMCPosterior, key: Mapping[str, str | int | float]) -> None:
-    """Write ``posterior`` to a safetensors file: the draws (S, P) as tensor ``samples``, and as JSON metadata
-    the ``key`` (values stored as strings), the network, the diagnostics and the HMC config."""
-    spec = posterior.spec
-    network = {"sizes": list(spec.sizes), "activation": spec.activation}
-    network |= {"prior_mu": spec.prior_mu, "prior_sigma": spec.prior_sigma}
-    diagnostics = {f.name: getattr(posterior, f.name) for f in fields(posterior)}
-    for name in ("spec", "samples", "config"):
-        del diagnostics[name]
-    metadata = {
-        "key": json.dumps({name: str(value) for name, value in key.items()}),
-        "spec": json.dumps(network),
-        "diagnostics": json.dumps(diagnostics),
-        "config": json.dumps(asdict(posterior.config)),
-    }
-    save_file({"samples": np.ascontiguousarray(posterior.samples)}, str(path), metadata=metadata)
-
-
-def load_reference(path: str | Path) -> tuple[HMCPosterior, dict[str, str]]:
-    """Read a file written by :func:`save_reference`: the posterior and its key."""
-    with safe_open(str(path), framework="numpy") as file:
-        metadata, samples = file.metadata(), file.get_tensor("samples")
-    network = json.loads(metadata["spec"])
-    spec = NetworkSpec(tuple(network.pop("sizes")), **network)
-    config = HMCConfig(**json.loads(metadata["config"]))
-    posterior = HMCPosterior(spec=spec, samples=samples, config=config, **json.loads(metadata["diagnostics"]))
-    return posterior, json.loads(metadata["key"])
-
-
-def shipped_reference(run_config: RunConfig, hmc_config: HMCConfig) -> HMCPosterior | None:
-    """The reference in REFERENCES whose key is ``reference_key(run_config, hmc_config)``, or None."""
-    wanted = reference_key(run_config, hmc_config)
-    for path in sorted(REFERENCES.glob("*.safetensors")):
-        with safe_open(str(path), framework="numpy") as file:
-            if json.loads(file.metadata()["key"]) == wanted:
-                return load_reference(path)[0]
-    return None
+    watch = data.inputs(map_points(data))
+    return hmc_posterior(spec, x, y, hmc_config, run_config.seed, likelihood, noise_sigma, on_progress, watch)

@@ -137,6 +137,14 @@ PRESETS = (
         "among the points and widens past ±4, where there is no data. Click the chart to add a point.",
         _on("cubic", task="regression", hidden=(50,), noise="fixed", noise_sigma=3.0),
     ),
+    Preset(
+        "two-moons-hmc",
+        "Two moons beside the exact posterior (HMC)",
+        "One hidden layer of 16 units, small enough for HMC: its reference posterior (NUTS, 4 chains, 1,200 draws) "
+        "ships with the app, so the Methods page sets the gold standard beside the BNN at once, and every method's "
+        "map can be held against it.",
+        _on("two_moons", hidden=(16,)),
+    ),
 )
 PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}
 

@@ -6,6 +6,7 @@ import functools
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,11 +15,15 @@ from bnn_core import RunConfig, TrainedRun, train_run
 from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
 from bnn_core.methods.alternatives import MethodsConfig
-from bnn_core.methods.hmc import HMCConfig, reference_run_config, shipped_reference
+from bnn_core.methods.hmc import HMCConfig
+from bnn_core.methods.references import reference_key, reference_run_config, shipped_reference
+from bnn_core.runs.gallery import PRESETS_BY_SLUG
+from bnn_core.runs.restore import restore_run
 from tests.support.apptest import page, read
 from ui import links, state
 from ui.views import hmc, methods
 
+GALLERY = Path(__file__).resolve().parents[2] / "gallery"
 SMALL = RunConfig(model=ModelConfig(hidden=(16,)), train=TrainConfig(epochs=150), samples=20)
 
 
@@ -93,23 +98,25 @@ def test_a_link_names_the_method_beside_the_bnn() -> None:
     assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
 
 
-def test_the_shipped_hmc_reference_joins_the_table_at_once() -> None:
-    """two_moons' reference run (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
-    reference = train_run(load_builtin("two_moons"), replace(reference_run_config("two_moons"), samples=20))
+def test_the_gallerys_hmc_preset_finds_its_shipped_reference_at_once() -> None:
+    """The two-moons-hmc preset (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
+    reference = restore_run(GALLERY / "two-moons-hmc")
+    assert reference.config == PRESETS_BY_SLUG["two-moons-hmc"].config
+    assert reference_key(reference.config, HMCConfig()) == reference_key(reference_run_config("two_moons"), HMCConfig())
     settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
     at = page("methods", **{state.RUN: reference, methods.SETTINGS: settings})
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["method"])[-1] == "HMC reference"
     shipped = shipped_reference(reference.config, HMCConfig())
-    assert table.iloc[-1]["settings"] == f"400 draws, R-hat ≤ {shipped.rhat_max:.2f}, ESS ≥ {shipped.ess_min:.0f}"
+    assert table.iloc[-1]["settings"] == f"1200 draws, R-hat ≤ {shipped.rhat_max:.3f}, ESS ≥ {shipped.ess_min:.0f}"
     assert float(table.iloc[-1]["training (s)"]) == pytest.approx(shipped.seconds, abs=0.01)
     assert all(button.key != "hmc_start" for button in at.button)  # nothing left to sample
 
 
 def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_joins_the_table(monkeypatch) -> None:
     """Sample → the job runs in its own thread with progress → once it ends, the page keeps its posterior and
-    tabulates it; the button is gone. A short chain (20 + 20 per chain) keeps this test quick."""
+    tabulates it; the button is gone. Short chains (4 × (20 + 20)) keep this test quick."""
     monkeypatch.setattr(hmc, "HMCConfig", functools.partial(HMCConfig, samples=20, warmup=20))
     config = RunConfig(data=replace(RunConfig().data, dataset="two_moons"), model=ModelConfig(hidden=(4,)),
                        train=TrainConfig(epochs=100), samples=20)  # fmt: skip
@@ -126,5 +133,5 @@ def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_jo
     assert not at.exception and not at.error and hmc.JOB not in at.session_state
     table = at.dataframe[0].value
     assert list(table["method"])[-1] == "HMC reference"
-    assert table.iloc[-1]["settings"].startswith("40 draws, R-hat ≤ ")
+    assert table.iloc[-1]["settings"].startswith("80 draws, R-hat ≤ ")
     assert all(button.key != "hmc_start" for button in at.button)

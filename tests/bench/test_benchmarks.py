@@ -236,3 +236,13 @@ def test_memory_benchmark_runs() -> None:
     out = _run("memory.py", "--rooms", "1", "--sessions", "2", "--trainings", "1", "--epochs", "300", "--ttl", "5",
                "--settle", "5", "--allowed", "2000")  # fmt: skip
     assert "| before the room (the warm-up's session released) |" in out and "| after room 1 closed" in out
+
+
+def test_hmc_speed_benchmark_times_pyro_and_the_compiled_sampler_on_the_same_model() -> None:
+    out = _run("hmc_speed.py", "--quick")
+    lines = [line for line in out.splitlines() if line.startswith("| 16 |")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    assert [row[1] for row in rows] == ["pyro", "compiled"]
+    assert all(float(row[3]) > 0 and float(row[6]) > 0.9 for row in rows)  # ms per kept draw; R-hat max
+    assert rows[0][4] == "—" and int(rows[1][4]) >= 1  # pyro does not report its leapfrog steps
+    assert "- 16: the compiled sampler takes 1/" in out

@@ -13,7 +13,10 @@ import pytest
 
 from bnn_core.cli import main
 from bnn_core.cli.common import TrainingBar
+from bnn_core.config import DataConfig, ModelConfig, RunConfig
 from bnn_core.engine.train import Progress
+from bnn_core.methods.hmc import HMCConfig
+from bnn_core.methods.references import load_reference, reference_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,6 +167,58 @@ def test_bad_out_folder_is_refused_before_training(tmp_path: Path, capsys: pytes
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+def test_hmc_samples_and_writes_a_reference_in_the_shipped_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "moons"
+    flags = ["--dataset", "two_moons", "--hidden", "8", "--draws", "20", "--warmup", "20", "--seed", "4"]
+    assert main(["hmc", "--out", str(out), *flags]) == 0
+    posterior, key = load_reference(out / "reference.safetensors")
+    config = RunConfig(data=DataConfig(dataset="two_moons"), model=ModelConfig(hidden=(8,)), seed=4)
+    assert key == reference_key(config, HMCConfig(samples=20, warmup=20))
+    assert posterior.samples.shape == (4 * 20, 2 * 8 + 8 + 8 * 2 + 2) and [p.name for p in out.iterdir()] == [
+        "reference.safetensors"
+    ]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Sampled the posterior of the 2 → 8 → 2 network on two_moons (240 training rows) "
+                                 "with NUTS (compiled): 4 chains × (20 warm-up + 20 kept) in ")  # fmt: skip
+    assert f"max {posterior.rhat_max:.4f}" in printed[1] and f"min {posterior.ess_min:,.0f}" in printed[2]
+    assert printed[3].startswith(f"  divergences: {posterior.divergences} of 80 kept iterations")
+    assert printed[4] == f"Saved to {out / 'reference.safetensors'}"
+
+
+def test_hmc_samples_a_regression_with_a_fixed_noise(tmp_path: Path) -> None:
+    flags = ["--dataset", "sine_gap", "--hidden", "4", "--noise", "fixed", "--noise-sigma", "0.1"]
+    assert main(["hmc", "--out", str(tmp_path), *flags, "--draws", "10", "--warmup", "10", "--chains", "2"]) == 0
+    posterior, key = load_reference(tmp_path / "reference.safetensors")
+    assert posterior.likelihood == "gaussian" and key["noise_sigma"] == "0.1" and key["chains"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ([], "at most 2 hidden layers of at most 32 units; this one has 1 hidden layer of 100 units."),
+        (["--hidden", "8,8,8"], "this one has 3 hidden layers of 8, 8 and 8 units."),
+        (["--dataset", "breast_cancer", "--hidden", "8", "--test-size", "0"], "at most 500 training rows; this set"),
+        (["--dataset", "cubic", "--hidden", "8"], "HMC samples regression with a fixed noise σ only; set the noise"),
+        (["--hidden", "8", "--chains", "1"], "HMC chains must be a whole number from 2 to 8 (R-hat compares"),
+        (["--hidden", "8", "--target-accept", "0.3"], "HMC target accept must be a number from 0.5 to 0.99, not 0.3."),
+        (["--hidden", "8", "--out", "{file}"], "is a file; give a folder to write reference.safetensors in."),
+    ],
+)
+def test_hmc_refuses_what_it_cannot_sample_in_one_sentence_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    out = ["--out", str(tmp_path / "out")] if "--out" not in flags else []
+    flags = [str(tmp_path / "notes.txt") if flag == "{file}" else flag for flag in flags]
+    assert main(["hmc", *out, *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
 def test_a_real_process_prints_no_traceback_for_bad_input(tmp_path: Path) -> None:
     result = _run_cli("train", "--out", str(tmp_path / "x"), "--prior-sigma", "-1")
     assert result.returncode == 2
@@ -191,7 +246,7 @@ def _heavy_imports(*args: str) -> tuple[subprocess.CompletedProcess[str], list[s
     return result, sorted(name for name in imported if name.split(".")[0] in HEAVY)
 
 
-@pytest.mark.parametrize("command", ["", "train", "compare", "sweep", "show", "gallery"])
+@pytest.mark.parametrize("command", ["", "train", "compare", "sweep", "hmc", "show", "gallery"])
 def test_help_imports_nothing_heavy(command: str) -> None:
     """--help answers at once because the parser is pure Python and a command's module loads only to run it."""
     result, heavy = _heavy_imports(*command.split(), "--help")

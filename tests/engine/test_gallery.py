@@ -10,6 +10,9 @@ import pytest
 import torch
 
 from bnn_core import bnn_map, feature_grid, inside_data, probe, probe_presets, train_twin, training_median, twin_map
+from bnn_core.errors import BNNInputError
+from bnn_core.methods.hmc import HMCConfig, hmc_spec
+from bnn_core.methods.references import shipped_reference
 from bnn_core.posterior.probing import TRUCK
 from bnn_core.posterior.regression import curve_bands
 from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, TWIN_FILE, read_twin, textbook_config, train_preset
@@ -91,6 +94,21 @@ def test_the_presets_show_what_their_notices_say(shipped) -> None:
     assert bnn.epistemic.max() > 0.3
     wine = shipped["wine"]
     assert wine.metrics["test_accuracy"] == 1.0 and wine.evaluation.uncertainty.epistemic.max() > 0.1
+
+
+def test_every_classification_preset_hmc_can_take_ships_its_reference(shipped) -> None:
+    """The Methods page then shows the HMC reference at once; two-moons-hmc is the preset made for it."""
+    taken = []
+    for preset in PRESETS:
+        run = shipped[preset.slug]
+        try:
+            hmc_spec(run.data, run.config)
+        except BNNInputError:
+            continue
+        if run.task == "classification":
+            taken.append(preset.slug)
+            assert shipped_reference(run.config, HMCConfig()) is not None, f"{preset.slug}: run hmc_references.py"
+    assert taken == ["two-moons-hmc"]
 
 
 def test_the_regression_preset_widens_its_band_beyond_the_data(shipped) -> None:
