@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig, with_article_training
 from ..data.datasets import load_builtin
@@ -155,11 +155,12 @@ def train_preset(preset: Preset) -> TrainedRun:
 
 
 def write_twin(twin: TwinRun, folder: Path) -> None:
-    """The twin's weights into ``folder``/:data:`TWIN_FILE`, with its steps, training time and engine."""
+    """The twin's weights into ``folder``/:data:`TWIN_FILE`, with its steps, training time and engine; written with
+    the umask, as the run's own files are (safetensors' ``save_file`` makes it 0600)."""
     tensors = {key: value.contiguous() for key, value in twin.model.state_dict().items()}
     fit = twin.fit
     metadata = {"steps": str(fit.steps), "train_seconds": repr(fit.train_seconds), "engine": fit.engine}
-    save_file(tensors, str(folder / TWIN_FILE), metadata=metadata)
+    (folder / TWIN_FILE).write_bytes(save(tensors, metadata=metadata))
 
 
 def read_twin(run: TrainedRun, folder: Path) -> TwinRun | None:

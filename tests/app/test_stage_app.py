@@ -9,6 +9,7 @@ import pytest
 from bnn_core import TrainedRun, load_builtin, train_run
 from bnn_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from bnn_core.data.datasets import edit_rows
+from bnn_core.runs.gallery import PRESETS
 from tests.support.apptest import opened, read
 from ui import state
 
@@ -30,8 +31,8 @@ def test_the_strip_names_a_run_that_is_not_a_preset_and_where_it_came_from(quick
 @pytest.mark.parametrize(("last", "key", "expected"), [
     ("textbook", "preset_next", "tight-prior"),  # on from the preset shown last, not again from the first
     ("textbook", "preset_prev", "textbook"),  # back to it
-    (None, "preset_next", "article"),  # no preset yet: the gallery's first and last
-    (None, "preset_prev", "cubic"),
+    (None, "preset_next", PRESETS[0].slug),  # no preset yet: the gallery's first and last
+    (None, "preset_prev", PRESETS[-1].slug),
 ])  # fmt: skip
 def test_arrows_after_a_run_of_ones_own_step_on_from_the_preset_shown_last(
     quick_run: TrainedRun, last: str | None, key: str, expected: str

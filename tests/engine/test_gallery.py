@@ -61,6 +61,17 @@ def test_a_shipped_twin_is_the_presets_twin_trained_again(preset, shipped) -> No
     torch.testing.assert_close(twin.probs, fresh.probs, rtol=1e-4, atol=1e-5)
 
 
+def test_a_written_twin_has_the_run_files_mode(shipped, tmp_path: Path) -> None:
+    """safetensors' save_file wrote it 0600 beside the run's 0644 files: a gallery copied to a server hid it."""
+    from bnn_core.runs.gallery import write_twin
+    from bnn_core.runs.store import MODEL_FILE, write_run_files
+
+    run = shipped["article"]
+    write_run_files(run, tmp_path)
+    write_twin(read_twin(run, GALLERY / "article"), tmp_path)
+    assert (tmp_path / TWIN_FILE).stat().st_mode == (tmp_path / MODEL_FILE).stat().st_mode
+
+
 def test_a_regression_preset_has_no_twin(shipped) -> None:
     assert not (GALLERY / "cubic" / TWIN_FILE).exists() and read_twin(shipped["cubic"], GALLERY / "cubic") is None
 
