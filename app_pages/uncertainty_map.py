@@ -33,20 +33,16 @@ def _held_values(run: TrainedRun, x_feature: int, y_feature: int) -> tuple[float
     others = [j for j in range(len(names)) if j not in (x_feature, y_feature)]
     if not others:
         return tuple(base)
-    state.restore("map_hold")
-    chosen = st.radio("Hold the other features at", HOLD_CHOICES, horizontal=True, key="map_hold")
-    state.keep("map_hold")
+    chosen = st.radio("Hold the other features at", HOLD_CHOICES, horizontal=True, key=state.MAP_HOLD)
     if chosen == HOLD_CHOICES[1]:
         for j in others:
             low, high = float(raw[:, j].min()), float(raw[:, j].max())
-            key = f"map_hold_{names[j]}"
-            state.restore(key)
+            key = state.HELD_VALUE + names[j]
             if key in st.session_state:  # from a link or an earlier visit: inside the slider's range
                 st.session_state[key] = float(np.clip(st.session_state[key], low, high))
             else:
                 st.session_state[key] = float(base[j])
             base[j] = st.slider(plain(names[j]), low, high, key=key)
-            state.keep(key)
         state.remember_in_link(hold=links.numbers_text(base))
     else:
         st.caption(plain(", ".join(f"{names[j]} = {base[j]:.3g}" for j in others)))
@@ -64,8 +60,7 @@ def _view(run: TrainedRun) -> tuple[str, str, str, tuple[float, ...], str]:
     """The colouring in view, and in the View pop-over the axes, the other features' values and the method beside
     the BNN: the axes, colouring, held values and method."""
     names = list(run.data.dataset.feature_names)
-    for key, default in (("map_x", names[0]), ("map_y", names[min(1, len(names) - 1)])):
-        state.restore(key)
+    for key, default in ((state.MAP_X, names[0]), (state.MAP_Y, names[min(1, len(names) - 1)])):
         if st.session_state.get(key) not in names:  # new, or an axis of another dataset
             st.session_state[key] = default
     view = st.session_state.setdefault(state.VIEW, {})
@@ -77,10 +72,8 @@ def _view(run: TrainedRun) -> tuple[str, str, str, tuple[float, ...], str]:
     )
     view[SHOW_WORD] = MEASURES[measure][2]
     with choices.popover("View", icon=":material/tune:", width="stretch", help=VIEW_HELP):
-        x_name = st.selectbox("Horizontal axis", names, key="map_x")
-        y_name = st.selectbox("Vertical axis", names, key="map_y")
-        for key in ("map_x", "map_y"):
-            state.keep(key)
+        x_name = st.selectbox("Horizontal axis", names, key=state.MAP_X)
+        y_name = st.selectbox("Vertical axis", names, key=state.MAP_Y)
         base = _held_values(run, names.index(x_name), names.index(y_name))
         method = methods.choose_compared()
     chosen = {"x": x_name, "y": y_name, "show": MEASURES[measure][2]}

@@ -24,7 +24,7 @@ from .controls import fill_form, settings_form
 from .figures.run_text import run_caption
 from .text import plain
 from .training import interrupted_message, refusal, train_live
-from .views import methods, tune
+from .views import tune
 
 LINK_CONFIG = "bnn_link_config"  # the RunConfig a link asked for, until the first page shows it
 LINK_SAMPLE = "bnn_link_sample"
@@ -68,8 +68,8 @@ def _apply_view(link: links.Link, x: np.ndarray, names: tuple[str, ...], dataset
     view = st.session_state.setdefault(state.VIEW, {})
     problems = []
     for axis, given, keys in (
-        ("x", link.x, (f"axis_x:{dataset}", "map_x")),
-        ("y", link.y, (f"axis_y:{dataset}", "map_y")),
+        ("x", link.x, (state.AXIS_X + dataset, state.MAP_X)),
+        ("y", link.y, (state.AXIS_Y + dataset, state.MAP_Y)),
     ):
         if given is None:
             continue
@@ -78,13 +78,13 @@ def _apply_view(link: links.Link, x: np.ndarray, names: tuple[str, ...], dataset
             continue
         view.update(dict.fromkeys(keys, given))
     if link.size is not None:
-        view["size_measure"] = links.SIZES[link.size]
+        view[state.SIZE_MEASURE] = links.SIZES[link.size]
     if link.mean is not None:
-        view["show_mean"] = link.mean
+        view[state.SHOW_MEAN] = link.mean
     if link.show is not None:
         view["map_show"] = link.show
     if link.compared is not None:
-        view[methods.COMPARED] = link.compared
+        view[state.COMPARED] = link.compared
     ranges = {
         "hold": [(float(column.min()), float(column.max())) for column in x.T],
         "point": [span_range(column, links.POINT_SPANS) for column in x.T],
@@ -98,8 +98,8 @@ def _apply_view(link: links.Link, x: np.ndarray, names: tuple[str, ...], dataset
         beyond = links.range_problem(name, values, ranges[name], names)
         problems += [beyond] if beyond is not None else []
         if name == "hold":
-            view["map_hold"] = "a point I choose"
-            view.update({f"map_hold_{feature}": value for feature, value in zip(names, values, strict=True)})
+            view[state.MAP_HOLD] = "a point I choose"
+            view.update({state.HELD_VALUE + feature: value for feature, value in zip(names, values, strict=True)})
         else:
             st.session_state[state.LINK_POINT] = values
     return problems
@@ -297,6 +297,7 @@ def run_page(
     ``draw`` may return a placeholder for the loss curves of a training started from the sidebar. A page that
     cannot draw a regression run (``regression=False``) says so instead, in words naming where to look.
     """
+    state.carry_widgets()
     page.setup(title)
     page.title(heading)
     with st.container(key="intro"):

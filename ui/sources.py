@@ -82,15 +82,12 @@ def ready_run(dataset: Dataset, config: RunConfig) -> TrainedRun | None:
 
 
 def obtain_run(dataset: Dataset, config: RunConfig, on_progress: ProgressCallback) -> TrainedRun:
-    """The run for ``config`` on ``dataset``: ready (see :func:`ready_run`), or trained.
+    """The run for ``config`` on ``dataset`` that :func:`ready_run` did not have: trained, or another session's.
 
     Runs on built-in data are trained once per server (once for all replicas with a shared store), however many
-    sessions ask at once (each waits and watches the progress); runs on an upload are trained for this session
-    only.
+    sessions ask at once (each waits and watches the progress, and one finished meanwhile is simply returned);
+    runs on an upload are trained for this session only. The caller asks :func:`ready_run` first, once.
     """
-    ready = ready_run(dataset, config)
-    if ready is not None:
-        return ready
     if dataset.name in BUILTIN_DATASETS:
         return run_cache().get_or_train(config, lambda report: train_run(dataset, config, report), on_progress)
     return train_run(dataset, config, on_progress=on_progress)

@@ -47,6 +47,20 @@ EDITED_DATASET = "bnn_edited_dataset"  # a regression set with points clicked in
 UNEDITED_RUN = "bnn_unedited_run"  # the run on screen before the first clicked point, for Clear
 EDIT_COUNT = "bnn_edit_count"  # clicks handled so far: part of the chart's key, so no click is handled twice
 
+# Widgets whose values the session keeps across pages and links, declared once: Streamlit forgets a widget's value
+# while another page is shown, and carry_widgets() brings back every one of these. A link seeds them in VIEW.
+MAP_X, MAP_Y = "map_x", "map_y"  # the uncertainty map's axes
+MAP_HOLD = "map_hold"  # the map's other features: at their training median, or at a point the user sets
+HELD_VALUE = "map_hold_"  # + a feature's name: that feature's value on the map
+AXIS_X, AXIS_Y = "axis_x:", "axis_y:"  # + a dataset's name: the main page's axes for that dataset
+SIZE_MEASURE = "size_measure"  # the uncertainty the main page's markers show
+SHOW_MEAN = "show_mean"  # the main page's third chart, the posterior mean
+REGRESSION_X = "regression_x:"  # + a dataset's name: the regression chart's x-axis feature
+SPAGHETTI = "regression_spaghetti"  # 30 sample curves at once on the regression chart
+COMPARED = "compare_with"  # the method the map, truck and calibration pages set beside the BNN
+KEPT_WIDGETS = frozenset({MAP_X, MAP_Y, MAP_HOLD, SIZE_MEASURE, SHOW_MEAN, SPAGHETTI, COMPARED})
+KEPT_PREFIXES = (HELD_VALUE, AXIS_X, AXIS_Y, REGRESSION_X)
+
 
 @dataclass
 class TrainingMark:
@@ -170,19 +184,21 @@ def derived(run: TrainedRun, name: str, build: Callable[[], T], inputs: Hashable
     return result
 
 
-def restore(key: str) -> None:
-    """Before drawing widget ``key``: bring back its value from an earlier visit.
+def kept(key: object) -> bool:
+    """True for the key of a widget whose value the session keeps across pages (see :data:`KEPT_WIDGETS`)."""
+    return isinstance(key, str) and (key in KEPT_WIDGETS or key.startswith(KEPT_PREFIXES))
 
-    Streamlit forgets a widget's value while another page is shown; :func:`keep` saved it.
-    """
+
+def carry_widgets() -> None:
+    """Once per request, before any page draws: save every kept widget's value (as the last run left it, or as
+    the user just set it), and bring back those that Streamlit forgot while another page was shown."""
     saved = st.session_state.setdefault(VIEW, {})
-    if key not in st.session_state and key in saved:
-        st.session_state[key] = saved[key]
-
-
-def keep(key: str) -> None:
-    """After drawing widget ``key``: save its value for :func:`restore`."""
-    st.session_state.setdefault(VIEW, {})[key] = st.session_state[key]
+    for key in list(st.session_state):
+        if kept(key):
+            saved[key] = st.session_state[key]
+    for key, value in saved.items():
+        if kept(key) and key not in st.session_state:
+            st.session_state[key] = value
 
 
 def sample_index() -> int:

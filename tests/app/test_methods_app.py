@@ -63,7 +63,7 @@ def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(
 def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
     at = page("uncertainty_map", **{state.RUN: run, methods.SETTINGS: MethodsConfig(dropout_samples=20)})
     assert _titles(at)[1] == "Plain network: confidence"
-    at.segmented_control(key=methods.COMPARED).set_value("dropout").run()
+    at.segmented_control(key=state.COMPARED).set_value("dropout").run()
     assert not at.exception
     assert _titles(at)[1] == "MC dropout: confidence"
 
@@ -71,12 +71,12 @@ def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
 def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) -> None:
     session = {state.RUN: run, methods.SETTINGS: MethodsConfig(ensemble_members=2)}
     at = page("calibration", **session)
-    at.segmented_control(key=methods.COMPARED).set_value("ensemble").run()
+    at.segmented_control(key=state.COMPARED).set_value("ensemble").run()
     assert not at.exception
     labels = [metric.label for metric in at.metric]
     assert "ECE, ensemble" in labels and "NLL, BNN" in labels
     assert _titles(at)[1].startswith("deep ensemble: reliability (ECE ")
-    truck = page("truck_probe", **session, **{methods.COMPARED: "ensemble"})
+    truck = page("truck_probe", **session, **{state.COMPARED: "ensemble"})
     assert not truck.exception
     assert any(read(metric.label).startswith("Deep ensemble: ") for metric in truck.metric)
     assert "The deep ensemble is" in read(truck.subheader[0].value)

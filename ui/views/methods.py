@@ -24,7 +24,6 @@ from . import hmc, shared
 SETTINGS = "bnn_methods_config"  # the session's MethodsConfig
 TRAINED = "bnn_methods_trained"  # {method: (TrainedRun, MethodsConfig, Predictor)}, the latest of each method
 PAUSED = "bnn_methods_paused"  # {method: TrainedRun}: the user stopped that method's training for that run
-COMPARED = "compare_with"  # the widget choosing the method a page sets beside the BNN
 _WHAT_IT_IS = {
     "dropout": "a plain network trained with dropout on its hidden units, still dropping at prediction",
     "ensemble": "plain networks from different initial weights",
@@ -57,11 +56,9 @@ def settings_widgets() -> MethodsConfig:
 
 def choose_compared(label: str = "Beside the BNN") -> str:
     """The method a page sets beside the BNN: the plain network unless the user picks another."""
-    state.restore(COMPARED)
-    if st.session_state.get(COMPARED) not in ALTERNATIVES:
-        st.session_state[COMPARED] = "plain"
-    method = st.segmented_control(label, ALTERNATIVES, format_func=METHODS.get, key=COMPARED)
-    state.keep(COMPARED)  # a click on the chosen one clears it: the next run picks the plain network again
+    if st.session_state.get(state.COMPARED) not in ALTERNATIVES:  # a click on the chosen one clears it
+        st.session_state[state.COMPARED] = "plain"
+    method = st.segmented_control(label, ALTERNATIVES, format_func=METHODS.get, key=state.COMPARED)
     if method and method != "plain":
         state.remember_in_link(**{"with": method})
     return method or "plain"

@@ -19,7 +19,6 @@ from ..training import live_training, refusal
 from .side_by_side import PLAY_SECONDS, chart_header, plotted_rows, sample_buttons, tick_sample
 
 SPAGHETTI = 30  # sample curves drawn at once by the spaghetti toggle
-SPAGHETTI_KEY = "regression_spaghetti"
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,9 +53,7 @@ def _observations(run: TrainedRun, feature: int) -> Observations:
 def choose_axis(run: TrainedRun) -> Axis:
     """The feature on the x-axis (with several features) and the spaghetti toggle, in the View pop-over."""
     names = list(run.data.dataset.feature_names)
-    key = f"regression_x:{run.data.dataset.name}"
-    for name in (key, SPAGHETTI_KEY):
-        state.restore(name)
+    key = state.REGRESSION_X + run.data.dataset.name
     if st.session_state.get(key) not in names:
         st.session_state[key] = names[0]
     with st.popover("View", icon=":material/tune:", help="The x-axis feature, and 30 sample curves at once"):
@@ -65,11 +62,9 @@ def choose_axis(run: TrainedRun) -> Axis:
         )
         st.toggle(
             "Spaghetti: 30 samples",
-            key=SPAGHETTI_KEY,
+            key=state.SPAGHETTI,
             help=f"Draw {SPAGHETTI} posterior samples at once behind the current one.",
         )
-    for name in (key, SPAGHETTI_KEY):
-        state.keep(name)
     feature = names.index(x_name)
     raw = state.memo("regression_grid", (run, feature), lambda: axis_grid(run.data, feature))
     bands = state.memo(
@@ -175,7 +170,7 @@ def sample_panel(run: TrainedRun, axis: Axis) -> None:
 
 def _sample_panel(run: TrainedRun, axis: Axis) -> None:
     k = tick_sample()
-    count = SPAGHETTI if st.session_state.get(SPAGHETTI_KEY) else 1
+    count = SPAGHETTI if st.session_state.get(state.SPAGHETTI) else 1
     curves = sample_curves(run.model, run.data, axis.raw, k, count, run.config.seed)
     with chart_header():
         resample, play, line = st.columns([2.2, 1.5, 4.3], gap="small", vertical_alignment="center")

@@ -51,9 +51,7 @@ def choose_view(run: TrainedRun) -> View:
     """Axis pickers, marker size and the posterior-mean toggle (a change redraws both charts), stacked: they
     live in the View pop-over above the left chart, so that the charts fit a projector's height."""
     names = list(run.data.dataset.feature_names)
-    x_key, y_key = f"axis_x:{run.data.dataset.name}", f"axis_y:{run.data.dataset.name}"  # per dataset
-    for key in (x_key, y_key, "size_measure", "show_mean"):
-        state.restore(key)
+    x_key, y_key = state.AXIS_X + run.data.dataset.name, state.AXIS_Y + run.data.dataset.name  # per dataset
     for key, default in ((x_key, names[0]), (y_key, names[min(1, len(names) - 1)])):
         if st.session_state.get(key) not in names:  # seeded here, not with index=: that warns with a saved value
             st.session_state[key] = default
@@ -63,16 +61,14 @@ def choose_view(run: TrainedRun) -> View:
         "Marker size shows",
         list(MEASURES),
         format_func=lambda name: f"{MEASURES[name]} uncertainty",
-        key="size_measure",
+        key=state.SIZE_MEASURE,
         help="Bigger marker = more uncertain. Epistemic: the samples disagree. Aleatoric: each sample is unsure.",
     )
     show_mean = st.toggle(
         "Posterior mean",
-        key="show_mean",
+        key=state.SHOW_MEAN,
         help=f"A third chart: the prediction averaged over {run.config.samples} posterior samples.",
     )
-    for key in (x_key, y_key, "size_measure", "show_mean"):
-        state.keep(key)
     word = next(word for word, key in links.SIZES.items() if key == measure)
     chosen = {"x": x_name, "y": y_name, "size": word, "mean": "1" if show_mean else "0"}
     defaults = {"x": names[0], "y": names[min(1, len(names) - 1)], "size": "total", "mean": "0"}
@@ -151,7 +147,7 @@ def chart_header() -> DeltaGenerator:
 
     Taller with three charts, whose narrower columns wrap the sample's summary onto more lines.
     """
-    height = HEADER_HEIGHT + (56 if st.session_state.get("show_mean") else 0)
+    height = HEADER_HEIGHT + (56 if st.session_state.get(state.SHOW_MEAN) else 0)
     return st.container(height=height, border=False, vertical_alignment="center")
 
 
@@ -308,8 +304,7 @@ def _sample_summary(run: TrainedRun, k: int, probs: np.ndarray, n_wrong: int, n_
 
 def draw(run: TrainedRun) -> None:
     """The side-by-side charts for ``run``."""
-    state.restore("show_mean")  # chosen in the View pop-over, which sits inside the first column
-    columns = st.columns(3 if st.session_state.get("show_mean") else 2, gap="medium")
+    columns = st.columns(3 if st.session_state.get(state.SHOW_MEAN) else 2, gap="medium")  # chosen in the first
     with columns[0]:
         view = legend_and_view(run)
         true_label_chart(run, view)
