@@ -49,6 +49,7 @@ def test_the_readme_stays_a_front_door() -> None:
     assert "](docs/img/main-page.png)" in readme and (ROOT / "docs/img/main-page.png").stat().st_size < 300_000
 
 
+@pytest.mark.slow  # trains the example run: 20 s
 def test_the_readme_command_line_example_runs(tmp_path, monkeypatch, capsys) -> None:
     """Each `python -m bnn_core` line of the README, as written, in this process (the same `main` as the command)."""
     monkeypatch.chdir(tmp_path)

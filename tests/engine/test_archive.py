@@ -109,6 +109,7 @@ def test_a_zip_with_wrong_run_files_names_the_problem(good_zip: bytes) -> None:
         open_run_zip(_zip(files))
 
 
+@pytest.mark.slow  # writes a file past the limit: 5 s
 def test_show_refuses_a_huge_file_from_its_size_before_reading_it(tmp_path: Path, good_zip: bytes) -> None:
     """A 1 GB file that ends in a valid run zip (sparse here: it takes no disk) was read whole, 1.5 GB of memory,
     before the 50 MB limit refused it; now its size refuses it at once."""

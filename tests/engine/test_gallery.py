@@ -19,6 +19,7 @@ from bnn_core.runs.gallery import PRESETS, PRESETS_BY_SLUG, TWIN_FILE, read_twin
 from bnn_core.runs.restore import restore_run
 
 GALLERY = Path(__file__).resolve().parents[2] / "gallery"
+SLOW_PRESETS = {"overfit", "breast-cancer"}  # 8 to 10 s each to train again
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,10 @@ def test_the_gallery_folder_holds_exactly_the_presets() -> None:
     assert sorted(p.name for p in GALLERY.iterdir() if p.is_dir()) == sorted(PRESETS_BY_SLUG)
 
 
-@pytest.mark.parametrize("preset", PRESETS, ids=[p.slug for p in PRESETS])
+@pytest.mark.parametrize(
+    "preset",
+    [pytest.param(p, id=p.slug, marks=[pytest.mark.slow] if p.slug in SLOW_PRESETS else []) for p in PRESETS],
+)
 def test_a_shipped_preset_is_what_the_gallery_command_trains(preset, shipped) -> None:
     """Training is deterministic; between machines the float64 trainer may round differently in the last bits."""
     run, fresh = shipped[preset.slug], train_preset(preset)
@@ -76,6 +80,7 @@ def test_a_regression_preset_has_no_twin(shipped) -> None:
     assert not (GALLERY / "cubic" / TWIN_FILE).exists() and read_twin(shipped["cubic"], GALLERY / "cubic") is None
 
 
+@pytest.mark.slow  # 10 s: maps and probes of every preset
 def test_the_presets_show_what_their_notices_say(shipped) -> None:
     article, textbook = shipped["article"], shipped["textbook"]
 
