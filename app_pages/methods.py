@@ -22,8 +22,8 @@ from ui.figures.maps import grid_heatmap
 from ui.figures.methods import explain
 from ui.views import methods
 
-ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
-TRAINED_ON_CLICK = ("plain", "dropout", "ensemble")
+ORDER = ("bnn", "plain", "dropout", "ensemble", "laplace", "hmc")
+TRAINED_ON_CLICK = ("plain", "dropout", "ensemble", "laplace")
 FINEST_MAP = 60
 MAP_MEASURES = {"Epistemic (MI)": ("epistemic", "nats"), "Confidence": ("confidence", "confidence")}
 # Each map's colour bar under it, across its width: beside it, the bar narrowed the map. The unit is the measure's.

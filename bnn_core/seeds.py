@@ -23,6 +23,7 @@ DROPOUT_INIT = 6  # initial weights of the MC-dropout network
 DROPOUT_MASKS = 7  # its dropout masks, in training and in prediction
 ENSEMBLE = 8  # member m of the deep ensemble starts from stream_seed(this key, m)
 VALIDATION = 9  # which training rows tune holds out to choose the settings on
+LAPLACE_DRAWS = 10  # the Laplace approximation's weight draws at prediction
 
 
 @functools.lru_cache(maxsize=1024)  # a SeedSequence costs ~0.1 ms, and sampling asks on every Resample

@@ -27,7 +27,7 @@ MAX_SAMPLE = 1_000_000  # the highest posterior sample a link may name
 POINT_SPANS = 3.0  # the truck page's sliders reach this many data spans beyond the data on each side
 SIZES = {"total": "entropy", "epistemic": "epistemic", "aleatoric": "aleatoric"}  # link word → marker-size measure
 SHOWS = ("confidence", "class", "total", "epistemic", "aleatoric")  # the map's colourings, as links name them
-COMPARED = ("plain", "dropout", "ensemble", "hmc")  # the methods a page can set beside the BNN
+COMPARED = ("plain", "dropout", "ensemble", "laplace", "hmc")  # the methods a page can set beside the BNN
 VIEW_PARAMS = ("preset", "sample", "x", "y", "size", "mean", "show", "hold", "point", "with", "present", "v")
 # The links' format: version 2 names its settings against today's defaults (the Bayesian posterior, the step
 # schedule); a link without ``v`` was written against the earlier ones (the article's), which it still means.

@@ -26,10 +26,12 @@ from ..engine.schedule import Schedule
 from ..engine.train import Progress, ProgressCallback, TrainingClock, fit
 from ..errors import BNNInputError
 from ..experiment import TrainedRun, train_twin
+from ..model.likelihood import Categorical
 from ..model.network import ACTIVATIONS, NetworkSpec, Params
 from ..posterior.sample import sample_probs, twin_probs
-from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, TWIN_INIT, stream_seed
+from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, LAPLACE_DRAWS, TWIN_INIT, stream_seed
 from .hmc import HMCConfig, HMCPosterior, HMCProgress, run_hmc
+from .laplace import fit_laplace, predictive_probs
 from .options import METHODS, MethodsConfig
 from .references import shipped_reference
 
@@ -234,6 +236,30 @@ def ensemble_method(
     return train_ensemble(run, ensemble_keys(run.config.seed, config.ensemble_members), on_progress)
 
 
+def laplace_predictor(run: TrainedRun, twin: nn.Module, twin_seconds: float) -> Predictor:
+    """The Laplace approximation around the run's trained plain twin (:mod:`bnn_core.methods.laplace`): its GLM
+    predictive, S weight draws from the run's own stream, the same on every call. Its time is the twin's training
+    and the curvature's.
+
+    Raises:
+        BNNInputError: the network is too large for a dense covariance even on its last layer.
+    """
+    spec = _plain_spec(run)
+    x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
+    theta = torch.from_numpy(spec.pack(twin).mu)
+    posterior = fit_laplace(spec, theta, x, y, Categorical())
+    probs = predictive_probs(posterior, run.config.samples, stream_seed(run.config.seed, LAPLACE_DRAWS))
+    detail = f"{posterior.sub.structure}, δ = {posterior.prior_precision:.3g}, {run.config.samples} draws"
+    return Predictor("laplace", twin_seconds + posterior.seconds, probs, detail)
+
+
+def laplace_method(run: TrainedRun, on_progress: ProgressCallback | None = None) -> Predictor | None:
+    """Train the run's plain twin, then fit the Laplace approximation around it; None if stopped."""
+    _plain_spec(run)  # refuses a regression before training anything
+    twin = train_twin(run, on_progress)
+    return None if twin.fit.cancelled else laplace_predictor(run, twin.model, twin.fit.train_seconds)
+
+
 def method_epochs(method: str, run: TrainedRun, config: MethodsConfig) -> int:
     """Steps a method's training reports progress over (the ensemble's members end to end)."""
     return run.config.train.epochs * (config.ensemble_members if method == "ensemble" else 1)
@@ -292,4 +318,6 @@ def train_method(
         return dropout_method(run, config, on_progress)
     if method == "ensemble":
         return ensemble_method(run, config, on_progress)
+    if method == "laplace":
+        return laplace_method(run, on_progress)
     return hmc_method(run, on_progress=on_progress)

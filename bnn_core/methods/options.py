@@ -13,6 +13,7 @@ METHODS = {  # key: the name a table or a chart gives it
     "plain": "plain network",
     "dropout": "MC dropout",
     "ensemble": "deep ensemble",
+    "laplace": "Laplace",
     "hmc": "HMC reference",
 }
 DROPOUT_P = (0.0, 0.9)  # allowed range of the drop probability

@@ -493,7 +493,7 @@ LINKS = [
     row("markdown_link", {"page": "[Log in again](http://evil.example/login)"},
         r"^page='\[Log in again\]\(http://evil\.example/login\)' is not a parameter this app knows"),
     row("markdown_image", {"with": "![t](http://127.0.0.1:9/track.png)"},
-        r"^with='!\[t\]\(http://127\.0\.0\.1:9/track\.png\)' must be one of plain, dropout, ensemble, hmc"),
+        r"^with='!\[t\]\(http://127\.0\.0\.1:9/track\.png\)' must be one of plain, dropout, ensemble, laplace, hmc"),
     row("html_in_preset", {"preset": "<img src=x onerror=alert(1)>"},
         r"^preset='<img src=x onerror=alert\(1\)>' is not in the gallery"),
     row("markdown_csv_name", {"dataset": "csv:[Log in](http://evil.example)"},

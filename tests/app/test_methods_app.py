@@ -45,16 +45,14 @@ def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(
     at.button(key="methods_train").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble", "Laplace"]
     assert float(table.loc[0, "test accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
     assert table.loc[1, "OOD AUROC (MI)"] == "—"  # one network: no mutual information
     assert table.loc[3, "settings"] == "3 members"
-    assert _titles(at) == [
-        "BNN (torchbnn): 20 samples",
-        "Plain network: one network",
-        "MC dropout: p = 0.1, T = 20",
-        "Deep ensemble: 3 members",
-    ]
+    assert _titles(at) == ["BNN (torchbnn)", "Plain network", "MC dropout", "Deep ensemble", "Laplace"]  # 3 a row
+    settings = list(table["settings"])
+    assert settings[:4] == ["20 samples", "one network", "p = 0.1, T = 20", "3 members"]
+    assert settings[4].startswith("full, δ = ") and settings[4].endswith(", 20 draws")
     assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
     assert any("HMC is offered for networks" in read(i.value) for i in at.info) or at.button(key="hmc_start")
     assert all(button.key != "methods_train" for button in at.button)  # every alternative is ready
@@ -93,9 +91,10 @@ def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> Non
 
 def test_a_link_names_the_method_beside_the_bnn() -> None:
     assert links.parse({"with": "dropout"}).compared == "dropout"
-    bad = links.parse({"with": "laplace"})
+    assert links.parse({"with": "laplace"}).compared == "laplace"
+    bad = links.parse({"with": "gp"})
     assert bad.compared is None
-    assert bad.problems == ("with='laplace' must be one of plain, dropout, ensemble, hmc; plain is used.",)
+    assert bad.problems == ("with='gp' must be one of plain, dropout, ensemble, laplace, hmc; plain is used.",)
 
 
 def test_the_gallerys_hmc_preset_finds_its_shipped_reference_at_once() -> None:

@@ -200,7 +200,8 @@ def test_methods_benchmark_prints_a_table_per_seed_and_the_ranges() -> None:
     out = _run("methods.py", "--seeds", "0-1", "--epochs", "40", "--hmc", "none")
     assert "Seed 0:" in out and "Seed 1:" in out
     ranges = out.split("Ranges over seeds 0–1")[1]
-    for method in ("BNN (torchbnn) (2 seeds)", "plain network (2 seeds)", "MC dropout (2 seeds)", "deep ensemble"):
+    for method in ("BNN (torchbnn) (2 seeds)", "plain network (2 seeds)", "MC dropout (2 seeds)", "deep ensemble",
+                   "Laplace (2 seeds)"):
         assert f"| {method}" in ranges
 
 

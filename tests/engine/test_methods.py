@@ -158,7 +158,7 @@ def test_the_alternatives_refuse_a_regression_run() -> None:
     regression = train_run(
         load_builtin("cubic"), RunConfig(data=DataConfig(dataset="cubic"), train=TrainConfig(epochs=5))
     )
-    for method in ("plain", "dropout", "ensemble", "hmc"):
+    for method in ("plain", "dropout", "ensemble", "laplace", "hmc"):
         with pytest.raises(BNNInputError, match="regression"):
             train_method(regression, method, MethodsConfig())
 
@@ -192,9 +192,9 @@ def test_cli_compare_prints_the_table_and_writes_it(tmp_path, capsys) -> None:
 
 
 def test_cli_compare_refuses_an_unknown_method(capsys) -> None:
-    assert main(["compare", "--dataset", "iris", "--methods", "bnn,laplace"]) == 2
+    assert main(["compare", "--dataset", "iris", "--methods", "bnn,gp"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--methods takes names from bnn, plain, dropout, ensemble, hmc" in err[0]
+    assert len(err) == 1 and "--methods takes names from bnn, plain, dropout, ensemble, laplace, hmc" in err[0]
 
 
 def test_the_distance_to_hmc_is_the_mean_absolute_gap_on_the_maps_grid() -> None:

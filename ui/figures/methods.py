@@ -11,6 +11,7 @@ CITATIONS = {
     "dropout": "Gal & Ghahramani 2016, *Dropout as a Bayesian Approximation*",
     "ensemble": "Lakshminarayanan et al. 2017, *Simple and Scalable Predictive Uncertainty Estimation using Deep "
     "Ensembles*",
+    "laplace": "Daxberger et al. 2021, *Laplace Redux: Effortless Bayesian Deep Learning*",
     "hmc": "Izmailov et al. 2021, *What Are Bayesian Neural Network Posteriors Really Like?*",
     "relu": "Hein et al. 2019, *Why ReLU Networks Yield High-Confidence Predictions Far Away From the Training Data*",
 }

@@ -9,6 +9,7 @@ from bnn_core import BNNInputError, TrainedRun
 from bnn_core.methods.alternatives import (
     Predictor,
     bnn_predictor,
+    laplace_predictor,
     method_epochs,
     plain_predictor,
     train_method,
@@ -75,6 +76,8 @@ def kept_predictor(run: TrainedRun, method: str) -> Predictor | None:
     if method == "hmc":
         raise ValueError("the HMC reference says itself what it needs: use predictor_for")
     kept = st.session_state.get(TRAINED, {}).get(method)
+    if method == "laplace":  # it has no settings of its own
+        return kept[2] if kept is not None and kept[0] is run else None
     return kept[2] if kept is not None and kept[0] is run and kept[1] == methods_config() else None
 
 
@@ -88,6 +91,8 @@ def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
         return None if twin is None else plain_predictor(twin.model, twin.fit.train_seconds)
     if method == "hmc":
         return hmc.reference_for(run)
+    if method == "laplace":
+        return _laplace_for(run)
     config = methods_config()
     kept = st.session_state.setdefault(TRAINED, {}).get(method)
     if kept is not None and kept[0] is run and kept[1] == config:
@@ -104,6 +109,25 @@ def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
         st.error(plain(err))
         return None
     st.session_state[TRAINED][method] = (run, config, predictor)
+    return predictor
+
+
+def _laplace_for(run: TrainedRun) -> Predictor | None:
+    """The Laplace approximation around the run's plain twin (shipped with a preset, else trained live), its
+    curvature computed once per run and kept; None while the twin is not ready, or if the network is too large."""
+    kept = st.session_state.setdefault(TRAINED, {}).get("laplace")
+    if kept is not None and kept[0] is run:
+        return kept[2]
+    twin = shared.twin_for(run)
+    if twin is None:
+        return None
+    try:
+        with st.spinner("Fitting the Laplace approximation around the plain network…"):
+            predictor = laplace_predictor(run, twin.model, twin.fit.train_seconds)
+    except BNNInputError as err:
+        st.error(plain(err))
+        return None
+    st.session_state[TRAINED]["laplace"] = (run, methods_config(), predictor)
     return predictor
 
 
