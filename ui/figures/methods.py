@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bnn_core import TrainedRun
+from bnn_core.posterior.health import posterior_kind
 
 CITATIONS = {
     "bnn": "Blundell et al. 2015, *Weight Uncertainty in Neural Networks*",
@@ -75,11 +76,11 @@ def explain(table: pd.DataFrame, run: TrainedRun) -> str:
             f"Test accuracy spans {accuracy.min():.1%} ({worst}) to {accuracy.max():.1%}; with few held-out rows, "
             "each row is a step of several tenths of a percent."
         )
-    if run.config.train.kl_reduction == "mean":
+    kind = posterior_kind(run.config, int(run.metrics["train_rows"]), int(run.metrics["bayes_parameters"]))
+    if not kind.startswith("the Bayesian posterior"):
         sentences.append(
-            "This run uses the article's KL (reduction *mean*), which weighs the prior hundreds of times less than "
-            "Bayes' rule: a cold posterior, close to a point estimate. The textbook ELBO (reduction *sum*, weight "
-            "exactly 1/N) gives the mean-field posterior itself, still narrower than the exact one HMC samples."
+            f"This run's BNN has {kind}. The textbook ELBO (reduction *sum*, weight exactly 1/N) gives the "
+            "mean-field posterior itself, still narrower than the exact one HMC samples."
         )
     sources = "; ".join(CITATIONS.values())
     return " ".join(sentences) + f"\n\nSources: {sources}."
