@@ -7,6 +7,7 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+import pytest
 
 from ui.figures.base import Points, Ring, SentFigure, class_scatter, training_curves
 
@@ -55,3 +56,23 @@ def test_sending_a_figure_leaves_it_as_it_was() -> None:
     assert isinstance(figure.data[0].x, np.ndarray)
     np.testing.assert_array_equal(figure.data[0].x, x_before)
     assert _plotly_dict(figure) == before
+
+
+@pytest.mark.parametrize("features", [1, 2, 3])
+def test_the_data_pages_pairs_chart_draws_every_feature_count(features: int) -> None:
+    """With one or two features the splom, diagonal and upper half hidden, had nothing to draw: the two_moons
+    presets' Data page stayed blank (0 px high) in the browser. One or two features get one panel of points."""
+    from ui.figures.calibration import scatter_matrix
+
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(40, features)), rng.integers(0, 2, 40)
+    names = [f"f{j}" for j in range(features)]
+    figure = scatter_matrix(x, labels, names, ["a", "b"]).to_dict()
+    drawn = [trace for trace in figure["data"] if trace.get("type") in ("splom", "scattergl")]
+    assert len(drawn) == 1
+    if features == 3:
+        assert drawn[0]["type"] == "splom" and len(drawn[0]["dimensions"]) == 3
+    else:
+        assert drawn[0]["type"] == "scattergl" and len(drawn[0]["x"]) == 40
+        assert list(drawn[0]["y"]) == (list(x[:, 1]) if features == 2 else ["ab"[k] for k in labels])
+        assert figure["layout"]["xaxis"]["title"]["text"] == "f0"

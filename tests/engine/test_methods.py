@@ -31,6 +31,7 @@ from bnn_core.methods.compare import (
     auroc,
     compare,
     distance_to_reference,
+    grid_mean,
     readable,
     shifted_points,
 )
@@ -204,13 +205,14 @@ def test_the_distance_to_hmc_is_the_mean_absolute_gap_on_the_maps_grid() -> None
                                                           samples=5))  # fmt: skip
     uniform = Predictor("hmc", 0.0, lambda x: torch.full((3, len(x), 2), 0.5))
     sure = Predictor("plain", 0.0, lambda x: torch.tensor([1.0, 0.0]).expand(1, len(x), 2))
-    assert distance_to_reference(uniform, uniform, run.data) == 0.0
-    assert distance_to_reference(sure, uniform, run.data) == pytest.approx(0.5)
+    exact = grid_mean(uniform, run.data)
+    assert distance_to_reference(exact, exact) == 0.0
+    assert distance_to_reference(grid_mean(sure, run.data), exact) == pytest.approx(0.5)
     bnn = bnn_predictor(run)
     grid = feature_grid(run.data, 0, 1, resolution=MAP_RESOLUTION)
     inputs = run.data.inputs(grid.points)
     mean = bnn.probs(inputs).double().mean(dim=0)
     brute = sum(abs(float(mean[i, c]) - 0.5) for i in range(len(inputs)) for c in range(2)) / (2 * len(inputs))
-    assert distance_to_reference(bnn, uniform, run.data) == pytest.approx(brute, rel=1e-12)
+    assert distance_to_reference(grid_mean(bnn, run.data), exact) == pytest.approx(brute, rel=1e-12)
     table = compare([bnn, sure, uniform], run.data)
     assert list(table["dist_to_hmc"].round(12)) == [round(brute, 12), 0.5, 0.0]

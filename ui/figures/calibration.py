@@ -120,8 +120,12 @@ def class_balance(counts: np.ndarray, class_names: Sequence[str], height: int = 
 def scatter_matrix(
     x: np.ndarray, labels: np.ndarray, feature_names: Sequence[str], class_names: Sequence[str], height: int = 700
 ) -> go.Figure:
-    """Every pair of the given features (N, F), coloured by class."""
+    """Every pair of the given features (N, F), coloured by class. With one or two features, one panel: the splom
+    with its diagonal and upper half hidden would have nothing left to draw (plotly draws it blank)."""
     colors = np.asarray(class_colors(len(class_names)), dtype=object)
+    legend = [legend_entry(name, "circle", color) for name, color in zip(class_names, colors, strict=True)]
+    if len(feature_names) <= 2:
+        return _one_panel(x, labels, feature_names, class_names, colors, legend, height)
     splom = {
         "type": "splom",
         "dimensions": [{"label": name, "values": x[:, j]} for j, name in enumerate(feature_names)],
@@ -132,10 +136,37 @@ def scatter_matrix(
         "text": np.asarray(class_names, dtype=object)[labels].tolist(),
         "hovertemplate": "%{text}<extra></extra>",
     }
-    legend = [legend_entry(name, "circle", color) for name, color in zip(class_names, colors, strict=True)]
     layout = layout_spec("Every pair of features", height)
     layout["font"] = {**layout["font"], "size": 13}
     for i in range(1, len(feature_names) + 1):  # no tick labels: neighbouring panels' labels collide
         layout[f"xaxis{i}"] = {"showticklabels": False, "title": {"font": {"size": 13}}}
         layout[f"yaxis{i}"] = {"showticklabels": False, "title": {"font": {"size": 13}}}
     return unvalidated_figure([splom, *legend], layout)
+
+
+def _one_panel(
+    x: np.ndarray,
+    labels: np.ndarray,
+    feature_names: Sequence[str],
+    class_names: Sequence[str],
+    colors: np.ndarray,
+    legend: list[dict],
+    height: int,
+) -> go.Figure:
+    """The two features (N, 2) against each other, or the one feature (N, 1) against the class."""
+    names = np.asarray(class_names, dtype=object)[labels]
+    two = len(feature_names) == 2
+    points = {
+        "type": "scattergl",
+        "mode": "markers",
+        "x": x[:, 0].tolist(),
+        "y": x[:, 1].tolist() if two else names.tolist(),
+        "marker": {"color": colors[labels].tolist(), "size": 6, "line": {"width": 0.5, "color": "white"}},
+        "showlegend": False,
+        "text": names.tolist(),
+        "hovertemplate": "%{text}<extra></extra>",
+    }
+    layout = layout_spec("The features" if two else "The feature, by class", height)
+    layout["xaxis"] = {"title": {"text": feature_names[0]}}
+    layout["yaxis"] = {"title": {"text": feature_names[1] if two else "class"}}
+    return unvalidated_figure([points, *legend], layout)
