@@ -66,7 +66,7 @@ def save_reference(path: str | Path, posterior: HMCPosterior, key: Mapping[str, 
     spec = posterior.spec
     network = {"sizes": list(spec.sizes), "activation": spec.activation}
     network |= {"prior_mu": spec.prior_mu, "prior_sigma": spec.prior_sigma}
-    diagnostics = {f.name: getattr(posterior, f.name) for f in fields(posterior)}
+    diagnostics = {f.name: getattr(posterior, f.name) for f in fields(posterior) if f.compare}  # not the kept probs
     for name in ("spec", "samples", "config"):
         del diagnostics[name]
     metadata = {

@@ -296,6 +296,18 @@ def test_a_saved_reference_loads_equal_with_its_key(moons, tmp_path: Path) -> No
     assert torch.equal(loaded.probs(x), posterior.probs(x))
 
 
+def test_the_kept_probabilities_are_those_of_the_same_inputs_only(moons) -> None:
+    """The last inputs' answer is kept (the Methods page asks for its grid twice): equal values give it back,
+    other values are computed afresh, and both equal a direct softmax of the draws' outputs."""
+    posterior, _ = moons
+    x = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
+    first = posterior.probs(x)
+    assert posterior.probs(x.clone()) is first
+    moved = posterior.probs(x + 1.0)
+    torch.testing.assert_close(moved, posterior.outputs(x + 1.0).softmax(dim=-1), rtol=0.0, atol=1e-6)
+    assert not torch.equal(moved, first) and torch.equal(posterior.probs(x), first)
+
+
 @pytest.mark.slow
 def test_the_references_script_prints_its_table_and_writes_loadable_files(tmp_path: Path) -> None:
     script = ROOT / "benchmarks" / "hmc_references.py"
