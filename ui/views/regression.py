@@ -104,7 +104,8 @@ def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
 
     Not warm-started from the posterior on screen: continuing from it shrank every band (benchmarks/warm_start.py),
     and would make the picture depend on the order of the clicks, so that no saved run or link could reproduce
-    it. A fresh run on 21 points takes about 0.1 s with the compiled engine.
+    it. A fresh run on 21 points takes about 0.25 s with the compiled engine (20,000 steps); the rest of a click is
+    the page drawn twice.
     """
     name = names[point["curve_number"]] if 0 <= point.get("curve_number", -1) < len(names) else None
     dataset = run.data.dataset
