@@ -23,7 +23,7 @@ with _loading.container():
         st.plotly_chart(go.Figure(layout=_BLANK), config={"staticPlot": True}, key="plotly_preload")
         st.session_state[_PLOTLY_STARTED] = True
 
-from ui import warm
+from ui.server import warm
 
 warm.start()  # the noise generator compiles while the imports below run
 

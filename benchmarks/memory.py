@@ -3,7 +3,7 @@
     python benchmarks/memory.py [--rooms 2] [--sessions 8] [--trainings 5] [--epochs 3000] [--ttl 20]
 
 One ``streamlit run app.py`` (``server.disconnectedSessionTTL`` set to ``--ttl`` seconds, 120 by default in
-Streamlit, so that the janitor of ``ui/sessions.py`` releases closed sessions sooner) and one headless Chromium:
+Streamlit, so that the janitor of ``ui/server/sessions.py`` releases closed sessions sooner) and one headless Chromium:
 
 1. Warm-up: one session trains iris and breast_cancer, visits Methods (the plain twin, MC dropout and the
    ensemble train) and the map, and closes; once the janitor has released it, the memory is read: the level

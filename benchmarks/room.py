@@ -419,7 +419,7 @@ async def run(args: argparse.Namespace, log: Path) -> int:
         print_scale(room, args.replicas, 6)
     janitor = RELEASED.findall(log.read_text(errors="replace"))
     released, still_open = sum(int(n) for n, _ in janitor), (janitor[-1][1] if janitor else "–")
-    print(f"\nSessions opened: {room.opened + 1} (the browser's too). The janitor (ui/sessions.py) released "
+    print(f"\nSessions opened: {room.opened + 1} (the browser's too). The janitor (ui/server/sessions.py) released "
           f"{released} closed for longer than server.disconnectedSessionTTL; Streamlit forgets such sessions itself "
           f"when another disconnects, which took the others. Tracked after its last release: {still_open}")  # fmt: skip
     return report_problems(log, room.problems, started, room.browser_session.notes)

@@ -21,8 +21,9 @@ import torch  # noqa: F401
 
 from bnn_core.engine.threads import one_thread_per_call
 
-from . import sessions, state
+from . import state
 from .icons import FAVICON
+from .server import sessions
 
 # torch, scikit-learn, pandas and plotly leave millions of long-lived objects behind. Python's full
 # garbage collection scans them all (about 0.4 s here) and struck every few Resample presses. Freezing

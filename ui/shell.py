@@ -19,9 +19,10 @@ from bnn_core import BUILTIN_DATASETS, BNNInputError, RunConfig, TrainedRun, spa
 from bnn_core.runs.gallery import PRESETS
 from bnn_core.text import quoted
 
-from . import links, page, sources, state, warm
+from . import links, page, sources, state
 from .controls import fill_form, settings_form
 from .figures.run_text import run_caption
+from .server import warm
 from .text import plain
 from .training import interrupted_message, refusal, train_live
 from .views import tune

@@ -1,4 +1,4 @@
-"""A page's background job ends with its result or one sentence, whatever its work does (ui/jobs.py)."""
+"""A page's background job ends with its result or one sentence, whatever its work does (ui/server/jobs.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bnn_core import BNNInputError
-from ui import jobs
+from ui.server import jobs
 
 
 def _finished(job: jobs.Job) -> jobs.Job:

@@ -233,8 +233,8 @@ def test_a_good_upload_trains_on_it_and_names_flow_through(run: TrainedRun) -> N
     assert trained.config.train.epochs == 60  # the last settings from the form
     assert at.session_state[state.CHOSEN_DATASET] == "csv:shapes.csv"
     assert any("Trained on csv:shapes.csv" in read(s.value) for s in at.success)
-    matrix = next(f for f in _figures(at) if f["data"][0]["type"] == "splom")
-    assert [d["label"] for d in matrix["data"][0]["dimensions"]] == ["width", "height"]
+    pairs = next(f for f in _figures(at) if f["data"][0]["type"] == "scattergl")  # two features: one panel
+    assert (pairs["layout"]["xaxis"]["title"]["text"], pairs["layout"]["yaxis"]["title"]["text"]) == ("width", "height")
 
 
 def test_a_built_in_dataset_can_be_chosen_and_trained(run: TrainedRun) -> None:

@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from ui import sessions
+from ui.server import sessions
 
 
 class FakeState(dict):

@@ -14,7 +14,7 @@ from bnn_core.methods.alternatives import Predictor, hmc_predictor
 from bnn_core.methods.hmc import HMCConfig, HMCPosterior, HMCProgress, hmc_spec, run_hmc
 from bnn_core.methods.references import reference_key, shipped_reference
 
-from .. import jobs
+from ..server import jobs
 from ..text import plain
 from . import shared
 

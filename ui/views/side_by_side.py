@@ -14,9 +14,10 @@ from streamlit.delta_generator import DeltaGenerator
 
 from bnn_core import TrainedRun, accuracy, draw_probs
 
-from .. import links, sessions, state
+from .. import links, state
 from ..charts import show
 from ..figures.base import Points, Ring, class_scatter, legend_html, padded_range, uncertainty_sizes
+from ..server import sessions
 
 MAX_POINTS = 3000  # beyond this a browser scatter gets sluggish; a fixed random subset is drawn
 MEASURES = {"entropy": "total", "epistemic": "epistemic", "aleatoric": "aleatoric"}

@@ -21,7 +21,7 @@ from bnn_core import BNNInputError, RunConfig
 from bnn_core.data.datasets import Dataset
 from bnn_core.sweep import SweepProgress, SweepSpec, inline_cells, ray_cells, read_results, run_sweep
 
-from .. import jobs
+from ..server import jobs
 
 SHIPPED = Path(__file__).resolve().parents[2] / "references" / "sweeps" / "two_moons"
 MAX_PAGE_CELLS = 50  # in this process; a bigger sweep belongs on the command line (or on Ray)

@@ -13,10 +13,11 @@ from bnn_core import BNNInputError, RunConfig
 from bnn_core.sweep import SweepProgress
 from bnn_core.tune import FACTORS, PRIOR_SIGMAS, TuneResult, search_set, tune
 
-from .. import jobs, state
+from .. import state
 from ..charts import show
 from ..controls import fill_form
 from ..figures.tune import search_heatmap
+from ..server import jobs
 
 JOB = "bnn_tune_job"  # this session's running search
 READY = "bnn_tune_ready"  # a search just finished, to be put in the form before the form is drawn

@@ -30,7 +30,7 @@ from streamlit.logger import get_logger
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import state
+from .. import state
 
 CHECK_SECONDS = 10.0  # how often the janitor looks; a closed session is released at most this late
 IDLE_SECONDS = 30 * 60.0  # an open tab with no script run for this long gives up RECOMPUTABLE
