@@ -562,6 +562,8 @@ def print_cpu(room: Room, number: int = 6) -> None:
 def log_lines(log: Path) -> list[str]:
     """The server log's lines naming an error, an exception, a lost fragment or a widget-default warning."""
     lines = log.read_text(errors="replace").splitlines()
+    # A request for a static file names it, and Streamlit's alert icons are ErrorOutline.*.js: not an error.
+    lines = [line for line in lines if '"GET /static/' not in line]
     counts = Counter(line.strip() for line in lines if any(p in line for p in LOG_PATTERNS))
     return [f"{n}× {line}" if n > 1 else line for line, n in counts.items()]
 
