@@ -412,6 +412,7 @@ def test_show_refuses_a_bad_run_zip(
     _assert_sentence_about_the_zip(_refusal_by_the_cli(["show", "bad.zip"], cli_folder, capsys), pattern)
 
 
+@pytest.mark.slow  # a real process: 3 s
 def test_a_real_process_shows_a_bad_run_zip_in_one_line(good_zip: bytes, tmp_path: Path) -> None:
     path = tmp_path / "bad.zip"
     path.write_bytes(_with_config(good_zip, epochs=0))

@@ -97,6 +97,7 @@ def test_a_link_names_the_method_beside_the_bnn() -> None:
     assert bad.problems == ("with='gp' must be one of plain, dropout, ensemble, laplace, hmc; plain is used.",)
 
 
+@pytest.mark.slow  # 1,200 draws on the table and maps: 4 s
 def test_the_gallerys_hmc_preset_finds_its_shipped_reference_at_once() -> None:
     """The two-moons-hmc preset (16 units, prior N(0, 1), seed 0) finds the shipped posterior: no sampling."""
     reference = restore_run(GALLERY / "two-moons-hmc")

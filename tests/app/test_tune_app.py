@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from bnn_core import DataConfig, ModelConfig, RunConfig, TrainConfig, load_builtin, train_run
 from tests.support.apptest import opened
 from ui import links, state
@@ -13,6 +15,7 @@ QUICK = RunConfig(data=DataConfig(dataset="two_moons"), model=ModelConfig(hidden
                   samples=20)  # fmt: skip
 
 
+@pytest.mark.slow  # a whole search: 2.5 s
 def test_tune_searches_in_the_background_then_trains_its_choice_with_it_in_the_form() -> None:
     run = train_run(load_builtin("two_moons"), QUICK)
     at = opened(**{state.RUN: run})

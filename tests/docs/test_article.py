@@ -44,6 +44,7 @@ def test_article_settings_reach_95_percent_train_accuracy(seed: int) -> None:
     assert 2.5 < metrics["final_kl"] < 4.0
 
 
+@pytest.mark.slow  # the article's runs: 2 s
 def test_the_documented_figures_of_the_article_reproduce_on_its_seeds() -> None:
     """The default engine's ranges in docs/figures/article.json, re-derived: each bound is the min or max over the
     seeds, to the digits the file gives (accuracy rounded as printed; CE and KL within 1.5 units of the last)."""

@@ -56,6 +56,7 @@ def test_a_zip_with_the_files_in_one_folder_opens_too(good_zip: bytes, quick_run
     assert open_run_zip(nested).config == quick_run.config
 
 
+@pytest.mark.slow  # a real process: 3 s
 def test_show_reads_a_run_zip(tmp_path: Path, good_zip: bytes) -> None:
     path = tmp_path / "iris.zip"
     path.write_bytes(good_zip)

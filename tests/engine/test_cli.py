@@ -219,6 +219,7 @@ def test_hmc_refuses_what_it_cannot_sample_in_one_sentence_and_writes_nothing(
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow  # real processes: 3 s
 def test_a_real_process_prints_no_traceback_for_bad_input(tmp_path: Path) -> None:
     result = _run_cli("train", "--out", str(tmp_path / "x"), "--prior-sigma", "-1")
     assert result.returncode == 2

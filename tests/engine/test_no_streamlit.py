@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "bnn_core"
 # every module as a dotted name under bnn_core, sub-packages included: "probing" -> "posterior.probing"
 MODULES = sorted(
@@ -13,6 +15,7 @@ MODULES = sorted(
 )
 
 
+@pytest.mark.slow  # a fresh interpreter: 3 s
 def test_importing_bnn_core_loads_no_streamlit() -> None:
     imports = "; ".join(f"import bnn_core.{name}" for name in MODULES if not name.endswith("__main__"))
     code = f"import sys, bnn_core; {imports}; print(sorted(m for m in sys.modules if m.startswith('streamlit')))"

@@ -235,6 +235,7 @@ def test_a_change_to_any_compiled_source_gives_a_fresh_cache_folder(tmp_path: Pa
     assert len(seen) == 1 + len(jit.COMPILED_SOURCES)
 
 
+@pytest.mark.slow  # fresh interpreters: 3 s
 def test_names_load_on_first_use_and_the_noise_generator_needs_no_torch() -> None:
     script = (
         "import sys, bnn_core.compiled.noise\n"

@@ -160,6 +160,7 @@ def test_fifty_regression_steps_of_both_engines_agree_in_float64(noise: str) -> 
     np.testing.assert_allclose(fast_history.train_accuracy, ref_history.train_accuracy, rtol=1e-8)  # the RMSE
 
 
+@pytest.mark.slow  # 2 s
 def test_a_learned_noise_sigma_finds_the_noise_of_the_data() -> None:
     generator = np.random.default_rng(1)
     x = generator.uniform(-2, 2, (400, 1))
@@ -208,6 +209,7 @@ def _standardised(values: np.ndarray, at: np.ndarray | None = None) -> torch.Ten
     return torch.tensor((at - values.mean()) / values.std(), dtype=torch.float32)
 
 
+@pytest.mark.slow  # 3.5 s
 def test_cubic_bands_widen_far_from_the_data() -> None:
     """Textbook ELBO on the cubic set, inputs and targets standardised: the epistemic std at x = ±6 is at least 3×
     the std at x = 0."""
