@@ -22,8 +22,10 @@ from ui.figures.maps import grid_heatmap
 from ui.figures.methods import explain
 from ui.views import methods
 
-ORDER = ("bnn", "plain", "dropout", "ensemble", "laplace", "hmc")
-TRAINED_ON_CLICK = ("plain", "dropout", "ensemble", "laplace")
+# Laplace is not among them yet: six maps in a row do not fit a 1280-px slide (their colour bars' ticks were cut
+# off, tests/browser/test_chart_text.py); it is set beside the BNN on the map, truck and calibration pages instead.
+ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
+TRAINED_ON_CLICK = ("plain", "dropout", "ensemble")
 FINEST_MAP = 60
 MAP_MEASURES = {"Epistemic (MI)": ("epistemic", "nats"), "Confidence": ("confidence", "confidence")}
 # Each map's colour bar under it, across its width: beside it, the bar narrowed the map. The unit is the measure's.

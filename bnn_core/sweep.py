@@ -370,8 +370,8 @@ def _start_ray(ray: Any, address: str, cpus: int | None) -> None:
     runtime = {"py_modules": [str(package)], "env_vars": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}}
     options: dict[str, Any] = {"runtime_env": runtime, "log_to_driver": False, "logging_level": "ERROR"}
     try:
-        if address == "local":
-            ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, **options)
+        if address == "local":  # a new runtime of our own, even beside a cluster on this host (Ray would join it)
+            ray.init(address="local", num_cpus=cpus or os.cpu_count(), include_dashboard=False, **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as err:

@@ -180,11 +180,11 @@ def sidebar() -> None:
     """
     with st.sidebar:
         st.session_state[GALLERY_SLOT] = st.container()
+        st.session_state.setdefault(state.PRESENT_TOGGLE, state.presenting())  # seeded here: value= would warn
         st.toggle(
             "Presenter mode",
-            value=state.presenting(),
-            key="present_toggle",
-            on_change=lambda: state.set_presenting(st.session_state["present_toggle"]),
+            key=state.PRESENT_TOGGLE,
+            on_change=lambda: state.set_presenting(st.session_state[state.PRESENT_TOGGLE]),
             help="No sidebar or Streamlit chrome, larger type. Keys: r resample, p play, ← → presets, 1–9 pages.",
         )
     tune.apply_finished()

@@ -139,8 +139,14 @@ def presenting() -> bool:
     return bool(st.session_state.get(PRESENT, False))
 
 
+PRESENT_TOGGLE = "present_toggle"  # the sidebar's switch, which must say what PRESENT says
+
+
 def set_presenting(on: bool) -> None:
+    """Presenter mode on or off, the sidebar's switch with it (called before the switch is drawn: from a callback,
+    or while a link is read)."""
     st.session_state[PRESENT] = on
+    st.session_state[PRESENT_TOGGLE] = on
 
 
 def memo(name: str, inputs: tuple, compute: Callable[[], T]) -> T:

@@ -45,14 +45,16 @@ def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(
     at.button(key="methods_train").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble", "Laplace"]
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
     assert float(table.loc[0, "test accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
     assert table.loc[1, "OOD AUROC (MI)"] == "—"  # one network: no mutual information
     assert table.loc[3, "settings"] == "3 members"
-    assert _titles(at) == ["BNN (torchbnn)", "Plain network", "MC dropout", "Deep ensemble", "Laplace"]  # 3 a row
-    settings = list(table["settings"])
-    assert settings[:4] == ["20 samples", "one network", "p = 0.1, T = 20", "3 members"]
-    assert settings[4].startswith("full, δ = ") and settings[4].endswith(", 20 draws")
+    assert _titles(at) == [
+        "BNN (torchbnn): 20 samples",
+        "Plain network: one network",
+        "MC dropout: p = 0.1, T = 20",
+        "Deep ensemble: 3 members",
+    ]
     assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
     assert any("HMC is offered for networks" in read(i.value) for i in at.info) or at.button(key="hmc_start")
     assert all(button.key != "methods_train" for button in at.button)  # every alternative is ready
@@ -78,6 +80,16 @@ def test_calibration_and_truck_pages_compare_with_the_ensemble(run: TrainedRun) 
     assert not truck.exception
     assert any(read(metric.label).startswith("Deep ensemble: ") for metric in truck.metric)
     assert "The deep ensemble is" in read(truck.subheader[0].value)
+
+
+def test_the_truck_and_map_pages_set_laplace_beside_the_bnn(run: TrainedRun) -> None:
+    """Laplace around the plain twin: no settings, fitted once per run and kept."""
+    truck = page("truck_probe", **{state.RUN: run, state.COMPARED: "laplace"})
+    assert not truck.exception and not truck.error
+    assert any(read(metric.label).startswith("Laplace: ") for metric in truck.metric)
+    assert truck.session_state[methods.TRAINED]["laplace"][0] is run
+    shown = page("uncertainty_map", **{state.RUN: run, state.COMPARED: "laplace"})
+    assert not shown.exception and not shown.error
 
 
 def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> None:

@@ -90,7 +90,12 @@ def test_five_methods_side_by_side_keep_their_text_apart(tmp_path: Path) -> None
         geometry = settle(page)
         page.screenshot(path=str(tmp_path / "methods-presenter.png"))
         problems += slide_problems(geometry, "methods with five maps") + _problems(page, "methods, presenter mode")
-        page.get_by_role("button", name="Exit presenter mode").click()
+        page.goto(f"{url}/methods{FIVE_METHODS}")  # normal mode, from the start
+        train = page.get_by_role("button", name="Train the alternatives")
+        train.wait_for(timeout=240_000)
+        settle(page)
+        train.click()
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 5", timeout=240_000)
         settle(page)
         page.screenshot(path=str(tmp_path / "methods-normal.png"))
         problems += _problems(page, "methods, normal mode")

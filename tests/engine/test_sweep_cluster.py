@@ -65,3 +65,16 @@ def test_a_node_removed_mid_sweep_loses_no_cell(ray_cluster, tmp_path: Path) -> 
     assert removed == [1] and len(table) == 8 and set(table["status"]) == {"ok"}
     local, _ = run_sweep(dataset, spec, tmp_path / "local")
     pd.testing.assert_frame_equal(_values(local), _values(table), check_exact=True)
+
+
+def test_a_local_ray_sweep_starts_its_own_runtime_beside_a_cluster_on_this_host(ray_cluster, tmp_path: Path) -> None:
+    """--ray local with a cluster already running on the host: Ray's ray.init() would join that cluster and refuse
+    num_cpus ("When connecting to an existing cluster, num_cpus and num_gpus must not be provided"); the sweep
+    starts a runtime of its own instead."""
+    import ray
+
+    if ray.is_initialized():  # an earlier test left this process connected to the cluster
+        ray.shutdown()
+    grid = ["--prior-sigma", "0.1", "--kl-weight", "0.01,1"]
+    assert main(["sweep", *FLAGS, *grid, "--ray", "local", "--out", str(tmp_path / "s")]) == 0
+    assert set(read_results(tmp_path / "s")["status"]) == {"ok"}
