@@ -68,6 +68,16 @@ class RunCache:
     def bytes(self) -> int:
         return sum(size for _, size in self._runs.values())
 
+    def clear(self) -> int:
+        """Forget every finished run kept here (a training under way is left to finish); return how many.
+
+        The shared store below, if any, keeps its copies: a later caller reads them from there.
+        """
+        with self._lock:
+            dropped = len(self._runs)
+            self._runs.clear()
+        return dropped
+
     def get(self, config: RunConfig) -> TrainedRun | None:
         """A copy of the finished run for ``config``, kept here or in the shared store, or None."""
         with self._lock:

@@ -6,6 +6,8 @@ import weakref
 
 import pytest
 
+from bnn_core import TrainedRun
+from bnn_core.runs.cache import RunCache
 from ui.server import sessions
 
 
@@ -66,3 +68,18 @@ def test_an_idle_open_tab_gives_up_only_what_can_be_recomputed(tracked) -> None:
     assert "bnn_memo" in tracked["b"] and "bnn_twin" in tracked["c"] and "bnn_memo" in tracked["c"]
     assert sessions.release_idle(idle_after + 10, connected.__contains__, idle_after) == []  # nothing left to give
     assert sessions.tracked() == 3  # an idle tab is still watched: it is open
+
+
+def test_the_run_cache_is_emptied_when_the_last_session_of_a_room_is_released(tracked, quick_run: TrainedRun) -> None:
+    cache = RunCache()
+    cache.put(quick_run)
+    sessions.release_closed(0.0, {"a"}.__contains__, grace=0)  # b and c seen closed; a still open
+    released = sessions.release_closed(0.0, {"a"}.__contains__, grace=0)
+    assert sorted(released) == ["b", "c"]
+    assert sessions.close_room(released, cache) is None and cache.get(quick_run.config) is not None
+    assert sessions.close_room([], cache) is None  # a sweep that released nothing changes nothing
+    sessions.release_closed(1.0, set().__contains__, grace=0)  # a closes too: the room is empty
+    released = sessions.release_closed(1.0, set().__contains__, grace=0)
+    assert released == ["a"]
+    assert sessions.close_room(released, cache) == 1
+    assert len(cache) == 0 and cache.get(quick_run.config) is None

@@ -111,3 +111,13 @@ def test_a_cancelled_run_is_not_kept() -> None:
         _config(3), lambda report: train_run(load_builtin("iris"), _config(3), on_progress=lambda p: True)
     )
     assert run.fit.cancelled and len(cache) == 0
+
+
+def test_clear_forgets_every_kept_run_and_the_cache_trains_again(quick_run: TrainedRun) -> None:
+    cache, calls = RunCache(), []
+    cache.put(quick_run)
+    assert cache.clear() == 1 and len(cache) == 0 and cache.bytes == 0
+    assert cache.get(quick_run.config) is None
+    cache.get_or_train(quick_run.config, lambda report: calls.append(1) or quick_run)
+    assert calls == [1] and len(cache) == 1  # kept again after training
+    assert cache.clear() == 1 and cache.clear() == 0

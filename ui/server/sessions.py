@@ -11,6 +11,11 @@ which a session it forgets once its time is up never is. The janitor releases th
 
 A tab left open but unused for ``IDLE_SECONDS`` keeps what the user chose (the run on screen, its
 settings, data and view) and gives up what the app can recompute: the plain twin and the cached maps.
+
+When the last session is released, the room has closed: the server's run cache is emptied too. A room trains
+dozens of runs that the next one is unlikely to ask for, and a run asked for again is trained in a second or
+two (or read from ``$BNN_SHARED_RUNS``). Without this, a closed room of 8 sessions x 5 trainings left up to
+136 MB behind (benchmarks/memory.py, docs/server.md).
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from streamlit.logger import get_logger
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from bnn_core.runs.cache import RunCache
+
 from .. import state
+from ..sources import run_cache
 
 CHECK_SECONDS = 10.0  # how often the janitor looks; a closed session is released at most this late
 IDLE_SECONDS = 30 * 60.0  # an open tab with no script run for this long gives up RECOMPUTABLE
@@ -109,6 +117,14 @@ def release_idle(now: float, is_connected: Callable[[str], bool], idle_after: fl
     return released
 
 
+def close_room(released: list[str], cache: RunCache) -> int | None:
+    """If this sweep released sessions and none is left, empty ``cache`` and return how many runs it dropped;
+    otherwise keep it (a session still open may ask for a run again) and return None."""
+    if not released or tracked() > 0:
+        return None
+    return cache.clear()
+
+
 def tracked() -> int:
     """How many sessions the janitor is watching."""
     with _LOCK:
@@ -137,6 +153,9 @@ def _sweep_forever() -> None:
         released = release_closed(now, runtime.is_active_session, grace)
         for session_id in released:
             _release_streamlit_files(runtime, session_id)
+        dropped = close_room(released, run_cache())
+        if dropped is not None:
+            _LOG.info("The room has closed: dropped %d finished run(s) from the run cache.", dropped)
         idle = release_idle(now, runtime.is_active_session, IDLE_SECONDS)
         if released or idle:
             _return_free_memory()
