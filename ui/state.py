@@ -45,6 +45,8 @@ SAVED_NAMES = "bnn_saved_names"  # the run names this session saved into the sha
 PAGE_PARAMS = "bnn_page_params"  # this page's part of the URL (axes, map colouring, probe point)
 EDITED_DATASET = "bnn_edited_dataset"  # a regression set with points clicked in or out (a Dataset)
 UNEDITED_RUN = "bnn_unedited_run"  # the run on screen before the first clicked point, for Clear
+EDIT_REFUSAL = "bnn_edit_refusal"  # why the last click on a regression chart was refused, shown once
+SLOW_EDIT = "bnn_slow_edit"  # data edited by a click, to retrain with a progress bar once the page has drawn
 EDIT_COUNT = "bnn_edit_count"  # clicks handled so far: part of the chart's key, so no click is handled twice
 
 # Widgets whose values the session keeps across pages and links, declared once: Streamlit forgets a widget's value

@@ -179,3 +179,47 @@ def test_a_large_regression_set_draws_a_fixed_subset_whose_points_name_their_row
     xs = np.concatenate([_values(trace["x"]) for trace in drawn])
     assert len(rows) == MAX_POINTS and len(set(rows)) == MAX_POINTS
     np.testing.assert_allclose(xs, x[rows, 0])
+
+
+def _click_script() -> None:
+    """A click on an empty place of the bands chart, as the chart's selection callback receives it."""
+    from types import SimpleNamespace
+
+    import streamlit as st
+
+    from ui import state
+    from ui.figures.regression import CLICK_NAME
+    from ui.views import regression
+
+    st.session_state.runs = st.session_state.get("runs", 0) + 1
+    run = st.session_state[state.RUN]
+    axis = regression.choose_axis(run)
+    if st.session_state.runs == 1:  # the callback, then the script run it comes before
+        st.session_state.chart = SimpleNamespace(selection=SimpleNamespace(points=[{"curve_number": 0, "x": 0.5,
+                                                                                     "y": 3.0}]))
+        regression._on_click(run, axis, [CLICK_NAME], "chart")
+        st.rerun()
+    regression.band_chart(run, axis)
+
+
+@pytest.mark.parametrize("seconds", [0.2, 5.0])
+def test_a_click_retrains_in_its_callback_if_the_run_was_quick_and_with_a_bar_once_drawn_if_not(
+    cubic_run: TrainedRun, seconds: float
+) -> None:
+    """A run that trained in under QUICK_SECONDS is retrained before the page is drawn (drawn once); a slower one
+    after the page has drawn, with the live bar and Stop, and then the page again. Either way the run on screen
+    is trained on the 21 points, with the click's point among them, and Clear can go back."""
+    from dataclasses import replace
+
+    from ui.views.regression import QUICK_SECONDS
+
+    timed = replace(cubic_run, fit=replace(cubic_run.fit, train_seconds=seconds))
+    at = AppTest.from_function(_click_script, default_timeout=TIMEOUT)
+    at.session_state[state.RUN] = timed
+    at.run()
+    assert not at.exception and not at.error
+    new = at.session_state[state.RUN]
+    assert new is not timed and new.data.dataset.n_rows == cubic_run.data.dataset.n_rows + 1
+    assert np.isclose(new.data.dataset.x[:, 0], 0.5).any() and np.isclose(new.data.dataset.y, 3.0).any()
+    assert at.session_state[state.UNEDITED_RUN] is timed
+    assert at.session_state["runs"] == 1 + (2 if seconds >= QUICK_SECONDS else 1)  # the live path draws twice

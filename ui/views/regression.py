@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import streamlit as st
 
-from bnn_core import BNNInputError, TrainedRun, train_run
+from bnn_core import BNNInputError, Dataset, RunConfig, TrainedRun, train_run
 from bnn_core.data.datasets import EDITED, edit_rows
 from bnn_core.posterior.regression import Bands, axis_grid, curve_bands, sample_curves
 
@@ -19,6 +19,9 @@ from ..training import live_training, refusal
 from .side_by_side import PLAY_SECONDS, chart_header, plotted_rows, sample_buttons, tick_sample
 
 SPAGHETTI = 30  # sample curves drawn at once by the spaghetti toggle
+# A run that trained faster than this is retrained inside the click's callback, without a bar: a fresh run on
+# cubic's 21 points takes about 0.25 s with the compiled engine, and the page is then drawn once, not twice.
+QUICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,58 +85,98 @@ def band_chart(run: TrainedRun, axis: Axis) -> None:
     figure = band_figure(
         axis.grid, axis.bands, axis.points, run.config.samples, axis.titles, axis.y_range, clickable=True
     )
-    edits = st.session_state.get(state.EDIT_COUNT, 0)
+    key = f"band_chart_{st.session_state.get(state.EDIT_COUNT, 0)}"  # a new chart after each click: none counts twice
+    names = [trace.name for trace in figure.data]
+    refused = st.session_state.pop(state.EDIT_REFUSAL, None)
+    if refused:
+        st.error(refused)
     with st.container(key="fit_chart_truth"):
-        event = st.plotly_chart(
+        st.plotly_chart(
             figure,
             width="stretch",
             height="stretch",
             theme=None,
-            key=f"band_chart_{edits}",  # a new chart after each handled click, so that no click counts twice
+            key=key,
             config=chart_config(f"{state.run_label(run)}-bands"),
-            on_select="rerun",
+            on_select=lambda: _on_click(run, axis, names, key),
             selection_mode="points",
         )
-    clicked = event.selection.points if event is not None else []
-    if clicked:
-        _edit(run, axis, clicked[0], names=[trace.name for trace in figure.data])
+    edited = st.session_state.pop(state.SLOW_EDIT, None)
+    if edited is not None:
+        _retrain_live(run, edited)
 
 
-def _edit(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> None:
-    """Add the clicked place as a point, or remove the clicked point; then train afresh with the same settings.
+def _on_click(run: TrainedRun, axis: Axis, names: list[str], key: str) -> None:
+    """The chart's selection callback, run before the page is drawn again: make the edit the click asks for.
 
-    Not warm-started from the posterior on screen: continuing from it shrank every band (benchmarks/warm_start.py),
-    and would make the picture depend on the order of the clicks, so that no saved run or link could reproduce
-    it. A fresh run on 21 points takes about 0.25 s with the compiled engine (20,000 steps); the rest of a click is
-    the page drawn twice.
+    A run that trained in under ``QUICK_SECONDS`` is retrained here, so that the page is drawn once, with the new
+    run: a bar and live curves would take longer to draw than such a training. Any other is left to
+    :func:`_retrain_live`, with progress and Stop, once the page has drawn.
     """
+    points = st.session_state[key].selection.points
+    if not points:
+        return
+    st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
+    try:
+        edited = _edited_dataset(run, axis, points[0], names)
+        if edited is None:
+            return
+        if run.fit.train_seconds >= QUICK_SECONDS:
+            st.session_state[state.SLOW_EDIT] = edited
+            return
+        _show_edit(run, train_run(edited, _edited_config(run, edited)))
+    except BNNInputError as err:
+        st.session_state[state.EDIT_REFUSAL] = refusal(err)
+
+
+def _edited_dataset(run: TrainedRun, axis: Axis, point: dict, names: list[str]) -> Dataset | None:
+    """The run's data with the clicked place added as a point, or the clicked point removed; None for a click on
+    the mean line, which is not an edit."""
     name = names[point["curve_number"]] if 0 <= point.get("curve_number", -1) < len(names) else None
     dataset = run.data.dataset
+    if name == CLICK_NAME:
+        row = axis.raw[:1].copy()
+        row[0, axis.feature] = point["x"]
+        return edit_rows(dataset, add_x=row, add_y=[point["y"]], is_test=run.data.is_test)
+    if name in ("train rows", "test rows"):
+        return edit_rows(dataset, drop=[int(point["customdata"])], is_test=run.data.is_test)
+    return None
+
+
+def _edited_config(run: TrainedRun, edited: Dataset) -> RunConfig:
+    """The run's own settings on the edited data: a fresh run, not warm-started from the one on screen.
+
+    Continuing from it shrank every band (benchmarks/warm_start.py), and would make the picture depend on the
+    order of the clicks, so that no saved run or link could reproduce it.
+    """
+    return replace(run.config, data=replace(run.config.data, dataset=edited.name))
+
+
+def _retrain_live(run: TrainedRun, edited: Dataset) -> None:
+    """Train on the edited data with a progress bar, live curves and Stop; then draw the page again."""
+    config = _edited_config(run, edited)
     try:
-        if name == CLICK_NAME:
-            row = axis.raw[:1].copy()
-            row[0, axis.feature] = point["x"]
-            edited = edit_rows(dataset, add_x=row, add_y=[point["y"]], is_test=run.data.is_test)
-        elif name in ("train rows", "test rows"):
-            edited = edit_rows(dataset, drop=[int(point["customdata"])], is_test=run.data.is_test)
-        else:  # the mean line: not an edit; a new chart, so that its selection does not stay on screen
-            st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
-            st.rerun()
-        config = replace(run.config, data=replace(run.config.data, dataset=edited.name))
-        heading = f"**Retraining** on {edited.n_rows} points"
         new = live_training(
-            heading, config.train.epochs, "model", lambda report: train_run(edited, config, report), regression=True
+            f"**Retraining** on {edited.n_rows} points",
+            config.train.epochs,
+            "model",
+            lambda report: train_run(edited, config, report),
+            regression=True,
         )
     except BNNInputError as err:
         st.error(refusal(err))
         return
-    if not _edited(run):  # the first click on this run: Clear comes back to it
-        st.session_state[state.UNEDITED_RUN] = run
-    st.session_state[state.EDITED_DATASET] = edited
-    st.session_state[state.EDIT_COUNT] = st.session_state.get(state.EDIT_COUNT, 0) + 1
-    state.choose_dataset(edited.name)
-    state.show_run(new, sample=state.sample_index(), origin="Edited by clicks")
+    _show_edit(run, new)
     st.rerun()
+
+
+def _show_edit(run: TrainedRun, new: TrainedRun) -> None:
+    """Put ``new``, trained on edited data, on screen; the first edit of ``run`` keeps it for Clear."""
+    if not _edited(run):
+        st.session_state[state.UNEDITED_RUN] = run
+    st.session_state[state.EDITED_DATASET] = new.data.dataset
+    state.choose_dataset(new.data.dataset.name)
+    state.show_run(new, sample=state.sample_index(), origin="Edited by clicks")
 
 
 def _edited(run: TrainedRun) -> bool:
