@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.icons import FAVICON
+from ui.style import CSS, KEYS
 
 # First of all, the tab's title, icon and wide layout: the loading caption below is drawn as wide as the pages,
 # and the favicon is set before the navigation could ask an outside font server for a page's icon (ui/icons.py).
@@ -18,6 +19,9 @@ _BLANK = {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": {"v
           "yaxis": {"visible": False}}  # fmt: skip
 _loading = st.empty()
 with _loading.container():
+    # The styles and keys first, so that the browser has mounted them when the page comes (ui/style.py).
+    st.html(CSS)
+    st.html(KEYS, unsafe_allow_javascript=True)
     st.caption("Loading PyTorch, torchbnn and scikit-learn…")
     if not st.session_state.get(_PLOTLY_STARTED):
         st.plotly_chart(go.Figure(layout=_BLANK), config={"staticPlot": True}, key="plotly_preload")

@@ -172,3 +172,35 @@ def test_a_link_straight_to_a_page_has_the_whole_frame(tmp_path: Path) -> None:
         assert page.locator('[data-testid="stTopNavLink"]').count() == 9  # every page of app.py
         assert page.locator(".st-key-preset_next button").count() == 1  # the sidebar, with the gallery
         page.screenshot(path=str(tmp_path / "map-from-a-link.png"))
+
+
+# Every animation frame from the first paint: where the title and the first chart are (null while absent).
+TRACK_TOPS_JS = """() => {
+    window.__tops = [];
+    const track = () => {
+        const top = s => { const e = document.querySelector(s); return e ? Math.round(e.getBoundingClientRect().top)
+                                                                         : null; };
+        window.__tops.push([top('h1'), top('[class*="st-key-fit_chart"] .main-svg')]);
+        requestAnimationFrame(track);
+    };
+    requestAnimationFrame(track);
+}"""
+
+
+def test_the_first_page_stays_where_it_is_first_drawn(tmp_path: Path) -> None:
+    """A first visit: from the frame the title appears in, it never moves, nor does the first chart once drawn.
+
+    The styles came with the page once, and were applied about half a second after it: the title shrank and
+    everything moved up by 140-220 px (ui/style.py)."""
+    with streamlit_server(log=tmp_path / "server.log") as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.add_init_script(script=f"({TRACK_TOPS_JS})()")
+        page.goto(url)
+        _wait_for_title(page, "Posterior sample #0")
+        wait_idle(page)
+        page.wait_for_timeout(1500)  # frames after the script run ends: styles or scripts still arriving
+        tops = page.evaluate("() => window.__tops")
+    titles = {title for title, _ in tops if title is not None}
+    charts = {chart for _, chart in tops if chart is not None}
+    assert len(titles) == 1, f"the title moved: {sorted(titles)}"
+    assert len(charts) == 1, f"the first chart moved: {sorted(charts)}"
