@@ -28,9 +28,10 @@ def test_the_guide_counts_the_other_pages() -> None:
 
 
 def test_the_keys_reach_every_page_and_the_help_says_so() -> None:
-    """The key listener presses the n-th link for the digits 1 to n; the toggle's help and ui/page.py agree."""
+    """The key listener (ui/style.py) presses the n-th link for the digits 1 to n; the toggle's help and ui/page.py
+    agree."""
     count = len(_pages())
-    assert f"/^[1-{count}]$/" in (ROOT / "ui" / "page.py").read_text()
+    assert f"/^[1-{count}]$/" in (ROOT / "ui" / "style.py").read_text()
     assert f"``1``–``{count}`` the pages" in (ROOT / "ui" / "page.py").read_text()
     assert f"1–{count} pages" in (ROOT / "ui" / "shell.py").read_text()
 
