@@ -38,7 +38,7 @@ from .alternatives import (
     sampling_progress,
     train_dropout,
 )
-from .hmc import HMCConfig, run_hmc
+from .hmc import HMCConfig, HMCPosterior, run_hmc
 from .laplace import fit_laplace
 from .options import METHODS, MethodsConfig
 from .references import shipped_reference
@@ -196,9 +196,12 @@ def hmc_regression(
     posterior = shipped_reference(run.config, config) or run_hmc(
         run.data, run.config, config, sampling_progress(on_progress)
     )
-    if posterior is None:
-        return None
-    draws = outputs_draws(posterior.outputs, run.likelihood)  # the run's fixed σ, in the units trained in
+    return None if posterior is None else hmc_regression_predictor(posterior, run)
+
+
+def hmc_regression_predictor(posterior: HMCPosterior, run: TrainedRun) -> RegressionPredictor:
+    """An HMC reference of ``run``'s network as a predictor: its S kept draws, with the run's fixed noise σ."""
+    draws = outputs_draws(posterior.outputs, run.likelihood)  # the σ in the units trained in, as HMC's
     return RegressionPredictor("hmc", posterior.seconds, draws, hmc_detail(posterior))
 
 
