@@ -1,5 +1,6 @@
 """Is a BNN worth it? The BNN beside MC dropout, a deep ensemble, the plain network and an HMC reference: one table
-and one map each, on the same data, split and network shape.
+and one map each, on the same data, split and network shape. For a regression, every method's bands on one shared
+axis and the regression table (:mod:`ui.views.method_bands`), Laplace among them.
 
 Arriving trains nothing: the page shows the methods that are ready (the BNN, anything shipped with a gallery
 preset or trained earlier in the session, a stored HMC reference); a button trains the others, live, with Stop.
@@ -20,7 +21,7 @@ from ui.charts import show
 from ui.figures.base import legend_html
 from ui.figures.maps import grid_heatmap
 from ui.figures.methods import explain
-from ui.views import methods
+from ui.views import method_bands, methods
 
 # Laplace is not among them yet: six maps in a row do not fit a 1280-px slide (their colour bars' ticks were cut
 # off, tests/browser/test_chart_text.py); it is set beside the BNN on the map, truck and calibration pages instead.
@@ -109,7 +110,10 @@ def _header(run: TrainedRun) -> tuple[str, bool, Predictor | None]:
         hmc = methods.predictor_for(run, "hmc")  # a stored reference, or what it takes; sampling only on a click
     missing = [METHODS[m] for m in TRAINED_ON_CLICK if methods.kept_predictor(run, m) is None]
     pressed = bool(missing) and train.button(
-        "Train the alternatives", type="primary", key="methods_train", help=f"Train {_listed(missing)}. {TRAIN_HELP}"
+        "Train the alternatives",
+        type="primary",
+        key="methods_train",
+        help=f"Train {methods.listed(missing)}. {TRAIN_HELP}",
     )
     return measure or "Epistemic (MI)", pressed, hmc
 
@@ -125,13 +129,10 @@ def _table(table: pd.DataFrame) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
-def _listed(names: list[str]) -> str:
-    """ "the plain network, the MC dropout and the deep ensemble"."""
-    named = [f"the {name}" for name in names]
-    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
-
-
 def draw(run: TrainedRun) -> None:
+    if run.task == "regression":
+        method_bands.draw(run)
+        return
     page.fit_charts(RESERVE, PRESENTING_RESERVE)
     measure, pressed, hmc = _header(run)
     predictors = _predictors(run, pressed, hmc)
@@ -165,4 +166,4 @@ INTRO = (
     "the same data, split and network shape, when you ask for it."
 )
 
-shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw, regression=False)
+shell.run_page("Methods", "Is a BNN worth it?", INTRO, draw)

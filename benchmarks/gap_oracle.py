@@ -23,11 +23,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bnn_core import DataConfig, ModelConfig, RunConfig, TrainConfig, load_builtin, train_run
+from bnn_core.data.datasets import SINE_GAP
+from bnn_core.data.geometry import gap_points
 from bnn_core.data.prepared import prepare
+from bnn_core.methods import regression_table
 from bnn_core.methods.hmc import HMCConfig, run_hmc
 from bnn_core.posterior.regression import curve_bands
 
-EDGES_AND_MIDDLE = np.array([[-1.0], [0.0], [1.0]])
+EDGES_AND_MIDDLE = gap_points(np.zeros(0), SINE_GAP)[:, None]  # x = −1, 0, 1 (3, 1)
 NETWORKS = (((50,), "relu"), ((50,), "tanh"), ((50, 50), "relu"), ((50, 50), "tanh"))
 PRIORS = (1.0, 0.3)
 KL_WEIGHTS_TIMES_N = (1.0, 3.0)  # the KL weight × N: 1 is the textbook ELBO ÷ N
@@ -48,11 +51,6 @@ def middle_over_edges(hidden: tuple[int, ...], activation: str, prior: float, we
     return vi_middle_over_edges(config)
 
 
-def _ratio(epistemic: np.ndarray) -> float:
-    """The std (3,) at x = −1, 0, 1 → the middle's over the larger edge's."""
-    return float(epistemic[1] / max(epistemic[0], epistemic[2]))
-
-
 def fixed_noise_config(hidden: tuple[int, ...], activation: str, seed: int, epochs: int = 6000) -> RunConfig:
     """sine_gap, every row trained on, prior N(0, 1), the noise σ fixed at the data's, the textbook ELBO ÷ N."""
     model = ModelConfig(hidden=hidden, activation=activation, prior_sigma=1.0, noise="fixed", noise_sigma=NOISE_SIGMA)
@@ -70,13 +68,14 @@ def hmc_middle_over_edges(config: RunConfig, draws: int) -> tuple[float, float]:
     data = prepare(load_builtin("sine_gap"), config.data, config.seed)
     posterior = run_hmc(data, config, HMCConfig(samples=draws, warmup=draws))
     means = posterior.outputs(data.inputs(EDGES_AND_MIDDLE))[..., 0].double().numpy()  # (S, 3), trained units
-    return _ratio(means.std(axis=0)), posterior.rhat_max
+    return regression_table.middle_over_edges(means.std(axis=0)), posterior.rhat_max
 
 
 def vi_middle_over_edges(config: RunConfig) -> float:
     """The same ratio for the mean-field BNN trained with ``config``."""
     run = train_run(load_builtin("sine_gap"), config)
-    return _ratio(curve_bands(run.model, run.likelihood, run.data, EDGES_AND_MIDDLE, 300, 0).epistemic)
+    bands = curve_bands(run.model, run.likelihood, run.data, EDGES_AND_MIDDLE, 300, 0)
+    return regression_table.middle_over_edges(bands.epistemic)
 
 
 def print_hmc_table(seeds: range, draws: int, steps: list[int]) -> None:

@@ -1,6 +1,7 @@
 """The "which to use?" table over seeds: the figures of the README's "Is a BNN worth it?".
 
     python benchmarks/methods.py [--dataset two_moons] [--seeds 0-4] [--epochs N] [--hmc shipped|sample|none]
+    python benchmarks/methods.py --dataset sine_gap --seeds 0-2 --hmc sample
 
 Each seed is one run of the textbook ELBO (KL sum, weight 1/N, prior σ₀ 1) on a 16-unit ReLU network, the size the
 HMC reference is offered for, at the default length (20,000 epochs) unless ``--epochs`` says otherwise, then MC
@@ -8,6 +9,10 @@ dropout (p 0.1, T 100), a deep ensemble (M 5), the plain network and the Laplace
 same split. ``--hmc shipped`` adds the reference where one ships (seed 0 of two_moons and circles), ``sample``
 samples it for every seed (seconds each), ``none`` leaves it out. Prints every seed's table, then each column's
 range over the seeds, per method.
+
+On a regression set (sine_gap, cubic) the noise σ is fixed at ``--noise-sigma`` (sine_gap's own 0.1 by default), as
+HMC needs, and the table is the regression one: RMSE, NLL, 90% coverage and the gap ratio
+(bnn_core.methods.regression_table). No regression reference ships: ``--hmc sample`` samples one per seed.
 """
 
 from __future__ import annotations
@@ -21,41 +26,63 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core import load_builtin, train_run
+from bnn_core import RunConfig, TrainConfig, load_builtin, train_run
 from bnn_core.engine.threads import one_thread_per_call
 from bnn_core.methods.alternatives import MethodsConfig, hmc_method, train_method
 from bnn_core.methods.compare import COLUMNS, compare, table_text
 from bnn_core.methods.hmc import HMCConfig
 from bnn_core.methods.references import reference_run_config, shipped_reference
+from bnn_core.methods.regression import train_regression_method
+from bnn_core.methods.regression_table import COLUMNS as REGRESSION_COLUMNS
+from bnn_core.methods.regression_table import compare_regression, regression_table_text
 from bnn_core.runs.gallery import textbook_config
 
-_DIGITS = {"mi_gap": 3, "train_seconds": 2}
+_DIGITS = {"mi_gap": 3, "train_seconds": 2, "gap_ratio": 2}
 RANGED = ("train_seconds", "accuracy", "nll", "ece", "brier", "auroc_mi", "auroc_max_softmax", "mi_gap", "dist_to_hmc")
+REGRESSION_RANGED = ("train_seconds", "rmse", "nll", "coverage_90", "gap_ratio")
+METHODS = ("bnn", "plain", "dropout", "ensemble", "laplace")
 
 
 def seed_table(dataset: str, seed: int, epochs: int | None, hmc: str) -> pd.DataFrame:
     """The table for one seed of the reference-sized textbook run."""
     data = load_builtin(dataset)
-    base = reference_run_config(dataset)
-    train = base.train if epochs is None else replace(base.train, epochs=epochs)
-    config = textbook_config(replace(base, train=train, seed=seed))
+    config = _length(textbook_config(replace(reference_run_config(dataset), seed=seed)), epochs)
     run = train_run(data, config)
     settings = MethodsConfig()
-    predictors = [train_method(run, method, settings) for method in ("bnn", "plain", "dropout", "ensemble", "laplace")]
+    predictors = [train_method(run, method, settings) for method in METHODS]
     if hmc == "sample" or (hmc == "shipped" and shipped_reference(run.config, HMCConfig()) is not None):
         predictors.append(hmc_method(run))
     return compare(predictors, run.data, seed)
 
 
+def _length(config: RunConfig, epochs: int | None) -> RunConfig:
+    """``config`` trained for ``epochs`` steps, if given (after textbook_config, which sets the default length)."""
+    return config if epochs is None else replace(config, train=replace(config.train, epochs=epochs))
+
+
+def regression_seed_table(dataset: str, seed: int, epochs: int | None, hmc: str, noise_sigma: float) -> pd.DataFrame:
+    """The regression table for one seed of the reference-sized textbook run with the noise σ fixed."""
+    base = reference_run_config(dataset)
+    model = replace(base.model, noise="fixed", noise_sigma=noise_sigma)
+    config = _length(textbook_config(replace(base, model=model, seed=seed)), epochs)
+    run = train_run(load_builtin(dataset), config)
+    methods = [*METHODS, "hmc"] if hmc == "sample" else list(METHODS)  # no regression reference ships
+    predictors = [train_regression_method(run, method, MethodsConfig()) for method in methods]
+    return compare_regression(predictors, run.data)
+
+
 def ranges(tables: list[pd.DataFrame]) -> str:
     """Per method and column: "low–high" over the seeds (one value when they agree)."""
     every = pd.concat(tables)
-    lines = ["| method | " + " | ".join(COLUMNS[c] for c in RANGED) + " |", "|---" * (len(RANGED) + 1) + "|"]
+    regression = "gap_ratio" in every
+    ranged, headings = (REGRESSION_RANGED, REGRESSION_COLUMNS) if regression else (RANGED, COLUMNS)
+    lines = ["| method | " + " | ".join(headings[c] for c in ranged) + " |", "|---" * (len(ranged) + 1) + "|"]
     for method, rows in every.groupby("method", sort=False):
         cells = []
-        for column in RANGED:
+        for column in ranged:
             values = rows[column].astype(float).dropna()
-            scale, digits = (100, 1) if column == "accuracy" else (1, _DIGITS.get(column, 3))
+            percent = column in ("accuracy", "coverage_90")
+            scale, digits = (100, 1 if column == "accuracy" else 0) if percent else (1, _DIGITS.get(column, 3))
             low, high = scale * values.min(), scale * values.max()
             shown = f"{low:.{digits}f}–{high:.{digits}f}" if high > low else f"{low:.{digits}f}"
             cells.append("—" if values.empty else shown)
@@ -69,15 +96,23 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-4", help="a range such as 0-4")
     parser.add_argument("--epochs", type=int, default=None, help="the run's length (default: the default epochs)")
     parser.add_argument("--hmc", choices=("shipped", "sample", "none"), default="shipped")
+    parser.add_argument("--noise-sigma", type=float, default=0.1, help="a regression's fixed noise σ")
     args = parser.parse_args()
     one_thread_per_call()
     low, high = (int(part) for part in args.seeds.split("-"))
     tables = []
+    regression = load_builtin(args.dataset).task == "regression"
     for seed in range(low, high + 1):
-        table = seed_table(args.dataset, seed, args.epochs, args.hmc)
-        print(f"\nSeed {seed}:\n{table_text(table)}")
+        if regression:
+            table = regression_seed_table(args.dataset, seed, args.epochs, args.hmc, args.noise_sigma)
+            print(f"\nSeed {seed}:\n{regression_table_text(table)}", flush=True)
+        else:
+            table = seed_table(args.dataset, seed, args.epochs, args.hmc)
+            print(f"\nSeed {seed}:\n{table_text(table)}", flush=True)
         tables.append(table)
-    print(f"\nRanges over seeds {low}–{high} ({args.dataset}, {args.epochs} epochs, test accuracy in %):")
+    percent = "coverage" if regression else "test accuracy"
+    epochs = args.epochs or TrainConfig().epochs
+    print(f"\nRanges over seeds {low}–{high} ({args.dataset}, {epochs} epochs, {percent} in %):")
     print(ranges(tables))
 
 

@@ -88,10 +88,14 @@ def cubic(rows: int = 20, seed: int = TOY_SEED) -> Dataset:
     return Dataset("cubic", x[:, None], x**3 + generator.normal(0.0, 3.0, rows), ("x",), ())
 
 
+SINE_GAP = (-1.0, 1.0)  # the interval sine_gap leaves without data
+DESIGNED_GAPS = {"sine_gap": SINE_GAP}  # built-in sets generated with a gap in their one input
+
+
 def sine_gap(rows: int = 60, seed: int = TOY_SEED) -> Dataset:
     """y = sin(x) + ε, ε ~ N(0, 0.1²), x uniform in [−3, 3] except its middle third, (−1, 1), which has no data."""
     generator = np.random.default_rng(seed)
-    side = generator.uniform(1.0, 3.0, rows) * generator.choice([-1.0, 1.0], rows)
+    side = generator.uniform(SINE_GAP[1], 3.0, rows) * generator.choice([-1.0, 1.0], rows)
     return Dataset("sine_gap", side[:, None], np.sin(side) + generator.normal(0.0, 0.1, rows), ("x",), ())
 
 

@@ -10,6 +10,8 @@ and the metrics treat them alike.
   and kept dropping at prediction, T masks.
 - ``ensemble``: a deep ensemble (Lakshminarayanan et al. 2017): M plain networks from M initialisations.
 - ``hmc``: a reference posterior from NUTS (:mod:`bnn_core.methods.hmc`), for small networks.
+
+A regression run's methods are in :mod:`bnn_core.methods.regression`; MC dropout's training serves both.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from ..engine.schedule import Schedule
 from ..engine.train import Progress, ProgressCallback, TrainingClock, fit
 from ..errors import BNNInputError
 from ..experiment import TrainedRun, train_twin
-from ..model.likelihood import Categorical
+from ..model.likelihood import Categorical, Likelihood
 from ..model.network import ACTIVATIONS, NetworkSpec, Params
+from ..posterior.regression import likelihood_for
 from ..posterior.sample import sample_probs, twin_probs
 from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, LAPLACE_DRAWS, TWIN_INIT, stream_seed
 from .hmc import HMCConfig, HMCPosterior, HMCProgress, run_hmc
@@ -102,7 +105,7 @@ def train_ensemble(run: TrainedRun, keys: list[int], on_progress: ProgressCallba
     members, seconds = [], 0.0
     for index, key in enumerate(keys):
         member = spec.build(spec.init(key))
-        fitted = fit(member, x, y, run.config.train, key, _offset_progress(on_progress, index, len(keys), epochs))
+        fitted = fit(member, x, y, run.config.train, key, offset_progress(on_progress, index, len(keys), epochs))
         if fitted.cancelled:
             return None
         members.append(member)
@@ -110,7 +113,9 @@ def train_ensemble(run: TrainedRun, keys: list[int], on_progress: ProgressCallba
     return ensemble_predictor(members, seconds)
 
 
-def _offset_progress(on_progress: ProgressCallback | None, index: int, count: int, epochs: int) -> ProgressCallback:
+def offset_progress(on_progress: ProgressCallback | None, index: int, count: int, epochs: int) -> ProgressCallback:
+    """``on_progress`` for the ``index``-th of ``count`` trainings of ``epochs`` steps each, counted end to end."""
+
     def report(progress: Progress) -> bool | None:
         if on_progress is None:
             return None
@@ -120,10 +125,17 @@ def _offset_progress(on_progress: ProgressCallback | None, index: int, count: in
 
 
 def _plain_spec(run: TrainedRun) -> NetworkSpec:
+    """:func:`plain_spec` of a classification run; the classification methods below refuse a regression."""
     if run.task != "classification":
         raise BNNInputError("The alternatives are compared on classification runs; this run is a regression.")
+    return plain_spec(run)
+
+
+def plain_spec(run: TrainedRun) -> NetworkSpec:
+    """The run's network shape without weight noise: C logits, or a regression's mean (and log σ)."""
     dataset = run.data.dataset
-    return NetworkSpec.for_data(dataset.n_features, dataset.n_classes, run.config.model, bayesian=False)
+    outputs = run.likelihood.n_outputs(dataset.n_classes)
+    return NetworkSpec.for_data(dataset.n_features, outputs, run.config.model, bayesian=False)
 
 
 class DropoutNetwork(nn.Module):
@@ -168,36 +180,42 @@ class DropoutNetwork(nn.Module):
 
 
 def train_dropout(
-    run: TrainedRun, p: float, on_progress: ProgressCallback | None = None, init_key: int | None = None
+    run: TrainedRun,
+    p: float,
+    on_progress: ProgressCallback | None = None,
+    init_key: int | None = None,
+    likelihood: Likelihood | None = None,
 ) -> tuple[DropoutNetwork, float] | None:
-    """Train an MC-dropout network on the run's training rows: cross-entropy, full batch, the run's Adam steps.
+    """Train an MC-dropout network on the run's training rows: the data term of ``likelihood`` (default: the
+    run's, cross-entropy or a Gaussian NLL; a learned noise σ is trained in place), full batch, the run's Adam steps.
 
     ``init_key`` picks the initial weights (default: the run's dropout stream). Returns the network and the
     seconds its optimisation took, or None if ``on_progress`` stopped it. With p = 0 this is the plain network
     trained in float32 torch, step for step.
     """
-    spec = _plain_spec(run)
+    spec = plain_spec(run)
+    likelihood = likelihood if likelihood is not None else likelihood_for(run.config, run.data)
     key = stream_seed(run.config.seed, DROPOUT_INIT) if init_key is None else init_key
     network = DropoutNetwork(spec, spec.init(key), p)
     x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
     config = run.config.train
     schedule = Schedule(config)  # the same rates and final average as the plain network's fit()
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
+    optimiser = torch.optim.Adam([*network.parameters(), *likelihood.parameters()], lr=config.lr)
     mask_key, clock = stream_seed(run.config.seed, DROPOUT_MASKS), TrainingClock()
     per_step = len(x) * sum(spec.sizes[1:-1])
     losses = np.empty(config.epochs)
     for step in range(1, config.epochs + 1):
         for group in optimiser.param_groups:
             group["lr"] = schedule.lr(step - 1)
-        logits = network(x, network.masks(len(x), 1, mask_key, (step - 1) * per_step))[0]  # (N, C)
-        loss = nn.functional.cross_entropy(logits, y)
+        logits = network(x, network.masks(len(x), 1, mask_key, (step - 1) * per_step))[0]  # (N, C or K)
+        loss = likelihood.data_term(logits, y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         losses[step - 1] = loss.item()
         schedule.observe(step, losses[:step], network.packed(), bayesian=False)
         if on_progress is not None and (step % max(1, config.epochs // 100) == 0 or step == config.epochs):
-            accuracy = float((logits.argmax(dim=1) == y).to(torch.float64).mean())
+            accuracy = float(likelihood.score(logits, y))  # a regression's train RMSE
             ce = loss.item()
             if clock.report(on_progress, Progress(step, config.epochs, ce, 0.0, ce, accuracy, clock.elapsed())):
                 return None
@@ -206,16 +224,23 @@ def train_dropout(
     return network, clock.elapsed()
 
 
-def dropout_predictor(network: DropoutNetwork, samples: int, seed: int, seconds: float) -> Predictor:
-    """T dropout masks per prediction, from the prediction part of the run's mask stream: the same every call."""
+def dropout_outputs(network: DropoutNetwork, samples: int, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``outputs(x)`` (T, N, K) for inputs x (N, D): T dropout masks from the prediction part of the run's mask
+    stream, the same every call."""
     key = stream_seed(seed, DROPOUT_MASKS)
 
     @torch.no_grad()
-    def probs(x: torch.Tensor) -> torch.Tensor:
-        return network(x, network.masks(1, samples, key, _PREDICTION_MASKS)).softmax(dim=-1)
+    def outputs(x: torch.Tensor) -> torch.Tensor:
+        return network(x, network.masks(1, samples, key, _PREDICTION_MASKS))
 
+    return outputs
+
+
+def dropout_predictor(network: DropoutNetwork, samples: int, seed: int, seconds: float) -> Predictor:
+    """T dropout masks per prediction (:func:`dropout_outputs`), as class probabilities."""
+    outputs = dropout_outputs(network, samples, seed)
     detail = f"p = {network.p:g}, T = {samples}"
-    return Predictor("dropout", seconds, probs, detail)
+    return Predictor("dropout", seconds, lambda x: outputs(x).softmax(dim=-1), detail)
 
 
 def dropout_method(
@@ -265,10 +290,14 @@ def method_epochs(method: str, run: TrainedRun, config: MethodsConfig) -> int:
     return run.config.train.epochs * (config.ensemble_members if method == "ensemble" else 1)
 
 
+def hmc_detail(posterior: HMCPosterior) -> str:
+    """The draws and how well the chains mixed, for a table's settings column."""
+    return f"{len(posterior.samples)} draws, R-hat ≤ {posterior.rhat_max:.3f}, ESS ≥ {posterior.ess_min:.0f}"
+
+
 def hmc_predictor(posterior: HMCPosterior) -> Predictor:
     """An HMC reference as a predictor: its S kept draws (every chain's)."""
-    detail = f"{len(posterior.samples)} draws, R-hat ≤ {posterior.rhat_max:.3f}, ESS ≥ {posterior.ess_min:.0f}"
-    return Predictor("hmc", posterior.seconds, posterior.probs, detail)
+    return Predictor("hmc", posterior.seconds, posterior.probs, hmc_detail(posterior))
 
 
 def hmc_method(
@@ -308,8 +337,10 @@ def train_method(
     """Any method of :data:`METHODS` for this run (the BNN is the run itself); None if stopped.
 
     Raises:
-        BNNInputError: the method does not apply to this run (a regression; HMC for a large network).
+        BNNInputError: the method does not apply to this run (a regression, whose methods are
+            :func:`~bnn_core.methods.regression.train_regression_method`; HMC for a large network).
     """
+    _plain_spec(run)  # refuses a regression
     if method == "bnn":
         return bnn_predictor(run)
     if method == "plain":

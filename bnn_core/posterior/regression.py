@@ -53,18 +53,30 @@ class Bands:
         return Bands(self.mean[where], self.epistemic[where], self.aleatoric[where])
 
 
-def bands_from_outputs(outputs: torch.Tensor, likelihood: Gaussian) -> Bands:
-    """:class:`Bands` from S draws' outputs (S, N, K)."""
-    means = outputs[..., 0].double()  # (S, N)
+def draws_from_outputs(outputs: torch.Tensor, likelihood: Gaussian) -> tuple[torch.Tensor, torch.Tensor]:
+    """S draws' outputs (S, N, K) as what every regression method gives: the means f(x) (S, N) and each draw's
+    noise σ (S, N), float64, in the units the network is trained in."""
+    means = outputs[..., 0].double()
     if likelihood.noise == "heteroscedastic":
-        variances = torch.exp(2.0 * outputs[..., 1].double().clamp(-LOG_STD_LIMIT, LOG_STD_LIMIT))
+        log_std = outputs[..., 1].double().clamp(-LOG_STD_LIMIT, LOG_STD_LIMIT)
     else:
-        variances = torch.exp(2.0 * likelihood.log_sigma.detach().double()).expand_as(means)
+        log_std = likelihood.log_sigma.detach().double().expand_as(means)
+    return means, torch.exp(log_std)
+
+
+def bands_from_draws(means: torch.Tensor, sigmas: torch.Tensor) -> Bands:
+    """:class:`Bands` from S draws of the mean (S, N) and of the noise σ (S, N): the mean and the spread of the means,
+    and the noise as √(mean of the σ²)."""
     return Bands(
         mean=means.mean(dim=0).numpy(),
         epistemic=means.std(dim=0, correction=0).numpy(),
-        aleatoric=variances.mean(dim=0).sqrt().numpy(),
+        aleatoric=sigmas.square().mean(dim=0).sqrt().numpy(),
     )
+
+
+def bands_from_outputs(outputs: torch.Tensor, likelihood: Gaussian) -> Bands:
+    """:class:`Bands` from S draws' outputs (S, N, K)."""
+    return bands_from_draws(*draws_from_outputs(outputs, likelihood))
 
 
 def predictive_bands(model: nn.Sequential, likelihood: Gaussian, x: torch.Tensor, samples: int, seed: int) -> Bands:

@@ -101,6 +101,45 @@ def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> Non
     assert list(at.dataframe[0].value["settings"])[3] == "2 members"
 
 
+SINE = RunConfig(
+    data=replace(RunConfig().data, dataset="sine_gap"),
+    model=ModelConfig(hidden=(8,), noise="fixed", noise_sigma=0.1),
+    train=TrainConfig(epochs=300),
+    samples=20,
+)
+
+
+def _panel_titles(at: AppTest) -> list[str]:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [note["text"] for note in spec["layout"]["annotations"]]
+
+
+def test_the_methods_page_sets_a_regressions_methods_side_by_side_on_one_axis() -> None:
+    """Arriving trains nothing (the BNN's panel and row); a click trains the rest, Laplace among them, one panel each
+    on shared axes, and the table gives each its RMSE, NLL, coverage and gap ratio."""
+    run = train_run(load_builtin("sine_gap"), SINE)
+    settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
+    at = page("methods", **{state.RUN: run, methods.SETTINGS: settings})
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["method"]) == ["BNN (torchbnn)"]
+    assert methods.TRAINED not in at.session_state
+    assert _panel_titles(at) == [f"<b>BNN (torchbnn) · gap ratio {at.dataframe[0].value['gap ratio'][0]}</b>"]
+    at.button(key="methods_train").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble", "Laplace"]
+    assert list(table.columns) == ["method", "settings", "training (s)", "RMSE", "NLL", "90% coverage", "gap ratio"]
+    assert table.loc[1, "gap ratio"] == "—"  # one network: no epistemic part
+    assert float(table.loc[0, "RMSE"]) == pytest.approx(run.metrics["test_rmse"], abs=5e-4)
+    assert all(0 <= int(cell.rstrip("%")) <= 100 for cell in table["90% coverage"])
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["layout"]["annotations"]) == 5 and spec["layout"]["xaxis5"]["matches"] == "x"
+    assert [shape["x0"] for shape in spec["layout"]["shapes"]] == [-1.0] * 5  # sine_gap's gap, shaded
+    assert any("Foong et al. 2019" in m.value for m in at.markdown)
+    assert at.button(key="hmc_start")  # 8 units and a fixed σ: HMC is offered, sampled only on a click
+    assert all(button.key != "methods_train" for button in at.button)
+
+
 def test_a_link_names_the_method_beside_the_bnn() -> None:
     assert links.parse({"with": "dropout"}).compared == "dropout"
     assert links.parse({"with": "laplace"}).compared == "laplace"

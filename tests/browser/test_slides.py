@@ -21,7 +21,7 @@ if chromium_path() is None:
 
 SLIDES = {1: "main", 2: "map", 3: "truck", 4: "calibration", 5: "weights", 6: "methods", 7: "sweep"}
 CHARTS = {1: 2, 2: 2, 3: 1, 4: 2, 5: 4, 6: 2, 7: 1}  # the main charts of a classification preset's slide
-CLASSIFICATION_ONLY = {3, 6}  # a regression run gets a sentence there instead
+CLASSIFICATION_ONLY = {3}  # a regression run gets a sentence there instead
 PRESETS = ("textbook", "two-moons", "breast-cancer", "cubic")  # iris, 2 and 30 features, a regression
 FIRST_SCREEN_PX = 250  # in normal mode, at least this much of a page's main chart is on the first screen
 

@@ -18,6 +18,8 @@ CITATIONS = {
 }
 
 
+GAP_RATIO_ABOVE = 1.0  # a gap ratio above this is in-between uncertainty: the band bulges between the data
+FOONG = "Foong et al. 2019, *'In-Between' Uncertainty in Bayesian Neural Networks*"
 ACCURACY_CLOSE = 0.05  # accuracies this close count as the same for the paragraph
 
 
@@ -83,4 +85,33 @@ def explain(table: pd.DataFrame, run: TrainedRun) -> str:
             "mean-field posterior itself, still narrower than the exact one HMC samples."
         )
     sources = "; ".join(CITATIONS.values())
+    return " ".join(sentences) + f"\n\nSources: {sources}."
+
+
+def explain_regression(table: pd.DataFrame) -> str:
+    """What the regression table shows, with its numbers: which methods are more unsure in the data's gap than at its
+    edges, and how well the 90% intervals hold; each method's source is cited."""
+    sentences = []
+    ratios = table.dropna(subset=["gap_ratio"])
+    above = ratios[ratios["gap_ratio"] > GAP_RATIO_ABOVE]
+    below = ratios[ratios["gap_ratio"] <= GAP_RATIO_ABOVE]
+
+    def listed(rows: pd.DataFrame) -> str:
+        return ", ".join(f"{row['method']} {row['gap_ratio']:.2f}" for _, row in rows.iterrows())
+
+    if len(above):
+        sentences.append(f"In the data's gap the epistemic band bulges (gap ratio above 1) for: {listed(above)}.")
+    if len(below):
+        sentences.append(
+            f"It does not for: {listed(below)}: these are no more unsure between the data than at its edges, the "
+            "in-between uncertainty that mean-field VI and MC dropout are known to lack (Foong et al. 2019)."
+        )
+    if len(table):
+        cover = table["coverage_90"].astype(float)
+        rows = int(table["rows"].iloc[0])
+        sentences.append(
+            f"The 90% intervals hold {cover.min():.0%} to {cover.max():.0%} of the {rows} {table['on'].iloc[0]} "
+            f"targets (each target is {1 / rows:.0%})."
+        )
+    sources = "; ".join([*(CITATIONS[m] for m in ("bnn", "dropout", "ensemble", "laplace", "hmc")), FOONG])
     return " ".join(sentences) + f"\n\nSources: {sources}."

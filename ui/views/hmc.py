@@ -13,6 +13,7 @@ from bnn_core.config import CSV_PREFIX
 from bnn_core.methods.alternatives import Predictor, hmc_predictor
 from bnn_core.methods.hmc import HMCConfig, HMCPosterior, HMCProgress, hmc_spec, run_hmc
 from bnn_core.methods.references import reference_key, shipped_reference
+from bnn_core.methods.regression import RegressionPredictor, hmc_regression_predictor
 
 from ..server import jobs
 from ..text import plain
@@ -56,17 +57,17 @@ def _keep(run: TrainedRun, key: tuple, posterior: HMCPosterior) -> None:
         _finished[key] = posterior
 
 
-def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor | None:
-    """The HMC reference for this run's data, prior and network, or None with what to do on screen: train a
-    network small enough, start the sampling, or watch it."""
+def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor | RegressionPredictor | None:
+    """The HMC reference for this run's data, prior and network (a regression's with its fixed noise σ), or None
+    with what to do on screen: train a network small enough, start the sampling, or watch it."""
     config = config or HMCConfig()
-    if run.task != "classification":
-        st.info("The HMC reference is offered for classification runs.")
-        return None
     try:
         hmc_spec(run.data, run.config)
     except BNNInputError as err:
-        _offer_smaller(run, str(err))
+        if run.task == "regression" and run.config.model.noise != "fixed":  # a smaller network would not help
+            st.info(plain(err))
+        else:
+            _offer_smaller(run, str(err))
         return None
     key = _key(run, config)
     posterior = shipped_reference(run.config, config) or _kept(run, key)
@@ -79,7 +80,7 @@ def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor
             _keep(run, key, job.result)
             posterior = job.result
     if posterior is not None:
-        return hmc_predictor(posterior)
+        return hmc_predictor(posterior) if run.task == "classification" else hmc_regression_predictor(posterior, run)
     if job is not None and job.key == key:
         _watch(job)
     elif st.button("Sample the HMC reference", type="primary", key="hmc_start", help=_START_HELP):

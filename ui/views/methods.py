@@ -140,3 +140,9 @@ def _paused(run: TrainedRun, method: str) -> bool:
         st.info(f"Training of the {METHODS[method]} stopped after {mark.step:,} of {mark.epochs:,} steps.")
         paused[method] = run
     return paused.get(method) is run
+
+
+def listed(names: list[str]) -> str:
+    """ "the plain network, the MC dropout and the deep ensemble"."""
+    named = [f"the {name}" for name in names]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
