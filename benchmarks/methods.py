@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnn_core import load_builtin, train_run
+from bnn_core import RunConfig, load_builtin, train_run
 from bnn_core.engine.threads import one_thread_per_call
 from bnn_core.methods.alternatives import MethodsConfig, hmc_method, train_method
 from bnn_core.methods.compare import COLUMNS, compare, table_text
@@ -33,13 +33,15 @@ _DIGITS = {"mi_gap": 3, "train_seconds": 2}
 RANGED = ("train_seconds", "accuracy", "nll", "ece", "brier", "auroc_mi", "auroc_max_softmax", "mi_gap", "dist_to_hmc")
 
 
+def reference_config(dataset: str, seed: int, epochs: int | None) -> RunConfig:
+    """The reference-sized textbook run of ``seed``, ``epochs`` long (None: the default length)."""
+    config = textbook_config(replace(reference_run_config(dataset), seed=seed))
+    return config if epochs is None else replace(config, train=replace(config.train, epochs=epochs))
+
+
 def seed_table(dataset: str, seed: int, epochs: int | None, hmc: str) -> pd.DataFrame:
     """The table for one seed of the reference-sized textbook run."""
-    data = load_builtin(dataset)
-    base = reference_run_config(dataset)
-    train = base.train if epochs is None else replace(base.train, epochs=epochs)
-    config = textbook_config(replace(base, train=train, seed=seed))
-    run = train_run(data, config)
+    run = train_run(load_builtin(dataset), reference_config(dataset, seed, epochs))
     settings = MethodsConfig()
     predictors = [train_method(run, method, settings) for method in ("bnn", "plain", "dropout", "ensemble", "laplace")]
     if hmc == "sample" or (hmc == "shipped" and shipped_reference(run.config, HMCConfig()) is not None):
