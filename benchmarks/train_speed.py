@@ -375,7 +375,7 @@ def _time_noise(key: np.uint64, work: kernels.Workspace, steps: int) -> None:
 @jit
 def _time_forward(net: kernels.Net, goal: kernels.Objective, work: kernels.Workspace, steps: int) -> None:
     for _ in range(steps):
-        kernels._forward(net, goal.xt, work.weights, work.activations)
+        kernels._forward(net, goal.xt, work, False)
 
 
 @jit

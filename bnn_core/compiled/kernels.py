@@ -4,7 +4,8 @@ These are the numba kernels behind :mod:`bnn_core.engine.fast`. They work on the
 :class:`bnn_core.model.network.NetworkSpec` and take a few structured arguments (named tuples):
 
 - :class:`Net`: the layer shapes and where each starts, the activation code and the prior;
-- :class:`Objective`: the training rows, the likelihood, the KL weight and scale, and the training-noise key;
+- :class:`Objective`: the training rows, the likelihood, the KL weight and scale, the training-noise key, and the
+  dropout rate and mask key (MC dropout);
 - :class:`Adam`: the learning rate and Adam's constants;
 - :class:`State`: the parameters, a learned noise log σ, and Adam's moments, updated in place;
 - :class:`Workspace`: buffers allocated once per run, so a step allocates nothing.
@@ -22,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import jit
-from .noise import fill_normals
+from .noise import fill_normals, uniform_at
 
 RELU, TANH, SIGMOID = 0, 1, 2
 # The likelihoods of bnn_core.model.likelihood:
@@ -66,6 +67,8 @@ class Objective(NamedTuple):
     likelihood: int  # CATEGORICAL, GAUSSIAN or HETEROSCEDASTIC
     learn_noise: bool  # GAUSSIAN: the one noise log σ (State.noise[0]) is trained by Adam too
     log_std_limit: float  # HETEROSCEDASTIC: log σ(x) is clamped to ± this, as bnn_core.model.likelihood does
+    dropout: float  # the probability each hidden unit of each row is dropped in a step; 0: no dropout
+    mask_key: np.uint64  # stream of the dropout masks: step t uses positions t·N·H … t·N·H + N·H − 1 (H hidden units)
 
 
 class Adam(NamedTuple):
@@ -92,7 +95,8 @@ class Workspace(NamedTuple):
     """Scratch buffers.
 
     Shape: the first seven (P,); ``activations`` (N' · Σ widths,); ``grad_a``, ``grad_b`` (N' · max width,);
-    ``grad_noise`` (1,), d loss / d the one noise log σ.
+    ``grad_noise`` (1,), d loss / d the one noise log σ; ``keep`` and ``dropped`` (N' · H,) with dropout, H the
+    hidden units, laid out as the hidden layers' activations, else (0,).
     """
 
     eps: np.ndarray
@@ -106,6 +110,8 @@ class Workspace(NamedTuple):
     grad_a: np.ndarray
     grad_b: np.ndarray
     grad_noise: np.ndarray
+    keep: np.ndarray  # this step's dropout mask: 0 for a dropped unit, 1 / (1 − p) for a kept one
+    dropped: np.ndarray  # the hidden activations times ``keep``: what the layer above sees
 
 
 @jit(fastmath=_FAST, inline="always")
@@ -135,6 +141,13 @@ def _times_slope(grad: np.ndarray, a: np.ndarray, activation: int) -> None:
     else:
         for i in range(grad.shape[0]):
             grad[i] *= a[i] * (1.0 - a[i])
+
+
+@jit(fastmath=_FAST, inline="always")
+def _times(row: np.ndarray, factors: np.ndarray) -> None:
+    """In place: row ← row · factors, element by element. Shape: both (N,)."""
+    for i in range(row.shape[0]):
+        row[i] *= factors[i]
 
 
 @jit(fastmath=_FAST, inline="always")
@@ -192,22 +205,34 @@ def _dot_rows(g: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
 
 
 @jit(fastmath=_FAST)
-def _forward(net: Net, xt: np.ndarray, weights: np.ndarray, activations: np.ndarray) -> np.ndarray:
-    """Fill every layer's output (units, N) into ``activations``; return the logits (C, N)."""
+def _forward(net: Net, xt: np.ndarray, work: Workspace, masked: bool) -> np.ndarray:
+    """Fill every layer's output (units, N) for the weights in ``work.weights`` into ``work.activations``; return
+    the logits (C, N).
+
+    With ``masked`` each hidden layer's output times ``work.keep`` goes into ``work.dropped``, and the layer above
+    reads that; ``work.activations`` keeps the unmasked outputs, whose slope the backward pass needs.
+    """
     n = xt.shape[1]
     n_layers = net.shapes.shape[0]
     h_in = xt
     offset = 0
     for layer in range(n_layers):
         fan_in, fan_out, start = net.shapes[layer, 0], net.shapes[layer, 1], net.starts[layer]
-        weight = weights[start : start + fan_in * fan_out].reshape(fan_out, fan_in)
-        bias = weights[start + fan_in * fan_out : start + fan_in * fan_out + fan_out]
-        h = activations[offset : offset + fan_out * n].reshape(fan_out, n)
-        offset += fan_out * n
+        weight = work.weights[start : start + fan_in * fan_out].reshape(fan_out, fan_in)
+        bias = work.weights[start + fan_in * fan_out : start + fan_in * fan_out + fan_out]
+        h = work.activations[offset : offset + fan_out * n].reshape(fan_out, n)
         for j in range(fan_out):
             _set_weighted_rows(h[j], bias[j], weight[j], h_in)
             if layer < n_layers - 1:
                 _activate(h[j], net.activation)
+        if masked and layer < n_layers - 1:
+            keep = work.keep[offset : offset + fan_out * n]
+            seen = work.dropped[offset : offset + fan_out * n]
+            flat = work.activations[offset : offset + fan_out * n]
+            for i in range(fan_out * n):
+                seen[i] = flat[i] * keep[i]
+            h = seen.reshape(fan_out, n)
+        offset += fan_out * n
         h_in = h
     return h_in
 
@@ -269,8 +294,12 @@ def _gaussian(
 
 
 @jit(fastmath=_FAST)
-def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray) -> None:
-    """d CE / d weight for every weight and bias, into ``work.grad_mu`` (the sampled weight's gradient)."""
+def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray, masked: bool) -> None:
+    """d CE / d weight for every weight and bias, into ``work.grad_mu`` (the sampled weight's gradient).
+
+    With ``masked`` (dropout) a layer's input is its masked activations, ``work.dropped``, and the gradient passed
+    below is multiplied by the mask before the activation's slope.
+    """
     n = xt.shape[1]
     grad = grad_logits  # lives in grad_a; each layer below writes into the other buffer
     into_b = True
@@ -278,7 +307,9 @@ def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray
     for layer in range(net.shapes.shape[0] - 1, -1, -1):
         fan_in, fan_out, start = net.shapes[layer, 0], net.shapes[layer, 1], net.starts[layer]
         offset -= fan_out * n
-        below = work.activations[offset - fan_in * n : offset].reshape(fan_in, n) if layer > 0 else xt
+        below_start = offset - fan_in * n
+        inputs = work.dropped if masked else work.activations
+        below = inputs[below_start:offset].reshape(fan_in, n) if layer > 0 else xt
         grad_weight = work.grad_mu[start : start + fan_in * fan_out].reshape(fan_out, fan_in)
         for j in range(fan_out):
             g = grad[j]
@@ -286,6 +317,7 @@ def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray
             _dot_rows(g, below, grad_weight[j])
         if layer == 0:
             break
+        activated = work.activations[below_start:offset].reshape(fan_in, n)  # unmasked: act(z), for the slope
         weight = work.weights[start : start + fan_in * fan_out].reshape(fan_out, fan_in)
         weight_t = work.transposed[: fan_in * fan_out].reshape(fan_in, fan_out)
         for j in range(fan_out):
@@ -294,7 +326,9 @@ def _backward(net: Net, xt: np.ndarray, work: Workspace, grad_logits: np.ndarray
         grad_below = (work.grad_b if into_b else work.grad_a)[: fan_in * n].reshape(fan_in, n)
         for k in range(fan_in):
             _set_weighted_rows(grad_below[k], 0.0, weight_t[k], grad)
-            _times_slope(grad_below[k], below[k], net.activation)
+            if masked:
+                _times(grad_below[k], work.keep[below_start + k * n : below_start + (k + 1) * n])
+            _times_slope(grad_below[k], activated[k], net.activation)
         into_b = not into_b
         grad = grad_below
 
@@ -329,14 +363,15 @@ def step_gradients(
     for k in range(mu.shape[0]):
         work.sigma[k] = math.exp(log_sigma[k])
         work.weights[k] = mu[k] + work.sigma[k] * work.eps[k]
-    outputs = _forward(net, objective.xt, work.weights, work.activations)
+    masked = objective.dropout > 0.0  # then work.keep holds this step's mask
+    outputs = _forward(net, objective.xt, work, masked)
     grad_outputs = work.grad_a[: outputs.size].reshape(outputs.shape)
     if objective.likelihood == CATEGORICAL:
         data, correct = _cross_entropy(outputs, objective.y, grad_outputs)
         score, work.grad_noise[0] = float(correct), 0.0
     else:
         data, score, work.grad_noise[0] = _gaussian(outputs, objective, noise_log_sigma, grad_outputs)
-    _backward(net, objective.xt, work, grad_outputs)
+    _backward(net, objective.xt, work, grad_outputs, masked)
     # dw/dμ = 1 and dw/d log σ = σ ε; then the KL's closed-form gradient.
     pull = objective.kl_weight * objective.kl_scale
     prior_var, prior_log_sigma = net.prior_sigma * net.prior_sigma, math.log(net.prior_sigma)
@@ -356,8 +391,9 @@ def negative_log_likelihood(net: Net, objective: Objective, noise_log_sigma: flo
     d / d w into ``work.grad_mu`` (P,). HMC's potential is this plus the prior's term.
 
     The Gaussian likelihood has one noise σ, ``exp(noise_log_sigma)``, fixed (never the heteroscedastic head).
+    No dropout: HMC's network is the whole one.
     """
-    outputs = _forward(net, objective.xt, work.weights, work.activations)
+    outputs = _forward(net, objective.xt, work, False)
     grad_outputs = work.grad_a[: outputs.size].reshape(outputs.shape)
     if objective.likelihood == CATEGORICAL:
         data, _ = _cross_entropy(outputs, objective.y, grad_outputs)
@@ -365,7 +401,7 @@ def negative_log_likelihood(net: Net, objective: Objective, noise_log_sigma: flo
     else:
         data, _, _ = _gaussian(outputs, objective, noise_log_sigma, grad_outputs)
         n_rows = objective.targets.shape[0]
-    _backward(net, objective.xt, work, grad_outputs)
+    _backward(net, objective.xt, work, grad_outputs, False)
     # The data terms above are means over the rows; the likelihood is their sum.
     for k in range(work.grad_mu.shape[0]):
         work.grad_mu[k] *= n_rows
@@ -386,6 +422,31 @@ def _adam_update(
 
 
 @jit
+def fill_keep(net: Net, key: np.uint64, p: float, step: int, n_rows: int, keep: np.ndarray) -> None:
+    """Step ``step``'s (0-based) dropout masks into ``keep`` (N' · H,), laid out as the hidden activations.
+
+    The uniforms are those of a mask (N, units) per hidden layer, row by row, layer after layer, from position
+    step · N · H of stream ``key``: unit j of row i in a hidden layer whose masks start at position s is kept if the
+    uniform at s + i · units + j is ≥ p, and then scaled by 1 / (1 − p) so its expected value is unchanged. Padding
+    rows N … N' − 1 get 0.
+    """
+    hidden = net.shapes[:-1, 1].sum()
+    n_padded = keep.shape[0] // hidden
+    scale = 1.0 / (1.0 - p)
+    position = step * n_rows * hidden
+    offset = 0
+    for layer in range(net.shapes.shape[0] - 1):
+        units = net.shapes[layer, 1]
+        mask = keep[offset : offset + units * n_padded].reshape(units, n_padded)
+        for j in range(units):
+            for i in range(n_rows):
+                mask[j, i] = scale if uniform_at(key, position + i * units + j) >= p else 0.0
+            mask[j, n_rows:] = 0.0
+        position += n_rows * units
+        offset += units * n_padded
+
+
+@jit
 def train_steps(
     net: Net, objective: Objective, adam: Adam, state: State, work: Workspace, first_step: int, history: np.ndarray
 ) -> None:
@@ -399,6 +460,8 @@ def train_steps(
         step = first_step + s
         if objective.noisy:
             fill_normals(objective.noise_key, step * n_params, work.eps, work.uniforms)
+        if objective.dropout > 0.0:
+            fill_keep(net, objective.mask_key, objective.dropout, step, n_rows, work.keep)
         data, kl, score = step_gradients(net, objective, state.mu, state.log_sigma, noise[0], work)
         history[s, 0] = data
         history[s, 1] = kl

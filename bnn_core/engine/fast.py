@@ -10,6 +10,7 @@ operations and building the autograd graph, not on arithmetic.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -65,13 +66,32 @@ def aligned_zeros(count: int) -> np.ndarray:
     return spare[skip : skip + count]
 
 
-def workspace(spec: NetworkSpec, n_rows: int) -> kernels.Workspace:
-    """Every buffer a step on ``n_rows`` training rows needs, allocated once."""
+@dataclass(frozen=True)
+class Dropout:
+    """Dropout on the hidden units while training (MC dropout, Gal & Ghahramani 2016).
+
+    Each hidden unit of each training row is dropped with probability ``p`` and a kept one is scaled by 1 / (1 − p),
+    as ``nn.Dropout`` does. The masks are uniforms of stream ``key``: step t's (t from 0) start at position
+    t · N · H (N training rows, H hidden units), a mask (N, units) per hidden layer, row by row, layer after layer.
+    """
+
+    p: float
+    key: int
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p < 1.0:
+            raise ValueError(f"the dropout probability must be in [0, 1), not {self.p!r}")
+
+
+def workspace(spec: NetworkSpec, n_rows: int, dropout: bool = False) -> kernels.Workspace:
+    """Every buffer a step on ``n_rows`` training rows needs, allocated once; the masks' only ``dropout``."""
     per_param = [aligned_zeros(spec.n_params) for _ in range(7)]
     n_rows = padded_rows(n_rows)
     widest = n_rows * max(spec.sizes[1:])
     rows = [aligned_zeros(n_rows * sum(spec.sizes[1:])), aligned_zeros(widest), aligned_zeros(widest)]
-    return kernels.Workspace(*per_param, *rows, np.zeros(1))
+    hidden = n_rows * sum(spec.sizes[1:-1]) if dropout else 0
+    masks = [aligned_zeros(hidden), aligned_zeros(hidden)]  # keep, dropped
+    return kernels.Workspace(*per_param, *rows, np.zeros(1), *masks)
 
 
 def likelihood_code(likelihood: Likelihood) -> int:
@@ -89,9 +109,10 @@ def objective(
     reduction: str,
     noise_key: int,
     likelihood: Likelihood | None = None,
+    dropout: Dropout | None = None,
 ) -> kernels.Objective:
-    """The training rows (x (N, D); y (N,) labels, or real targets for a Gaussian likelihood) and the loss's
-    weights, as the kernels read them.
+    """The training rows (x (N, D); y (N,) labels, or real targets for a Gaussian likelihood), the loss's
+    weights and the dropout, as the kernels read them.
 
     The kernels get x transposed, (D, N') with N' = :func:`padded_rows` (N) and zeros beyond row N.
     """
@@ -112,6 +133,8 @@ def objective(
         code,
         code == kernels.GAUSSIAN and likelihood.log_sigma.requires_grad,
         LOG_STD_LIMIT,
+        0.0 if dropout is None or len(spec.sizes) == 2 else float(dropout.p),  # no hidden layer: nothing to drop
+        np.uint64(0 if dropout is None else dropout.key),
     )
 
 
@@ -124,7 +147,7 @@ def _noise_log_sigma(likelihood: Likelihood | None) -> float:
 
 class FastTrainer:
     """Adam on packed parameters (and a learned noise log σ), a block of steps per call; Adam's state carries over
-    between calls."""
+    between calls. With ``dropout`` the hidden units are dropped in every step."""
 
     def __init__(
         self,
@@ -135,17 +158,19 @@ class FastTrainer:
         config: TrainConfig,
         noise_key: int,
         likelihood: Likelihood | None = None,
+        dropout: Dropout | None = None,
     ) -> None:
         self.spec = spec
         self.net = kernel_net(spec)
         config = config.resolved(len(y))  # a weight "F/N" is F over these training rows
-        self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key, likelihood)
+        self.objective = objective(spec, x, y, config.kl_weight, config.kl_reduction, noise_key, likelihood, dropout)
         self.adam = kernels.Adam(float(config.lr), *ADAM_BETAS, ADAM_EPS)
         mu, log_sigma = aligned_zeros(spec.n_params), aligned_zeros(spec.n_params)
         mu[:], log_sigma[:] = start.mu, start.log_sigma
         moments = [aligned_zeros(spec.n_params) for _ in range(4)]
         self.state = kernels.State(mu, log_sigma, *moments, np.array([_noise_log_sigma(likelihood), 0.0, 0.0]))
-        self.work = workspace(spec, len(y))
+        # The kernels write masks into work.keep whenever the objective's dropout is above 0: size it then.
+        self.work = workspace(spec, len(y), dropout=self.objective.dropout > 0.0)
         self.steps_done = 0
 
     def set_lr(self, lr: float) -> None:

@@ -145,6 +145,7 @@ def fit(
     on_progress: ProgressCallback | None = None,
     progress_every: int | None = None,
     likelihood: Likelihood | None = None,
+    dropout: fast.Dropout | None = None,
 ) -> FitResult:
     """Train ``model`` in place on the full batch ``(x, y)`` for ``config.epochs`` Adam steps.
 
@@ -168,6 +169,9 @@ def fit(
         likelihood: the data term: :class:`~bnn_core.model.likelihood.Categorical` (the default; y (N,) int64 labels)
             or :class:`~bnn_core.model.likelihood.Gaussian` (y (N,) float targets; a learned noise σ is trained in place
             too). Both engines train either.
+        dropout: drop hidden units while training (MC dropout), with masks from their own stream
+            (:class:`~bnn_core.engine.fast.Dropout`). Only the compiled loop draws masks, so it trains such a run
+            whatever ``config.engine`` says and however large the problem.
 
     Raises:
         BNNInputError: the rows do not fit the network (feature count, labels beyond its classes, NaN), or the
@@ -181,6 +185,9 @@ def fit(
     check_training_inputs(x, layers[0].in_features)
     likelihood.check_targets(y, len(x), layers[-1].out_features)
     fast.warm_up()  # compile (or load) the kernels now, never inside the training clock
+    if dropout is not None:
+        spec = NetworkSpec.of(model)
+        return _fit_fast(model, spec, x, y, config, seed, on_progress, progress_every, likelihood, dropout)
     note = ""
     if config.engine == "fast":
         try:
@@ -225,11 +232,12 @@ def _fit_fast(
     on_progress: ProgressCallback | None,
     every: int | None,
     likelihood: Likelihood,
+    dropout: fast.Dropout | None = None,
 ) -> FitResult:
     """The compiled loop of :mod:`bnn_core.engine.fast`, a block of steps at a time: blocks end at the schedule's
     snapshots (every WINDOW steps, where the rate may change) and, given ``every``, at its multiples. Progress is
     reported every ``every`` steps, or (None) about every REPORT_SECONDS."""
-    trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood)
+    trainer = fast.FastTrainer(spec, spec.pack(model), x, y, config, seed, likelihood, dropout)
     schedule = Schedule(config)
     record = np.empty((config.epochs, 4))  # ce, kl, total, train accuracy
     steps, cancelled, block, reported = 0, False, every or _FIRST_BLOCK, 0.0

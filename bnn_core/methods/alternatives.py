@@ -6,8 +6,8 @@ and the metrics treat them alike.
 
 - ``bnn``: the run's own torchbnn network, S posterior draws (Blundell et al. 2015).
 - ``plain``: the deterministic twin, one softmax (S = 1): all its entropy is aleatoric.
-- ``dropout``: MC dropout (Gal & Ghahramani 2016): a plain network trained with dropout on its hidden units
-  and kept dropping at prediction, T masks.
+- ``dropout``: MC dropout (Gal & Ghahramani 2016): a plain network trained with dropout on its hidden units, on
+  the compiled loop, and kept dropping at prediction, T masks.
 - ``ensemble``: a deep ensemble (Lakshminarayanan et al. 2017): M plain networks from M initialisations.
 - ``hmc``: a reference posterior from NUTS (:mod:`bnn_core.methods.hmc`), for small networks.
 
@@ -24,15 +24,15 @@ import torch
 from torch import nn
 
 from ..compiled import noise
-from ..engine.schedule import Schedule
-from ..engine.train import Progress, ProgressCallback, TrainingClock, fit
+from ..engine.fast import Dropout
+from ..engine.train import Progress, ProgressCallback, fit
 from ..errors import BNNInputError
 from ..experiment import TrainedRun, train_twin
 from ..model.likelihood import Categorical, Likelihood
 from ..model.network import ACTIVATIONS, NetworkSpec, Params
 from ..posterior.regression import likelihood_for
 from ..posterior.sample import sample_probs, twin_probs
-from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, LAPLACE_DRAWS, TWIN_INIT, stream_seed
+from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, LAPLACE_DRAWS, TRAIN_NOISE, TWIN_INIT, stream_seed
 from .hmc import HMCConfig, HMCPosterior, HMCProgress, run_hmc
 from .laplace import fit_laplace, predictive_probs
 from .options import METHODS, MethodsConfig
@@ -139,20 +139,21 @@ def plain_spec(run: TrainedRun) -> NetworkSpec:
 
 
 class DropoutNetwork(nn.Module):
-    """A plain network whose hidden units are dropped with probability p, with masks from an explicit stream.
+    """A plain network trained with dropout (:func:`train_dropout`), kept dropping hidden units at prediction.
 
-    Training drops units independently for every row, as ``nn.Dropout`` does; prediction draws one mask per
-    sample and shares it across the rows, so each sample is one coherent network (a map of sample k is one
-    function, as for the BNN). Kept units are scaled by 1 / (1 − p), so the expected activation is unchanged.
+    Prediction draws one mask per sample and shares it across the rows, so each sample is one coherent network (a
+    map of sample k is one function, as for the BNN). Kept units are scaled by 1 / (1 − p), so the expected
+    activation is unchanged. ``likelihood`` is what the outputs mean: logits, or a regression's mean (and log σ(x))
+    with its trained noise σ.
     """
 
-    def __init__(self, spec: NetworkSpec, params: Params, p: float) -> None:
+    def __init__(self, spec: NetworkSpec, params: Params, p: float, likelihood: Likelihood) -> None:
         super().__init__()
-        self.spec, self.p = spec, p
-        self.flat = nn.Parameter(torch.from_numpy(params.mu.astype(np.float32)))
+        self.spec, self.p, self.likelihood = spec, p, likelihood
+        self.register_buffer("flat", torch.from_numpy(params.mu.astype(np.float32)))
 
     def forward(self, x: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
-        """Logits (S, N, C) for inputs x (N, D), with one mask per hidden layer, each (S, N or 1, units)."""
+        """Outputs (S, N, K) for inputs x (N, D), with one mask per hidden layer, each (S, N or 1, units)."""
         activate = ACTIVATIONS[self.spec.activation].module()
         h = x.unsqueeze(0)  # (1, N, D)
         layers = self.spec.split(self.flat)
@@ -161,11 +162,6 @@ class DropoutNetwork(nn.Module):
             if index < len(layers) - 1:
                 h = activate(h) * masks[index]
         return h
-
-    def packed(self) -> Params:
-        """The weights as packed parameters (a plain network's log σ are 0)."""
-        mu = self.flat.detach().double().numpy().copy()
-        return Params(mu, np.zeros_like(mu))
 
     def masks(self, rows: int, samples: int, key: int, first: int) -> list[torch.Tensor]:
         """Scaled keep-masks, (samples, rows, units) per hidden layer, from positions ``first…`` of stream ``key``."""
@@ -178,75 +174,65 @@ class DropoutNetwork(nn.Module):
             position += count
         return out
 
+    @torch.no_grad()
+    def sample_outputs(self, x: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
+        """Outputs (S, N, K) of S masked networks on x (N, D): masks 0 … S − 1 of the prediction part of the run's
+        mask stream, the same every call."""
+        masks = self.masks(1, samples, stream_seed(seed, DROPOUT_MASKS), _PREDICTION_MASKS)
+        return self(x, masks)
+
 
 def train_dropout(
     run: TrainedRun,
     p: float,
     on_progress: ProgressCallback | None = None,
     init_key: int | None = None,
-    likelihood: Likelihood | None = None,
 ) -> tuple[DropoutNetwork, float] | None:
-    """Train an MC-dropout network on the run's training rows: the data term of ``likelihood`` (default: the
-    run's, cross-entropy or a Gaussian NLL; a learned noise σ is trained in place), full batch, the run's Adam steps.
+    """Train an MC-dropout network on the run's training rows, on the compiled loop the BNN and the plain network
+    train on: full batch, the run's Adam steps and learning-rate schedule, and the run's data term (cross-entropy, or
+    the Gaussian likelihood of the run's noise model, a learned σ trained alongside from the run's start), with every
+    hidden unit of every row dropped with probability p, masks from the run's dropout stream.
 
     ``init_key`` picks the initial weights (default: the run's dropout stream). Returns the network and the
-    seconds its optimisation took, or None if ``on_progress`` stopped it. With p = 0 this is the plain network
-    trained in float32 torch, step for step.
+    seconds its optimisation took, or None if ``on_progress`` stopped it. With p = 0 this is the plain network,
+    step for step: the same loop without masks.
     """
-    spec = plain_spec(run)
-    likelihood = likelihood if likelihood is not None else likelihood_for(run.config, run.data)
+    likelihood = likelihood_for(run.config, run.data)  # a fresh one: the run's own keeps its trained σ
+    spec = _dropout_spec(run, likelihood)
     key = stream_seed(run.config.seed, DROPOUT_INIT) if init_key is None else init_key
-    network = DropoutNetwork(spec, spec.init(key), p)
+    model = spec.build(spec.init(key))
     x, y = run.data.x[run.data.train_mask], run.data.y[run.data.train_mask]
-    config = run.config.train
-    schedule = Schedule(config)  # the same rates and final average as the plain network's fit()
-    optimiser = torch.optim.Adam([*network.parameters(), *likelihood.parameters()], lr=config.lr)
-    mask_key, clock = stream_seed(run.config.seed, DROPOUT_MASKS), TrainingClock()
-    per_step = len(x) * sum(spec.sizes[1:-1])
-    losses = np.empty(config.epochs)
-    for step in range(1, config.epochs + 1):
-        for group in optimiser.param_groups:
-            group["lr"] = schedule.lr(step - 1)
-        logits = network(x, network.masks(len(x), 1, mask_key, (step - 1) * per_step))[0]  # (N, C or K)
-        loss = likelihood.data_term(logits, y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        losses[step - 1] = loss.item()
-        schedule.observe(step, losses[:step], network.packed(), bayesian=False)
-        if on_progress is not None and (step % max(1, config.epochs // 100) == 0 or step == config.epochs):
-            accuracy = float(likelihood.score(logits, y))  # a regression's train RMSE
-            ce = loss.item()
-            if clock.report(on_progress, Progress(step, config.epochs, ce, 0.0, ce, accuracy, clock.elapsed())):
-                return None
-    with torch.no_grad():
-        network.flat.copy_(torch.from_numpy(schedule.final(network.packed()).mu))
-    return network, clock.elapsed()
+    dropout = Dropout(p, stream_seed(run.config.seed, DROPOUT_MASKS))
+    # The noise key is the twin's; a plain network draws no weight noise from it.
+    noise_key = stream_seed(run.config.seed, TRAIN_NOISE)
+    fitted = fit(model, x, y, run.config.train, noise_key, on_progress, likelihood=likelihood, dropout=dropout)
+    if fitted.cancelled:
+        return None
+    return DropoutNetwork(spec, spec.pack(model), p, likelihood), fitted.train_seconds
 
 
-def dropout_outputs(network: DropoutNetwork, samples: int, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``outputs(x)`` (T, N, K) for inputs x (N, D): T dropout masks from the prediction part of the run's mask
-    stream, the same every call."""
-    key = stream_seed(seed, DROPOUT_MASKS)
-
-    @torch.no_grad()
-    def outputs(x: torch.Tensor) -> torch.Tensor:
-        return network(x, network.masks(1, samples, key, _PREDICTION_MASKS))
-
-    return outputs
+def _dropout_spec(run: TrainedRun, likelihood: Likelihood) -> NetworkSpec:
+    """The plain network of the run's shape with the outputs ``likelihood`` reads: classes, or 1 or 2 (regression)."""
+    dataset = run.data.dataset
+    n_outputs = likelihood.n_outputs(dataset.n_classes)
+    return NetworkSpec.for_data(dataset.n_features, n_outputs, run.config.model, bayesian=False)
 
 
 def dropout_predictor(network: DropoutNetwork, samples: int, seed: int, seconds: float) -> Predictor:
-    """T dropout masks per prediction (:func:`dropout_outputs`), as class probabilities."""
-    outputs = dropout_outputs(network, samples, seed)
+    """T dropout masks per prediction, from the prediction part of the run's mask stream: the same every call."""
+
+    def probs(x: torch.Tensor) -> torch.Tensor:
+        return network.sample_outputs(x, samples, seed).softmax(dim=-1)
+
     detail = f"p = {network.p:g}, T = {samples}"
-    return Predictor("dropout", seconds, lambda x: outputs(x).softmax(dim=-1), detail)
+    return Predictor("dropout", seconds, probs, detail)
 
 
 def dropout_method(
     run: TrainedRun, config: MethodsConfig, on_progress: ProgressCallback | None = None
 ) -> Predictor | None:
     """Train MC dropout with the configured p and predict with T masks; None if stopped."""
+    _plain_spec(run)  # refuses a regression before training anything: the predictor gives class probabilities
     trained = train_dropout(run, config.dropout_p, on_progress)
     if trained is None:
         return None

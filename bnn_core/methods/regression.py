@@ -30,7 +30,6 @@ from ..posterior.regression import Bands, bands_from_draws, draws_from_outputs, 
 from ..posterior.sample import sample_outputs
 from ..seeds import LAPLACE_DRAWS, TRAIN_NOISE, TWIN_INIT, stream_seed
 from .alternatives import (
-    dropout_outputs,
     ensemble_keys,
     hmc_detail,
     offset_progress,
@@ -158,12 +157,12 @@ def dropout_regression(
     run: TrainedRun, config: MethodsConfig, on_progress: ProgressCallback | None = None
 ) -> RegressionPredictor | None:
     """MC dropout on the Gaussian NLL with the configured p, T masks at prediction; None if stopped."""
-    likelihood = likelihood_for(run.config, run.data)
-    trained = train_dropout(run, config.dropout_p, on_progress, likelihood=likelihood)
+    trained = train_dropout(run, config.dropout_p, on_progress)
     if trained is None:
         return None
     network, seconds = trained
-    draws = outputs_draws(dropout_outputs(network, config.dropout_samples, run.config.seed), likelihood)
+    samples, seed = config.dropout_samples, run.config.seed
+    draws = outputs_draws(lambda x: network.sample_outputs(x, samples, seed), network.likelihood)
     return RegressionPredictor("dropout", seconds, draws, f"p = {network.p:g}, T = {config.dropout_samples}")
 
 

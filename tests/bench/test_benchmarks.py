@@ -205,6 +205,14 @@ def test_methods_benchmark_prints_a_table_per_seed_and_the_ranges() -> None:
         assert f"| {method}" in ranges
 
 
+def test_methods_speed_benchmark_times_the_four_methods_and_their_ratios() -> None:
+    out = _run("methods.py", "--speed", "--seeds", "0-1", "--epochs", "30", "--repeats", "1")
+    ranges = out.split("Ranges over seeds 0–1:")[1]
+    for network in ("two_moons, 16 units (textbook)", "two-moons preset (100 units)"):
+        assert f"| {network} | 0 |" in out and f"| {network} | 1 |" in out and f"| {network} |" in ranges
+    assert "| MC dropout / BNN | ensemble / (M × plain) |" in ranges
+
+
 def test_prior_speed_benchmark_runs() -> None:
     out = _run("prior_speed.py", "--repeats", "1")
     assert "iris" in out and "cubic" in out

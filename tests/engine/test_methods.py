@@ -53,7 +53,9 @@ def run():
 
 
 def test_dropout_with_p_zero_is_the_plain_network(run) -> None:
-    """Its own loop (masks, a packed forward, Adam) against fit()'s autograd through nn.Linear, from the same start."""
+    """The compiled loop without masks and its torch predictor against the twin trained by fit()'s autograd through
+    nn.Linear (this module's runs train with engine="torchbnn"), from the same start; test_dropout.py has the
+    bit-for-bit check on the compiled engine."""
     twin = train_twin(run)
     network, _ = train_dropout(run, 0.0, init_key=stream_seed(run.config.seed, TWIN_INIT))
     probs = dropout_predictor(network, 5, run.config.seed, 0.0).probs(run.data.x)  # (5, N, C)
