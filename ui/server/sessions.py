@@ -21,9 +21,6 @@ two (or read from ``$BNN_SHARED_RUNS``). Without this, a closed room of 8 sessio
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import gc
 import threading
 import time
 import weakref
@@ -40,6 +37,7 @@ from bnn_core.runs.cache import RunCache
 
 from .. import state
 from ..sources import run_cache
+from . import heap
 
 CHECK_SECONDS = 10.0  # how often the janitor looks; a closed session is released at most this late
 IDLE_SECONDS = 30 * 60.0  # an open tab with no script run for this long gives up RECOMPUTABLE
@@ -159,7 +157,7 @@ def _sweep_forever() -> None:
             _LOG.info("The room has closed: dropped %d finished run(s) from the run cache.", dropped)
         idle = release_idle(now, runtime.is_active_session, IDLE_SECONDS)
         if released or idle:
-            _return_free_memory()
+            heap.return_free_memory()
         if released:
             _LOG.info("Released %d closed session(s); %d still open.", len(released), tracked())
         if idle:
@@ -175,16 +173,3 @@ def _release_streamlit_files(runtime: Runtime, session_id: str) -> None:
     runtime.media_file_mgr.clear_session_refs(session_id)
     runtime.media_file_mgr.remove_orphaned_files()
     runtime.dataframe_source_mgr.clear_all_for_session(session_id)
-
-
-def _return_free_memory() -> None:
-    """Collect what was just released, then ask glibc to hand freed heap pages back to the system (elsewhere:
-    nothing more to do). A run's torch modules refer to each other in cycles: without the collection they would
-    be freed only by a later one, after the trim."""
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
