@@ -83,13 +83,13 @@ INSTALL = (
     "pip install --target /tmp/laplace-torch --no-deps laplace-torch==0.5.1 curvlinops-for-pytorch==3.0.1 torchmetrics "
     "lightning-utilities einops einconv linear-operator"
 )
-# What counts as agreement, per checked measure: float64 round-off on these sizes (K ≤ 354) is 1e-11 or below;
-# the evidence is flat at its maximum (zero slope), so a maximiser of it pins δ down only to about √ε, 1e-8 times
-# the curvature's scale.
+# What counts as agreement, per checked measure: float64 round-off on these sizes (K ≤ 354) is 1e-10 or below;
+# the evidence is flat at its maximum (zero slope), so a search of it pins δ down only to about √ε times the
+# curvature's scale (up to 9.4e-7 relative, measured on seeds 0–2).
 TOLERANCES = {
     "precision": 1e-8,
     "log_z": 1e-8,
-    "delta_optimum": 1e-6,
+    "delta_optimum": 1e-5,
     "evidence_gap": 1e-8,
     "f_mean": 1e-8,
     "f_cov": 1e-8,
