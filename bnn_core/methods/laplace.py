@@ -22,7 +22,8 @@ After MacKay (1992) and Daxberger et al. (2021, "Laplace Redux"), as laplace-tor
   through the linear model, so each sample is one coherent function of x, and the draws come from a
   ``torch.Generator`` seeded by a key: the same key gives the same S functions on every call.
 
-Everything is computed in float64. No global random state is read.
+Everything is computed in float64. No global random state is read. ``benchmarks/laplace_oracle.py`` compares the
+precision, δ, the evidence and the predictive with laplace-torch's on trained networks (docs/trust.md).
 """
 
 from __future__ import annotations
