@@ -4,10 +4,6 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.server import heap
-
-heap.limit_arenas()  # before the sessions' threads open arenas of their own (ui/server/heap.py)
-
 from ui.icons import FAVICON
 from ui.style import CSS, KEYS
 

@@ -1,6 +1,6 @@
 """Memory after a room closes: does the server give back what 8 browser sessions took?
 
-    python benchmarks/memory.py [--rooms 2] [--sessions 8] [--trainings 5] [--epochs 3000] [--ttl 20]
+    python benchmarks/memory.py [--rooms 2] [--sessions 8] [--trainings 5] [--epochs 3000] [--ttl 20] [--arenas 2]
 
 One ``streamlit run app.py`` (``server.disconnectedSessionTTL`` set to ``--ttl`` seconds, 120 by default in
 Streamlit, so that the janitor of ``ui/server/sessions.py`` releases closed sessions sooner) and one headless Chromium:
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from playwright.async_api import Browser, async_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, streamlit_process
+from ui.server.heap import ARENAS
 
 DATASETS = ("iris", "breast_cancer")
 FIRST_SEED = 7000  # far from the gallery presets' and the other benchmarks' seeds
@@ -142,7 +144,8 @@ async def run(args: argparse.Namespace, log: Path) -> int:
     print(
         f"Memory after a room closes: {args.rooms} room(s) of {args.sessions} browser sessions, each training "
         f"{args.trainings} times ({args.epochs:,} epochs, iris and breast_cancer in turn), then visiting Methods "
-        f"and the map; server.disconnectedSessionTTL {args.ttl} s, readings {args.settle:g} s after the release"
+        f"and the map; server.disconnectedSessionTTL {args.ttl} s, readings {args.settle:g} s after the release; "
+        f"MALLOC_ARENA_MAX {args.arenas or 'unset'}"
     )
     print("| when | server RSS (MB) | above before | peak since the reading before (MB) |")
     print("|---|---|---|---|")
@@ -165,7 +168,12 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=30, help="s after a release before the reading (default 30)")
     parser.add_argument("--rooms", type=int, default=2, help="rooms one after another (default 2): a leak grows")
     parser.add_argument("--allowed", type=float, default=60, help="MB the server may keep above its level before")
+    arenas = f"the server's MALLOC_ARENA_MAX (default {ARENAS}, as deploy/run.sh sets it; 0: glibc's default)"
+    parser.add_argument("--arenas", type=int, default=ARENAS, help=arenas)
     args = parser.parse_args()
+    os.environ.pop("MALLOC_ARENA_MAX", None)
+    if args.arenas > 0:  # the server inherits this process's environment
+        os.environ["MALLOC_ARENA_MAX"] = str(args.arenas)
     with tempfile.TemporaryDirectory(prefix="bnn-memory-") as folder:
         sys.exit(asyncio.run(run(args, Path(folder) / "server.log")))
 

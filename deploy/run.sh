@@ -55,6 +55,9 @@ export BNN_PROXY_PORT=$port
 haproxy -c -q -f "$config"
 
 cd "$root"  # Streamlit reads .streamlit/config.toml from the folder it starts in
+# Two malloc arenas per replica, unless set otherwise: with glibc's default of 8 per core, what a closed room freed
+# stayed scattered over many of them (ui/server/heap.py, docs/server.md#memory-after-a-room).
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 for ((i = 1; i <= replicas; i++)); do
     BNN_REPLICA=r$i "$python" -m streamlit run app.py --server.headless true \
         --server.address 127.0.0.1 --server.port $((first + i - 1)) &

@@ -60,6 +60,19 @@ def _only_entry(shared: Path) -> Path:
     return entry
 
 
+def _environment_of_replica_on(port: int) -> dict[str, str]:
+    """The environment of the ``streamlit run`` process serving ``port``, read from /proc."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+            if b"streamlit" in words and str(port).encode() in words:
+                pairs = (cmdline.parent / "environ").read_bytes().split(b"\0")
+                return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+        except OSError:  # a process that ended meanwhile
+            continue
+    raise LookupError(f"no streamlit process serves port {port}")
+
+
 def test_two_sessions_land_on_two_replicas_and_a_link_trains_once(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     with replicas_process(2, shared) as server, chromium() as browser:
@@ -71,4 +84,6 @@ def test_two_sessions_land_on_two_replicas_and_a_link_trains_once(tmp_path: Path
         assert os.readlink(_only_entry(shared)) == saved  # the second replica read it: no new training, no save
         assert first.evaluate(SAMPLE_JS) == second.evaluate(SAMPLE_JS)  # the same run on both
         port = urlparse(server.url).port
+        for replica_port in (port + 1, port + 2):  # two malloc arenas each (ui/server/heap.py)
+            assert _environment_of_replica_on(replica_port)["MALLOC_ARENA_MAX"] == "2"
     assert not any(_listening(port + k) for k in range(3))  # SIGTERM stopped the proxy and both replicas

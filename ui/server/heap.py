@@ -1,11 +1,13 @@
-"""The server's C heap: few malloc arenas, and freed pages handed back to the system.
+"""The server's C heap: freed pages handed back to the system, and why a shared server should run with few malloc
+arenas.
 
-glibc gives each thread that allocates while another holds an arena a new arena, up to 8 per core. Streamlit runs
-every script run in a thread of its own, so a room of sessions spreads the server's allocations over many arenas,
-and what a closed room freed stays scattered among pages still partly in use. With two arenas,
-``benchmarks/memory.py`` (8 sessions x 5 trainings, twice) left the server 26-28 MB above its level before the room,
-against 53-80 MB with glibc's default, on the same busy machine at the same time. The server's threads mostly hold
-the GIL while they allocate, so they rarely wait for each other's arena.
+glibc gives each new thread an arena of its own, up to 8 per core, and Streamlit runs every script run in a
+thread. What a closed room freed then stays scattered among pages still partly in use, in many arenas.
+``MALLOC_ARENA_MAX=2`` in the server's environment keeps every thread to two. It must be set before the process
+starts: by the time ``app.py`` first runs, Streamlit's own threads have opened 12 arenas here, so a ``mallopt``
+from the app would change nothing. ``deploy/run.sh`` sets it, and ``benchmarks/memory.py`` measures the difference
+(docs/server.md#memory-after-a-room). The server's threads mostly hold the GIL while they allocate, so they rarely
+wait for each other's arena.
 """
 
 from __future__ import annotations
@@ -14,21 +16,7 @@ import ctypes
 import ctypes.util
 import gc
 
-ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number for the arena limit (glibc's malloc.h)
-
-
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    return None if name is None else ctypes.CDLL(name)
-
-
-def limit_arenas(arenas: int = ARENAS) -> bool:
-    """Let the process's threads share at most ``arenas`` malloc arenas from now on; False where the C library is
-    not glibc (nothing to do there). Call it first, before the threads that would open arenas of their own."""
-    libc = _libc()
-    mallopt = getattr(libc, "mallopt", None)
-    return mallopt is not None and mallopt(_M_ARENA_MAX, arenas) == 1
+ARENAS = 2  # MALLOC_ARENA_MAX for a shared server
 
 
 def return_free_memory() -> None:
@@ -36,6 +24,7 @@ def return_free_memory() -> None:
     nothing more to do). A run's torch modules refer to each other in cycles: without the collection they would
     be freed only by a later one, after the trim."""
     gc.collect()
-    trim = getattr(_libc(), "malloc_trim", None)
+    name = ctypes.util.find_library("c")
+    trim = None if name is None else getattr(ctypes.CDLL(name), "malloc_trim", None)
     if trim is not None:
         trim(0)
