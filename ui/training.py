@@ -57,13 +57,19 @@ def redraw_gap(draw_seconds: float, live: int) -> float:
     return max(REDRAW_SECONDS, draw_seconds * max(live, 1) / REDRAW_SHARE)
 
 
+def _bayesian(progress: Progress) -> bool:
+    """Whether the network being trained has a KL term: a Bayesian one reports each layer's mean σ."""
+    return bool(progress.layer_sigma)
+
+
 def curves_from_progress(reports: list[Progress], epochs: int, regression: bool = False) -> go.Figure:
-    """The loss-curve figure from the progress reports received so far."""
+    """The loss-curve figure from the progress reports received so far; no KL panel for a network that has no KL
+    term (its reports carry no layer σ)."""
     steps = np.array([p.step for p in reports])
     return training_curves(
         steps,
         np.array([p.ce for p in reports]),
-        np.array([p.kl for p in reports]),
+        np.array([p.kl for p in reports]) if _bayesian(reports[-1]) else None,
         np.array([p.train_accuracy for p in reports]),
         epochs,
         regression=regression,
@@ -115,7 +121,8 @@ def live_training(
         bar.progress(
             progress.step / epochs,
             text=f"Step {progress.step:,} of {epochs:,} · {drawing - started:.1f} s · "
-            f"{'NLL' if regression else 'CE'} {progress.ce:.3f} · KL {progress.kl:.3f}",
+            f"{'NLL' if regression else 'CE'} {progress.ce:.3f}"
+            + (f" · KL {progress.kl:.3f}" if _bayesian(progress) else ""),
         )
         show(curves_from_progress(reports, epochs, regression), where=chart)
         if progress.layer_sigma:

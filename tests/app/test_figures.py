@@ -76,3 +76,30 @@ def test_the_data_pages_pairs_chart_draws_every_feature_count(features: int) -> 
         assert drawn[0]["type"] == "scattergl" and len(drawn[0]["x"]) == 40
         assert list(drawn[0]["y"]) == (list(x[:, 1]) if features == 2 else ["ab"[k] for k in labels])
         assert figure["layout"]["xaxis"]["title"]["text"] == "f0"
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_the_training_curves_have_a_kl_panel_only_for_a_network_with_a_kl_term(regression: bool) -> None:
+    steps = np.arange(1, 101)
+    ce, kl, score = np.exp(-steps / 30), np.linspace(5, 1, 100), np.linspace(0.3, 0.97, 100)
+    bayesian = training_curves(steps, ce, kl, score, 100, regression=regression).to_dict()
+    plain = training_curves(steps, ce, None, score, 100, regression=regression).to_dict()
+    titles = [a["text"].split("<br>")[0] for a in plain["layout"]["annotations"]]
+    assert len(bayesian["data"]) == 3 and len(plain["data"]) == 2
+    assert "KL to the prior" in [a["text"].split("<br>")[0] for a in bayesian["layout"]["annotations"]]
+    assert "KL to the prior" not in titles
+    domains = [plain["layout"][axis]["domain"] for axis in ("xaxis", "xaxis2")]
+    assert domains[0][0] == 0 and domains[1][1] == pytest.approx(1) and domains[0][1] < domains[1][0]  # no overlap
+    last_y = plain["layout"]["yaxis2"]
+    # The train accuracy's axis is in percent; a regression's train RMSE (scaled) keeps its own axis.
+    assert (last_y.get("tickformat") == ".0%") == (not regression)
+
+
+def test_live_curves_leave_out_the_kl_of_a_network_that_reports_no_layer_sigma() -> None:
+    from bnn_core.engine.train import Progress
+    from ui.training import curves_from_progress
+
+    plain = [Progress(step, 100, 1.0 / step, 0.0, 1.0 / step, 0.5, 0.01 * step) for step in (10, 20)]
+    bayesian = [Progress(step, 100, 1.0 / step, 2.0, 3.0, 0.5, 0.01 * step, (0.1, 0.2)) for step in (10, 20)]
+    assert len(curves_from_progress(plain, 100).to_dict()["data"]) == 2
+    assert len(curves_from_progress(bayesian, 100).to_dict()["data"]) == 3

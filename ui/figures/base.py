@@ -215,10 +215,13 @@ def uncertainty_sizes(values: np.ndarray, n_classes: int) -> np.ndarray:
     return 9.0 + 23.0 * share
 
 
+PANEL_GAP = 0.08  # of the figure's width, between the training curves' panels
+
+
 def training_curves(
     steps: np.ndarray,
     ce: np.ndarray,
-    kl: np.ndarray,
+    kl: np.ndarray | None,
     accuracy: np.ndarray,
     epochs: int,
     height: int = 300,
@@ -226,22 +229,25 @@ def training_curves(
 ) -> go.Figure:
     """Cross-entropy, KL and train accuracy against the step, each in its own panel; for ``regression`` the
     Gaussian NLL and the train RMSE instead, both in the units the network is trained in (standardised targets).
+    ``kl`` None: a network with no KL term (the plain network, MC dropout, an ensemble member), two panels.
 
     Built from plain dicts: it is redrawn every second while training runs.
     """
     # Each title on two lines, the name over the detail: on one line neighbouring titles ran into each other.
-    panels = (
+    panels = [
         ("Gaussian NLL<br>(data fit, scaled)" if regression else "Cross-entropy<br>(data fit)", ce, "#0072B2"),
         ("KL to the prior<br>(the KL term)", kl, "#D55E00"),
         ("Train RMSE<br>(one sample, scaled)" if regression else "Train accuracy<br>(one sample)", accuracy, "#009E73"),
-    )
+    ]
+    panels = [panel for panel in panels if panel[1] is not None]
+    width = (1 - PANEL_GAP * (len(panels) - 1)) / len(panels)
     traces, annotations = [], []
     layout = layout_spec("", height)
     layout["margin"] = {"l": 60, "r": 20, "t": 64, "b": 10}
     layout["showlegend"] = False
     for i, (title, values, color) in enumerate(panels):
         suffix = "" if i == 0 else str(i + 1)
-        left = i * 0.36
+        left = i * (width + PANEL_GAP)
         traces.append(
             {
                 "type": "scatter",
@@ -254,12 +260,12 @@ def training_curves(
                 "hovertemplate": f"step %{{x}}<br>{title.split('<br>')[0]}: %{{y:.3f}}<extra></extra>",
             }
         )
-        layout[f"xaxis{suffix}"] = {"domain": [left, left + 0.28], "range": [0, epochs], "title": {"text": "step"}}
+        layout[f"xaxis{suffix}"] = {"domain": [left, left + width], "range": [0, epochs], "title": {"text": "step"}}
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}"}
         annotations.append(
             {
                 "text": title,
-                "x": left + 0.14,
+                "x": left + width / 2,
                 "y": 1.0,
                 "xref": "paper",
                 "yref": "paper",
@@ -269,6 +275,7 @@ def training_curves(
                 "font": {"size": 16},
             }
         )
-    layout["yaxis3"] |= {"range": [0, 1.02], "tickformat": ".0%"}
+    if not regression:  # the last panel: the train accuracy
+        layout[f"yaxis{len(panels)}"] |= {"range": [0, 1.02], "tickformat": ".0%"}
     layout["annotations"] = annotations
     return unvalidated_figure(traces, layout)
