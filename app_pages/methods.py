@@ -128,9 +128,9 @@ def draw(run: TrainedRun) -> None:
         elif len(predictors) > 1:
             _maps(run, predictors, measure)
         return
-    _table(table)
-    if len(predictors) > 1:
+    if len(predictors) > 1:  # first, as on a slide: the table's wrapped rows pushed the maps off the first screen
         _maps(run, predictors, measure)
+    _table(table)
     st.caption(
         f"Accuracy, NLL, ECE and Brier: on the held-out rows, from each method's mean prediction. OOD AUROC: how "
         f"well a score tells the held-out rows from a shifted set (points {SHIFT_SPANS:g} data span beyond the "
