@@ -1,6 +1,6 @@
-"""Is a BNN worth it? The BNN beside MC dropout, a deep ensemble, the plain network and an HMC reference: one table
-and one map each, on the same data, split and network shape. For a regression, every method's bands on one shared
-axis and the regression table (:mod:`ui.views.method_bands`), Laplace among them.
+"""Is a BNN worth it? The BNN beside MC dropout, a deep ensemble, the plain network, Laplace and an HMC reference:
+one table, and a map each in one figure, on the same data, split and network shape. For a regression, every
+method's bands on one shared axis and the regression table (:mod:`ui.views.method_bands`).
 
 Arriving trains nothing: the page shows the methods that are ready (the BNN, anything shipped with a gallery
 preset or trained earlier in the session, a stored HMC reference); a button trains the others, live, with Stop.
@@ -18,32 +18,25 @@ from bnn_core.methods.options import METHODS
 from bnn_core.posterior.probing import map_resolution, method_map
 from ui import page, shell, state
 from ui.charts import show
-from ui.figures.base import legend_html
-from ui.figures.maps import grid_heatmap
+from ui.figures.method_maps import columns_for, figure_height, method_maps_figure
 from ui.figures.methods import explain
 from ui.views import method_bands, methods
 
-# Laplace is not among them yet: six maps in a row do not fit a 1280-px slide (their colour bars' ticks were cut
-# off, tests/browser/test_chart_text.py); it is set beside the BNN on the map, truck and calibration pages instead.
-ORDER = ("bnn", "plain", "dropout", "ensemble", "hmc")
-TRAINED_ON_CLICK = ("plain", "dropout", "ensemble")
+ORDER = ("bnn", "plain", "dropout", "ensemble", "laplace", "hmc")
+TRAINED_ON_CLICK = ("plain", "dropout", "ensemble", "laplace")  # Laplace fits around the plain network
 FINEST_MAP = 60
 MAP_MEASURES = {"Epistemic (MI)": ("epistemic", "nats"), "Confidence": ("confidence", "confidence")}
-# Each map's colour bar under it, across its width: beside it, the bar narrowed the map. The unit is the measure's.
-UNDER_THE_MAP = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "thickness": 12, "len": 1,
-                 "x": 0.5, "xanchor": "center", "nticks": 4, "title": {"text": ""}}  # fmt: skip
 TABLE = "Table"  # in presenter mode, the slide's other choice: the table and what it says, instead of the maps
-RESERVE, PRESENTING_RESERVE = 560, 335  # px of the window above and below the maps (ui.page.fit_charts)
-# The table's long headings shortened, each column as wide as its heading: beside the sidebar the last ones scrolled
-# out of sight. The help gives the whole name.
+RESERVE, PRESENTING_RESERVE = 560, 300  # px of the window above and below the maps (ui.page.fit_charts)
+ROW_PX = 240  # px of a row of maps in normal mode, its titles included: about the grid's aspect at 1280 px
+# The table's long headings shortened, so that its columns fit beside the sidebar; the caption gives the rest.
 SHORT_HEADINGS = {
-    "test accuracy (%)": ("accuracy (%)", "Test accuracy of the mean prediction, in percent."),
-    "OOD AUROC (MI)": ("AUROC (MI)", "OOD AUROC with the mutual information as the score."),
-    "OOD AUROC (max-softmax)": ("AUROC (softmax)", "OOD AUROC with 1 − the top probability as the score."),
-    "MI far − near (nats)": ("MI far − near", "Mean MI on the shifted set minus mean MI on the training rows, nats."),
-    "mean |Δp̄| to HMC": ("|Δp̄| to HMC", "Mean |Δ| of the mean prediction to the HMC reference's, on the map's grid."),
+    "test accuracy (%)": "accuracy (%)",
+    "OOD AUROC (MI)": "AUROC (MI)",
+    "OOD AUROC (max-softmax)": "AUROC (softmax)",
+    "MI far − near (nats)": "MI far − near",
+    "mean |Δp̄| to HMC": "|Δp̄| to HMC",
 }
-HEADING_PX = 7  # px a character of a heading, about
 TRAIN_HELP = "Each trains on the same rows, split and network shape as the BNN, live, with Stop."
 
 
@@ -63,8 +56,8 @@ def _predictors(run: TrainedRun, train: bool, hmc: Predictor | None) -> list[Pre
 
 
 def _maps(run: TrainedRun, predictors: list[Predictor], measure: str) -> None:
-    """One map per method over the first two features, the others at their training median: in presenter mode
-    all in one row, else two or three to a row."""
+    """Every method's map over the first two features, the others at their training median: one figure, a panel
+    each on shared axes and one colour scale; on a slide it fills the window, else it takes a height per row."""
     names = run.data.dataset.feature_names
     field, kind = MAP_MEASURES[measure]
     resolution = map_resolution(sum(run.config.model.hidden), run.config.samples, FINEST_MAP)
@@ -79,21 +72,13 @@ def _maps(run: TrainedRun, predictors: list[Predictor], measure: str) -> None:
     x = run.data.dataset.x[train]
     points = (x[:, grid.x_feature], x[:, grid.y_feature], run.data.dataset.y[train])
     axes = (names[grid.x_feature], names[grid.y_feature])
-    classes = run.data.dataset.class_names
     slide = state.presenting()
-    if slide:  # one row of maps of one size: the classes named once above them, each colour bar under its map
-        st.markdown(legend_html(classes), unsafe_allow_html=True)
-    per_row = len(predictors) if slide else 2 if len(predictors) in (2, 4) else 3
-    for start in range(0, len(predictors), per_row):
-        columns = st.columns(per_row, gap="small")
-        for column, predictor, result in zip(columns, predictors[start:], maps[start:], strict=False):
-            title = f"{predictor.heading}: {predictor.detail}" if per_row == 2 else predictor.heading  # narrow: short
-            height = None if slide else 420
-            figure = grid_heatmap(grid.xs, grid.ys, getattr(result, field), kind, title, axes, classes, points, height)
-            if slide:
-                figure.update_layout(showlegend=False)
-                figure.update_traces(colorbar=UNDER_THE_MAP, selector={"type": "heatmap"})
-            show(figure, key=f"methods_map_{predictor.method}", where=column, fit=slide)
+    columns = columns_for(len(predictors), slide)
+    height = None if slide else figure_height(len(predictors), columns, ROW_PX)
+    panels = [(p.heading, getattr(m, field)) for p, m in zip(predictors, maps, strict=True)]
+    figure = method_maps_figure(grid.xs, grid.ys, panels, kind, axes, run.data.dataset.class_names, points, columns,
+                                height)  # fmt: skip
+    show(figure, key="methods_maps", name=f"{state.run_label(run)}-methods", fit=slide)
 
 
 def _header(run: TrainedRun) -> tuple[str, bool, Predictor | None]:
@@ -119,14 +104,11 @@ def _header(run: TrainedRun) -> tuple[str, bool, Predictor | None]:
 
 
 def _table(table: pd.DataFrame) -> None:
-    """The "which to use?" table, its long headings shortened."""
-    shown = readable(table)
-    config = {}
-    for column in shown.columns:
-        label, help_text = SHORT_HEADINGS.get(column, (column, None))
-        width = None if column in ("method", "settings") else HEADING_PX * len(label) + 18
-        config[column] = st.column_config.TextColumn(label, help=help_text, width=width)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    """The "which to use?" table, its long headings shortened; a static table whose cells wrap, so that every
+    figure and interval is read whole at any width (the grid's columns, as wide as their headings, cut them)."""
+    shown = readable(table).rename(columns=SHORT_HEADINGS)
+    # Word joiners around an interval's dash: a narrow column breaks its cell before the bracket, not inside it
+    st.table(shown.map(lambda cell: cell.replace("–", "\u2060–\u2060")), hide_index=True)
 
 
 def draw(run: TrainedRun) -> None:
@@ -146,16 +128,18 @@ def draw(run: TrainedRun) -> None:
         elif len(predictors) > 1:
             _maps(run, predictors, measure)
         return
-    _table(table)
-    if len(predictors) > 1:
+    if len(predictors) > 1:  # first, as on a slide: the table's wrapped rows pushed the maps off the first screen
         _maps(run, predictors, measure)
+    _table(table)
     st.caption(
         f"Accuracy, NLL, ECE and Brier: on the held-out rows, from each method's mean prediction. OOD AUROC: how "
         f"well a score tells the held-out rows from a shifted set (points {SHIFT_SPANS:g} data span beyond the "
         "training box in random directions, plus the truck page's two points off the data); 0.5 is chance, 1 "
         "perfect. MI far − near: mean MI on the shifted set minus mean MI on the training rows, in nats (their "
         "ratio, of two small numbers, swings wildly between seeds). In brackets: 90% bootstrap intervals over the "
-        "rows. A single network has no MI, hence the blanks. The HMC reference, and what it takes, are under Settings."
+        "rows. AUROC (softmax): with 1 − the top probability as the score. |Δp̄| to HMC: the mean |Δ| of the mean "
+        "prediction to the HMC reference's over the maps' grid. A single network has no MI, hence the blanks. The "
+        "HMC reference, and what it takes, are under Settings."
     )
     st.markdown(explain(table, run))
 

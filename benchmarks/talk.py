@@ -28,7 +28,7 @@ PAGES = {  # key: (heading, charts on screen for a classification run, for a reg
     3: ("Show it a truck", 1, 0),
     4: ("Is it as often right", 2, 1),
     5: ("Inside the network", 4, 1),
-    6: ("Is a BNN worth it?", 2, 0),
+    6: ("Is a BNN worth it?", 1, 0),
     7: ("Sweep the prior", 1, 1),
     8: ("The data", 2, 1),
     9: ("How a Bayesian neural network works", 0, 0),

@@ -16,7 +16,7 @@ from scipy.stats import rankdata
 
 from ..data.prepared import PreparedData
 from ..posterior.probing import IN_RANGE, TRUCK, feature_grid, probe_presets
-from ..posterior.uncertainty import bootstrap_interval, calibration, point_uncertainty
+from ..posterior.uncertainty import bootstrap_interval, calibration, ece, point_uncertainty
 from .alternatives import Predictor
 
 SHIFT_SPANS = 1.0  # k: every shifted point lies at least this many data spans outside the training box
@@ -117,9 +117,7 @@ def evaluate_method(predictor: Predictor, data: PreparedData, shifted: torch.Ten
     confidence_out = far.mean_probs.max(dim=1).values.numpy()
     has_mi = float(far.epistemic.max()) > 0.0 or float(near.epistemic.max()) > 0.0
     mi_far, mi_near = float(far.epistemic.mean()), float(near.epistemic.mean())
-    ece_low, ece_high = bootstrap_interval(
-        lambda pick: calibration(held.mean_probs[pick], labels[pick]).ece, len(labels)
-    )
+    ece_low, ece_high = bootstrap_interval(lambda pick: ece(held.mean_probs[pick], labels[pick]), len(labels))
     mi_interval = _auroc_interval(held.epistemic.numpy(), far.epistemic.numpy()) if has_mi else (None, None)
     return MethodRow(
         method=predictor.name,
@@ -173,7 +171,7 @@ def grid_mean(predictor: Predictor, data: PreparedData) -> torch.Tensor:
     """The mean prediction (R², C) float64 over the points of the map's grid: the first two features,
     :data:`MAP_RESOLUTION`² points reaching 0.75 data spans past the data, the others at their training median."""
     grid = feature_grid(data, 0, min(1, data.dataset.n_features - 1), resolution=MAP_RESOLUTION)
-    return predictor.probs(data.inputs(grid.points)).double().mean(dim=0)
+    return predictor.probs(data.inputs(grid.points)).mean(dim=0, dtype=torch.float64)
 
 
 def distance_to_reference(mean: torch.Tensor, exact: torch.Tensor) -> float:

@@ -104,7 +104,10 @@ class HMCPosterior:
         last = self._last_probs.get("last")  # one (key, probs) pair, swapped whole: sessions share a reference
         if last is not None and last[0] == key:
             return last[1]
-        probs = _outputs(self.spec, torch.from_numpy(self.samples), x.double()).softmax(dim=-1).float()
+        # The softmax runs over the classes in the network's own layout, points last: over the last axis of the
+        # transposed (S, N, C) it took 9× as long (0.30 s against 0.035 s for 1,200 draws at 3,600 points).
+        logits = _stacked(self.spec, torch.from_numpy(self.samples), x.double())  # (S, C, N)
+        probs = logits.softmax(dim=1).float().transpose(1, 2).contiguous()
         self._last_probs["last"] = (key, probs)
         return probs
 
@@ -241,12 +244,16 @@ def _reporter(
 
 
 def _outputs(spec: NetworkSpec, samples: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The outputs (S, N, K) of S packed draws (S, P) at rows x (N, D), in chunks of draws that keep the widest
-    activations under _CHUNK_FLOATS values."""
+    """The outputs (S, N, K) of S packed draws (S, P) at rows x (N, D)."""
+    return _stacked(spec, samples, x).transpose(1, 2)
+
+
+def _stacked(spec: NetworkSpec, samples: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The outputs (S, K, N) of S packed draws (S, P) at rows x (N, D), as the network lays them out, in chunks of
+    draws that keep the widest activations under _CHUNK_FLOATS values."""
     per_draw = max(spec.sizes[1:]) * len(x)
     step = max(1, _CHUNK_FLOATS // per_draw)
-    parts = [spec.forward_samples(spec.split(samples[i : i + step]), x) for i in range(0, len(samples), step)]
-    return torch.cat(parts).transpose(1, 2)
+    return torch.cat([spec.forward_samples(spec.split(samples[i : i + step]), x) for i in range(0, len(samples), step)])
 
 
 def _function_space(predictions: torch.Tensor) -> dict[str, float]:

@@ -8,6 +8,7 @@ the shipped ones, and ``python -m bnn_core hmc --out DIR`` writes one in the sam
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, fields
@@ -90,10 +91,21 @@ def load_reference(path: str | Path) -> tuple[HMCPosterior, dict[str, str]]:
 
 
 def shipped_reference(run_config: RunConfig, hmc_config: HMCConfig) -> HMCPosterior | None:
-    """The reference in REFERENCES whose key is ``reference_key(run_config, hmc_config)``, or None."""
+    """The reference in REFERENCES whose key is ``reference_key(run_config, hmc_config)``, or None.
+
+    The same object on every call while its file is unchanged, so every rerun and session shares the predictions
+    it keeps (:meth:`HMCPosterior.probs`: its 1,200 draws on the Methods page's grid). Nobody may change it.
+    """
     wanted = reference_key(run_config, hmc_config)
     for path in sorted(REFERENCES.glob("*.safetensors")):
         with safe_open(str(path), framework="numpy") as file:
             if json.loads(file.metadata()["key"]) == wanted:
-                return load_reference(path)[0]
+                stat = path.stat()
+                return _loaded(str(path), stat.st_mtime_ns, stat.st_size)
     return None
+
+
+@functools.lru_cache(maxsize=2 * len(REFERENCE_DATASETS))
+def _loaded(path: str, mtime_ns: int, size: int) -> HMCPosterior:
+    """The posterior in the file ``path``, read once per version of the file (its time and size)."""
+    return load_reference(path)[0]

@@ -19,7 +19,7 @@ from ..data.geometry import span_range
 from ..data.prepared import PreparedData
 from .evaluation import posterior_uncertainty
 from .sample import sample_probs, twin_probs
-from .uncertainty import entropy, point_uncertainty
+from .uncertainty import entropy, point_uncertainty, uncertainty_split
 
 GRID_MARGIN = 0.75  # the map reaches this many data spans beyond the data on every side
 TRUCK_STDS = 8.0  # the truck: this many stds from the training mean, off the data's shape
@@ -116,8 +116,8 @@ def bnn_map(model: nn.Sequential, data: PreparedData, grid: FeatureGrid, samples
 
 def method_map(probs: Callable[[torch.Tensor], torch.Tensor], data: PreparedData, grid: FeatureGrid) -> GridMap:
     """Any method's map, from its S predictive distributions (S, N, C) at the grid points (one network: S = 1)."""
-    u = point_uncertainty(probs(data.inputs(grid.points)))
-    return _grid_map(u.mean_probs, u.entropy, u.epistemic, len(grid.xs))
+    mean_probs, total, _, epistemic = uncertainty_split(probs(data.inputs(grid.points)))
+    return _grid_map(mean_probs, total, epistemic, len(grid.xs))
 
 
 def twin_map(twin: nn.Module, data: PreparedData, grid: FeatureGrid) -> GridMap:

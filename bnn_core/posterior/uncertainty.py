@@ -49,14 +49,21 @@ class PointUncertainty:
         return cls(**{name: torch.cat([getattr(part, name) for part in parts]) for name in fields})
 
 
+def uncertainty_split(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The mean prediction p̄ (N, C) and the total, aleatoric and epistemic uncertainty (N,) each of ``probs``
+    (S, N, C): what a map needs of :func:`point_uncertainty`, without the votes and the spread, which took more
+    than half of its time on 1,200 draws."""
+    mean_probs = probs.mean(dim=0)
+    total = entropy(mean_probs)
+    aleatoric = entropy(probs).mean(dim=0)
+    # Mutual information is ≥ 0 (Jensen); clamping removes float round-off below zero.
+    return mean_probs, total, aleatoric, (total - aleatoric).clamp(min=0.0)
+
+
 def point_uncertainty(probs: torch.Tensor) -> PointUncertainty:
     """Split each point's predictive uncertainty into its parts. ``probs``: (S, N, C)."""
     n_samples, _, n_classes = probs.shape
-    mean_probs = probs.mean(dim=0)  # (N, C)
-    total = entropy(mean_probs)  # (N,)
-    aleatoric = entropy(probs).mean(dim=0)  # (N,)
-    # Mutual information is ≥ 0 (Jensen); clamping removes float round-off below zero.
-    epistemic = (total - aleatoric).clamp(min=0.0)
+    mean_probs, total, aleatoric, epistemic = uncertainty_split(probs)  # (N, C), then (N,) each
     choices = probs.argmax(dim=-1).T  # (N, S): each sample's vote
     votes = torch.zeros(choices.shape[0], n_classes, dtype=torch.int64).scatter_add_(
         1, choices, torch.ones_like(choices)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bnn_core import RunConfig, TrainedRun, train_run
+from bnn_core import RunConfig, TrainedRun, train_run, train_twin
 from bnn_core.config import ModelConfig, TrainConfig
 from bnn_core.data.datasets import load_builtin
+from bnn_core.methods import compare as compare_module
 from bnn_core.methods.alternatives import MethodsConfig
 from bnn_core.methods.hmc import HMCConfig
 from bnn_core.methods.references import reference_key, reference_run_config, shipped_reference
@@ -40,24 +41,36 @@ def test_the_methods_page_trains_the_alternatives_on_a_click_and_tabulates_them(
     settings = MethodsConfig(dropout_samples=20, ensemble_members=3)
     at = page("methods", **{state.RUN: run, methods.SETTINGS: settings})
     assert not at.exception and not at.error
-    assert list(at.dataframe[0].value["method"]) == ["BNN (torchbnn)"]  # arriving trains nothing
+    assert list(at.table[0].value["method"]) == ["BNN (torchbnn)"]  # arriving trains nothing
     assert state.TWIN not in at.session_state and methods.TRAINED not in at.session_state
     at.button(key="methods_train").click().run()
     assert not at.exception and not at.error
-    table = at.dataframe[0].value
-    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble"]
-    assert float(table.loc[0, "test accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
-    assert table.loc[1, "OOD AUROC (MI)"] == "—"  # one network: no mutual information
+    table = at.table[0].value
+    assert list(table["method"]) == ["BNN (torchbnn)", "plain network", "MC dropout", "deep ensemble", "Laplace"]
+    assert float(table.loc[0, "accuracy (%)"]) == pytest.approx(100 * run.metrics["test_accuracy"], abs=0.05)
+    assert table.loc[1, "AUROC (MI)"] == "—"  # one network: no mutual information
     assert table.loc[3, "settings"] == "3 members"
-    assert _titles(at) == [
-        "BNN (torchbnn): 20 samples",
-        "Plain network: one network",
-        "MC dropout: p = 0.1, T = 20",
-        "Deep ensemble: 3 members",
-    ]
+    assert table.loc[4, "settings"].endswith(", 20 draws")  # Laplace, fitted around the plain network on the click
+    names = ["BNN (torchbnn)", "Plain network", "MC dropout", "Deep ensemble", "Laplace"]
+    assert _panel_titles(at) == [f"<b>{name}</b>" for name in names]  # one figure, a map each
     assert any("Izmailov et al. 2021" in m.value for m in at.markdown)  # the explainer cites its sources
     assert any("HMC is offered for networks" in read(i.value) for i in at.info) or at.button(key="hmc_start")
     assert all(button.key != "methods_train" for button in at.button)  # every alternative is ready
+
+
+def test_leaving_presenter_mode_redraws_the_methods_page_from_what_it_kept(run: TrainedRun, monkeypatch) -> None:
+    """Exit on the Methods slide: the next run lays the page out for normal mode without computing the table again.
+    With new predictor objects on every run it did, and the slide stayed on screen, stale, for seconds."""
+    tabulated = []
+    tabulate = compare_module.compare
+    monkeypatch.setattr(compare_module, "compare", lambda *args: tabulated.append(args) or tabulate(*args))
+    at = page("methods", **{state.RUN: run, state.PRESENT: True, state.TWIN: (run, train_twin(run))})
+    assert not at.exception and not at.table and len(tabulated) == 1  # the slide shows the maps, not the table
+    assert _panel_titles(at) == ["<b>BNN (torchbnn)</b>", "<b>Plain network</b>"]
+    at.button(key="leave_present").click().run()
+    assert not at.exception and at.session_state[state.PRESENT] is False
+    assert list(at.table[0].value["method"]) == ["BNN (torchbnn)", "plain network"] and len(tabulated) == 1
+    assert _panel_titles(at) == ["<b>BNN (torchbnn)</b>", "<b>Plain network</b>"]
 
 
 def test_the_map_sets_the_chosen_method_beside_the_bnn(run: TrainedRun) -> None:
@@ -98,7 +111,7 @@ def test_a_method_setting_out_of_range_cannot_be_entered(run: TrainedRun) -> Non
     assert not at.exception
     assert at.session_state[methods.SETTINGS].ensemble_members == 2
     at.button(key="methods_train").click().run()
-    assert list(at.dataframe[0].value["settings"])[3] == "2 members"
+    assert list(at.table[0].value["settings"])[3] == "2 members"
 
 
 SINE = RunConfig(
@@ -157,7 +170,7 @@ def test_the_gallerys_hmc_preset_finds_its_shipped_reference_at_once() -> None:
     settings = MethodsConfig(dropout_samples=20, ensemble_members=2)
     at = page("methods", **{state.RUN: reference, methods.SETTINGS: settings})
     assert not at.exception and not at.error
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["method"])[-1] == "HMC reference"
     shipped = shipped_reference(reference.config, HMCConfig())
     assert table.iloc[-1]["settings"] == f"1200 draws, R-hat ≤ {shipped.rhat_max:.3f}, ESS ≥ {shipped.ess_min:.0f}"
@@ -182,7 +195,7 @@ def test_an_hmc_reference_without_a_shipped_one_samples_in_the_background_and_jo
     assert job.finished and job.error is None and job.progress.fraction == 1.0
     at.run()
     assert not at.exception and not at.error and hmc.JOB not in at.session_state
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["method"])[-1] == "HMC reference"
     assert table.iloc[-1]["settings"].startswith("80 draws, R-hat ≤ ")
     assert all(button.key != "hmc_start" for button in at.button)

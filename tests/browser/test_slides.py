@@ -20,7 +20,7 @@ if chromium_path() is None:
     pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
 
 SLIDES = {1: "main", 2: "map", 3: "truck", 4: "calibration", 5: "weights", 6: "methods", 7: "sweep"}
-CHARTS = {1: 2, 2: 2, 3: 1, 4: 2, 5: 4, 6: 2, 7: 1}  # the main charts of a classification preset's slide
+CHARTS = {1: 2, 2: 2, 3: 1, 4: 2, 5: 4, 6: 1, 7: 1}  # the main charts of a classification preset's slide
 CLASSIFICATION_ONLY = {3}  # a regression run gets a sentence there instead
 PRESETS = ("textbook", "two-moons", "breast-cancer", "cubic")  # iris, 2 and 30 features, a regression
 FIRST_SCREEN_PX = 250  # in normal mode, at least this much of a page's main chart is on the first screen
@@ -80,11 +80,26 @@ def test_every_presets_line_fits_the_strip_above_the_charts(tmp_path: Path) -> N
     assert not problems, "\n".join(problems)
 
 
+def _leave_presenter_mode_on_the_methods_page(page, tmp_path: Path) -> None:
+    """Exit on the Methods slide: the page is laid out for normal mode, its table back and its maps no longer
+    sized to the window."""
+    visit(page, 6)
+    page.get_by_role("button", name="Exit presenter mode").click()
+    page.wait_for_function("() => !window.location.search.includes('present=1')", timeout=60_000)
+    settle(page)
+    page.screenshot(path=str(tmp_path / "methods-after-exit.png"))
+    assert page.locator('[data-testid="stSidebar"]').is_visible()
+    assert page.locator('[data-testid="stTable"]').count() == 1
+    assert page.locator('[class*="st-key-fit_chart"]').count() == 0
+
+
 def test_the_first_screen_shows_each_pages_main_chart_in_normal_mode(tmp_path: Path) -> None:
+    """Presenter mode left on the Methods page, then every page in normal mode."""
     problems = []
     with streamlit_server() as url, browser_page(1280, 720) as page:
-        page.goto(f"{url}/?preset=textbook")
+        page.goto(f"{url}/?present=1&preset=textbook")
         page.wait_for_selector(".js-plotly-plot", timeout=240_000)
+        _leave_presenter_mode_on_the_methods_page(page, tmp_path)
         for key, name in SLIDES.items():
             visit(page, key)
             geometry = page.evaluate(GEOMETRY_JS)

@@ -21,7 +21,7 @@ GAP_FILL = "rgba(0, 0, 0, 0.06)"
 _SPACE = (0.05, 0.16)  # the share of the width between columns, and of the height between rows (their titles)
 
 
-def _domains(count: int, space: float) -> list[tuple[float, float]]:
+def domains(count: int, space: float) -> list[tuple[float, float]]:
     """``count`` equal intervals of [0, 1] with ``space`` between neighbours, first to last."""
     size = (1.0 - space * (count - 1)) / count
     return [(i * (size + space), i * (size + space) + size) for i in range(count)]
@@ -74,7 +74,7 @@ def method_bands_figure(
     training rows (x (N,), y (N,)) and ``gap`` the interval shaded as the data's gap."""
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
-    across, down = _domains(columns, _SPACE[0]), _domains(rows, _SPACE[1])[::-1]  # the first row on top
+    across, down = domains(columns, _SPACE[0]), domains(rows, _SPACE[1])[::-1]  # the first row on top
     low = min(float(np.min(b.mean - interval_z(LEVEL) * b.total)) for _, b in panels)
     high = max(float(np.max(b.mean + interval_z(LEVEL) * b.total)) for _, b in panels)
     low, high = min(low, float(points[1].min())), max(high, float(points[1].max()))

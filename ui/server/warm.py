@@ -13,7 +13,8 @@ _started = threading.Lock()
 
 
 def _warm_up() -> None:
-    """The noise generator first, then, once the first page is drawn, the trainer's kernels and the sampler's.
+    """The noise generator first, then, once the first page is drawn, torch's first skip_init, the trainer's kernels
+    and the sampler's.
 
     The first chart needs only the generator (0.6 s cold), which compiles while the server is still
     importing torch. The trainer's kernels (about 12 s cold) wait: their compile holds the GIL for much
@@ -22,9 +23,14 @@ def _warm_up() -> None:
     """
     noise.warm_up()
     FIRST_PAGE_DRAWN.wait(_FIRST_PAGE_WAIT_S)
-    from bnn_core.engine import fast  # imports torch, which the page has loaded by now
+    from torch import nn  # the page has loaded torch by now
+
+    from bnn_core.engine import fast
     from bnn_core.methods import nuts
 
+    # torch imports sympy (0.7 s) on the first skip_init, which builds every plain network: the Methods page
+    # waited for it when it loaded a preset's shipped twin.
+    nn.utils.skip_init(nn.Linear, in_features=1, out_features=1)
     fast.warm_up()
     nuts.warm_up()  # the HMC reference's sampler, last: only the Methods page uses it
 

@@ -15,6 +15,7 @@ from bnn_core.methods.hmc import HMCConfig, HMCPosterior, HMCProgress, hmc_spec,
 from bnn_core.methods.references import reference_key, shipped_reference
 from bnn_core.methods.regression import RegressionPredictor, hmc_regression_predictor
 
+from .. import state
 from ..server import jobs
 from ..text import plain
 from . import shared
@@ -80,7 +81,9 @@ def reference_for(run: TrainedRun, config: HMCConfig | None = None) -> Predictor
             _keep(run, key, job.result)
             posterior = job.result
     if posterior is not None:
-        return hmc_predictor(posterior) if run.task == "classification" else hmc_regression_predictor(posterior, run)
+        # One predictor object per posterior: the Methods page's memos are keyed by the predictors
+        build = hmc_predictor if run.task == "classification" else lambda kept: hmc_regression_predictor(kept, run)
+        return state.derived(run, "hmc_predictor", lambda: build(posterior), inputs=posterior)
     if job is not None and job.key == key:
         _watch(job)
     elif st.button("Sample the HMC reference", type="primary", key="hmc_start", help=_START_HELP):

@@ -56,8 +56,8 @@ CAPTION = (
 
 def kept_regression(run: TrainedRun, method: str) -> RegressionPredictor | None:
     """The run's predictor for ``method`` if it needs no training (the BNN, or kept in the session); else None."""
-    if method == "bnn":
-        return bnn_regression(run)
+    if method == "bnn":  # one object per run: the page's memos are keyed by the predictors
+        return state.derived(run, "bnn_regression", lambda: bnn_regression(run))
     kept = st.session_state.get(methods.TRAINED, {}).get(method)
     if kept is None or kept[0] is not run:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bnn_core import BNNInputError, TrainedRun
+from bnn_core import BNNInputError, TrainedRun, TwinRun
 from bnn_core.methods.alternatives import (
     Predictor,
     bnn_predictor,
@@ -69,10 +69,9 @@ def kept_predictor(run: TrainedRun, method: str) -> Predictor | None:
     """The run's predictor for ``method`` if it needs no training or sampling (kept in the session, or shipped);
     else None, and nothing drawn."""
     if method == "bnn":
-        return bnn_predictor(run)
+        return _bnn(run)
     if method == "plain":
-        twin = shared.kept_twin(run)
-        return None if twin is None else plain_predictor(twin.model, twin.fit.train_seconds)
+        return _plain(run, shared.kept_twin(run))
     if method == "hmc":
         raise ValueError("the HMC reference says itself what it needs: use predictor_for")
     kept = st.session_state.get(TRAINED, {}).get(method)
@@ -85,10 +84,9 @@ def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
     """The run's predictor for ``method``: trained once per run and setting and kept; None while it is not ready
     (stopped, refused, or an HMC reference still to compute), with the reason on screen."""
     if method == "bnn":
-        return bnn_predictor(run)
+        return _bnn(run)
     if method == "plain":
-        twin = shared.twin_for(run)
-        return None if twin is None else plain_predictor(twin.model, twin.fit.train_seconds)
+        return _plain(run, shared.twin_for(run))
     if method == "hmc":
         return hmc.reference_for(run)
     if method == "laplace":
@@ -110,6 +108,19 @@ def predictor_for(run: TrainedRun, method: str) -> Predictor | None:
         return None
     st.session_state[TRAINED][method] = (run, config, predictor)
     return predictor
+
+
+def _bnn(run: TrainedRun) -> Predictor:
+    """The run's own posterior as a predictor, one object per run: the Methods page's memos are keyed by the
+    predictors, and a new one on every rerun computed its table and maps again."""
+    return state.derived(run, "bnn_predictor", lambda: bnn_predictor(run))
+
+
+def _plain(run: TrainedRun, twin: TwinRun | None) -> Predictor | None:
+    """The run's plain twin as a predictor, one object per twin (as :func:`_bnn`); None without a twin."""
+    if twin is None:
+        return None
+    return state.derived(run, "plain_predictor", lambda: plain_predictor(twin.model, twin.fit.train_seconds), twin)
 
 
 def _laplace_for(run: TrainedRun) -> Predictor | None:
