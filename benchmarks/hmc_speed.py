@@ -1,6 +1,7 @@
 """pyro's NUTS against the compiled NUTS on the same model, in one run: time per kept draw, R-hat and ESS.
 
     PYTHONPATH=. python benchmarks/hmc_speed.py [--quick] [--networks 16,32x32] [--numpyro]
+        [--chains N] [--warmup N] [--samples N]
 
 For each network (hidden widths, e.g. 16 or 32x32) on two_moons' reference run (prior N(0, 1), seed 0, the 240
 training rows), both samplers of ``bnn_core.methods.hmc`` sample the posterior with the same HMCConfig (the default:
@@ -119,9 +120,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny chains on the 16-unit network: a smoke test")
     parser.add_argument("--networks", default="16,32x32", help="hidden widths per network, e.g. 16,32x32")
     parser.add_argument("--numpyro", action="store_true", help="also NumPyro's NUTS, if installed")
+    parser.add_argument("--chains", type=int, help="chains per sampler (default: HMCConfig's)")
+    parser.add_argument("--warmup", type=int, help="warm-up iterations per chain (default: HMCConfig's)")
+    parser.add_argument("--samples", type=int, help="kept iterations per chain (default: HMCConfig's)")
     args = parser.parse_args()
     networks = ["16"] if args.quick else args.networks.split(",")
     config = QUICK if args.quick else HMCConfig()
+    # Shorter chains for the larger network, where pyro takes the better part of an hour at the defaults: the
+    # time per kept draw still compares the samplers, the R-hat of so few draws does not.
+    lengths = {"chains": args.chains, "warmup": args.warmup, "samples": args.samples}
+    config = replace(config, **{name: value for name, value in lengths.items() if value is not None})
     one_thread_per_call()
     settings = ", ".join(f"{name} {value}" for name, value in asdict(config).items() if name != "sampler")
     print(f"Every sampler: {settings}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
