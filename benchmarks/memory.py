@@ -5,9 +5,9 @@
 One ``streamlit run app.py`` (``server.disconnectedSessionTTL`` set to ``--ttl`` seconds, 120 by default in
 Streamlit, so that the janitor of ``ui/server/sessions.py`` releases closed sessions sooner) and one headless Chromium:
 
-1. Warm-up: one session trains iris and breast_cancer, visits Methods (the plain twin, MC dropout and the
-   ensemble train) and the map, and closes; once the janitor has released it, the memory is read: the level
-   before, with every import done and every kernel compiled.
+1. Warm-up: one session trains iris and breast_cancer, visits Methods (its table and the maps of what is ready:
+   the page trains nothing on arrival) and the map, and closes; once the janitor has released it, the memory is
+   read: the level before, with every import done and every kernel compiled.
 2. A room: N sessions at once (a browser context each), each training ``--trainings`` times (iris and
    breast_cancer in turn, a new seed each, so nothing comes from the server's run cache), then visiting Methods
    and the Uncertainty map, then the main page again; then every session closes. Once the janitor has released
@@ -42,11 +42,11 @@ from ui.server.heap import ARENAS
 DATASETS = ("iris", "breast_cancer")
 FIRST_SEED = 7000  # far from the gallery presets' and the other benchmarks' seeds
 RELEASED = re.compile(r"Released (\d+) closed session\(s\); (\d+) still open")  # the janitor's log line
-PAGE_SECONDS = 900  # the Methods page trains three methods per session: slow with 8 at once on 2 cores
+PAGE_SECONDS = 900  # the Methods page's table and maps for each session: slow with 8 at once on 2 cores
 # The Methods page is drawn: its heading, the table, and the script run over.
 METHODS_DRAWN = """() => document.querySelector('[data-test-script-state="notRunning"]') !== null
   && (document.querySelector('h1') || {}).textContent?.startsWith('Is a BNN worth it')
-  && document.querySelector('[data-testid="stDataFrame"]') !== null"""
+  && document.querySelector('[data-testid="stTable"]') !== null"""
 
 
 async def open_session(browser: Browser, name: str, url: str, problems: list[str]) -> Session:
@@ -61,7 +61,7 @@ async def open_session(browser: Browser, name: str, url: str, problems: list[str
 
 
 async def visit_methods(session: Session) -> None:
-    """Click the Methods link; wait until its table is drawn (the alternatives trained)."""
+    """Click the Methods link; wait until its table is drawn."""
     if session.broken:
         return
     link = session.page.locator('[data-testid="stTopNavLink"]', has_text="Methods")
