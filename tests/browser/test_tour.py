@@ -100,7 +100,7 @@ PAGES = {  # link: (heading, plotly charts on the page)
     "Uncertainty map": ("Where does it know", 2),
     "Truck": ("Show it a truck", 1),
     "Calibration": ("Is it as often right as it is sure?", 3),
-    "Methods": ("Is a BNN worth it?", 2),  # the BNN and the preset's shipped twin; the others train on a click
+    "Methods": ("Is a BNN worth it?", 1),  # one figure: the BNN's and the shipped twin's maps; the rest on a click
     "Sweep": ("Sweep the prior and the KL weight", 1),
     "Data": ("The data", 2),
     "How it works": ("How a Bayesian neural network works", 0),

@@ -153,10 +153,11 @@ def test_kill_9_at_random_moments_loses_only_the_cells_in_flight(tmp_path: Path,
     a random fraction of a second after a row lands (often inside the next append). Each resume reads what is
     there, drops a row cut short, and the finished sweep equals one never killed."""
     out = tmp_path / "s"
-    # 2,000 epochs a cell: at 300, two workers finished the rest of the grid inside the random wait after a row, so
-    # fewer kills landed than the test needs (2 of 3, on CI's machine).
-    command = [sys.executable, "-m", "bnn_core", "sweep", "--dataset", "two_moons", "--hidden", "8", "--epochs",
-               "2000", "--samples", "20", "--prior-sigma", "0.1:1:3", "--kl-weight", "0.01,1", "--seeds", "0-1",
+    # Cells of about half a second (32 units, 20,000 epochs): with shorter ones (8 units, 300 and then 2,000 epochs,
+    # a few hundredths of a second of training) two workers finished the rest of the grid inside the random wait
+    # after a row, so fewer kills landed than the test needs (2 of 3, on CI's machine and on a clean clone here).
+    command = [sys.executable, "-m", "bnn_core", "sweep", "--dataset", "two_moons", "--hidden", "32", "--epochs",
+               "20000", "--samples", "20", "--prior-sigma", "0.1:1:3", "--kl-weight", "0.01,1", "--seeds", "0-1",
                "--workers", str(workers), "--out", str(out)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     chance = random.Random(workers)
