@@ -35,29 +35,20 @@ from ..posterior.sample import sample_probs, twin_probs
 from ..seeds import DROPOUT_INIT, DROPOUT_MASKS, ENSEMBLE, LAPLACE_DRAWS, TRAIN_NOISE, TWIN_INIT, stream_seed
 from .hmc import HMCConfig, HMCPosterior, HMCProgress, run_hmc
 from .laplace import fit_laplace, predictive_probs
-from .options import METHODS, MethodsConfig
+from .options import MethodNames, MethodsConfig
 from .references import shipped_reference
 
 _PREDICTION_MASKS = 1 << 40  # masks for prediction start this far into the mask stream, away from training's
 
 
 @dataclass(frozen=True, eq=False)
-class Predictor:
+class Predictor(MethodNames):
     """One trained method: ``probs(x)`` gives S predictive distributions (S, N, C) for inputs x (N, D), scaled."""
 
     method: str  # a key of METHODS
     train_seconds: float  # the optimisation (or sampling) alone
     probs: Callable[[torch.Tensor], torch.Tensor]
     detail: str = ""  # what a reader needs to know about this method's result, e.g. "5 members"
-
-    @property
-    def name(self) -> str:
-        return METHODS[self.method]
-
-    @property
-    def heading(self) -> str:
-        """The name with a capital first letter, to start a title or a sentence."""
-        return self.name[:1].upper() + self.name[1:]
 
 
 def bnn_predictor(run: TrainedRun) -> Predictor:

@@ -76,3 +76,18 @@ class HMCConfig:
                 raise BNNInputError(f"HMC {name.replace('_', ' ')} must be {rule}{why}, not {value!r}.")
         if self.sampler not in SAMPLERS:
             raise BNNInputError(f"The HMC sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}.")
+
+
+class MethodNames:
+    """The name and heading of one method's result, from its ``method``, a key of :data:`METHODS`."""
+
+    method: str
+
+    @property
+    def name(self) -> str:
+        return METHODS[self.method]
+
+    @property
+    def heading(self) -> str:
+        """The name with a capital first letter, to start a title or a sentence."""
+        return self.name[:1].upper() + self.name[1:]

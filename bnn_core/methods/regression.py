@@ -39,14 +39,14 @@ from .alternatives import (
 )
 from .hmc import HMCConfig, HMCPosterior, run_hmc
 from .laplace import fit_laplace
-from .options import METHODS, MethodsConfig
+from .options import MethodNames, MethodsConfig
 from .references import shipped_reference
 
 Draws = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True, eq=False)
-class RegressionPredictor:
+class RegressionPredictor(MethodNames):
     """One trained method: ``draws(x)`` gives S draws of the mean (S, N) and of the noise σ (S, N), float64, for
     scaled inputs x (N, D), in the units the network is trained in."""
 
@@ -54,15 +54,6 @@ class RegressionPredictor:
     train_seconds: float  # the optimisation (or sampling) alone
     draws: Draws
     detail: str = ""  # what a reader needs to know about this method's result, e.g. "5 members"
-
-    @property
-    def name(self) -> str:
-        return METHODS[self.method]
-
-    @property
-    def heading(self) -> str:
-        """The name with a capital first letter, to start a title or a sentence."""
-        return self.name[:1].upper() + self.name[1:]
 
     def bands(self, x: torch.Tensor) -> Bands:
         """The mean, epistemic and aleatoric std (N,) each at inputs x (N, D), in the units trained in."""
